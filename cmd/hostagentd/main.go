@@ -1,0 +1,58 @@
+// Command hostagentd is the hostagent daemon: the SNMP notification agent
+// and its management API.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"hostagent/internal/api"
+	"hostagent/internal/daemon"
+	"hostagent/internal/trapwatch"
+)
+
+func main() {
+	var opts daemon.Options
+	var demo string
+	fs := pflag.NewFlagSet("hostagentd", pflag.ContinueOnError)
+	fs.StringVar(&opts.ConfigDir, "config-dir", "/etc/hostagent", "directory of the TOML configuration, watched for edits")
+	fs.StringVar(&opts.StateDir, "state-dir", "/var/lib/hostagent", "directory of the daemon's state")
+	fs.StringVar(&opts.APISocket, "api-socket", api.DefaultSocket, "unix socket of the management API (mode 0660)")
+	fs.StringVar(&opts.APIGroup, "api-group", "", "group allowed to use the API socket besides root (default: the daemon's group)")
+	fs.StringVar(&demo, "demo-receiver", "", "also run a receiver on this UDP `host:port` that logs each notification decoded (for demonstrations)")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if err == pflag.ErrHelp {
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "hostagentd: %v\n", err)
+		os.Exit(2)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "hostagentd: unexpected argument %q\n", fs.Arg(0))
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	d := daemon.New(opts, log)
+	if demo != "" {
+		w, err := trapwatch.Start(demo, d, log.With("subsystem", "demo-receiver"))
+		if err != nil {
+			log.Error("cannot start", "err", err)
+			os.Exit(1)
+		}
+		defer w.Close()
+	}
+	if err := d.Run(ctx); err != nil {
+		log.Error("hostagentd failed", "err", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,21 @@
+// Command vicfg-snmp configures hostagentd's SNMP agent as ESXi's vicfg-snmp
+// does; it is installed as esxcfg-snmp too and names itself after argv[0].
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"hostagent/internal/snmpcli"
+)
+
+func main() {
+	// Ctrl-C abandons a request in flight (a --test waiting for informs).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := snmpcli.Run(ctx, filepath.Base(os.Args[0]), os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

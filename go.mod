@@ -1,0 +1,16 @@
+module hostagent
+
+go 1.26.8
+
+require (
+	github.com/BurntSushi/toml v1.6.0
+	github.com/fsnotify/fsnotify v1.10.1
+	github.com/gosnmp/gosnmp v1.47.0
+	github.com/sleepinggenius2/gosmi v0.4.4
+	github.com/spf13/pflag v1.0.10
+)
+
+require (
+	github.com/alecthomas/participle v0.4.1 // indirect
+	golang.org/x/sys v0.13.0 // indirect
+)

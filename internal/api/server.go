@@ -1,0 +1,141 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"hostagent/snmpagent"
+)
+
+// SNMPService is what the daemon offers the API for the SNMP agent.
+type SNMPService interface {
+	SNMPState() SNMPState
+	// UpdateSNMP applies change to a copy of the stored configuration,
+	// validates, stores and applies it, all or nothing.
+	UpdateSNMP(ctx context.Context, change func(*snmpagent.Config)) (SNMPState, error)
+	// TestSNMP sends warmStart to every target and reports each result.
+	TestSNMP(ctx context.Context) ([]snmpagent.TestResult, error)
+}
+
+// StatusError carries the HTTP status a service error maps to.
+type StatusError struct {
+	Code int
+	Err  error
+}
+
+func (e *StatusError) Error() string { return e.Err.Error() }
+func (e *StatusError) Unwrap() error { return e.Err }
+
+// Invalid marks err as the caller's fault (HTTP 400).
+func Invalid(err error) error { return &StatusError{http.StatusBadRequest, err} }
+
+// Conflict marks err as a request the current state refuses (HTTP 409).
+func Conflict(err error) error { return &StatusError{http.StatusConflict, err} }
+
+// maxBody bounds request bodies; the largest legitimate one is a few KiB.
+const maxBody = 1 << 20
+
+// NewHandler routes the API to the services.
+func NewHandler(snmp SNMPService, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+PathSNMP, func(w http.ResponseWriter, r *http.Request) {
+		reply(w, log, snmp.SNMPState(), nil)
+	})
+	mux.HandleFunc("PATCH "+PathSNMP, func(w http.ResponseWriter, r *http.Request) {
+		var p SNMPPatch
+		if err := decode(r, &p); err != nil {
+			reply(w, log, nil, err)
+			return
+		}
+		st, err := snmp.UpdateSNMP(r.Context(), p.Apply)
+		reply(w, log, st, err)
+	})
+	mux.HandleFunc("POST "+PathSNMPTest, func(w http.ResponseWriter, r *http.Request) {
+		res, err := snmp.TestSNMP(r.Context())
+		reply(w, log, res, err)
+	})
+	return mux
+}
+
+// decode reads a JSON body strictly: unknown fields are errors, so a client
+// newer than the daemon is told rather than silently ignored.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return Invalid(fmt.Errorf("request body: %w", err))
+	}
+	if dec.More() {
+		return Invalid(errors.New("request body: more than one JSON value"))
+	}
+	return nil
+}
+
+func reply(w http.ResponseWriter, log *slog.Logger, v any, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		code := http.StatusInternalServerError
+		var se *StatusError
+		if errors.As(err, &se) {
+			code = se.Code
+		} else {
+			log.Error("api request failed", "err", err)
+		}
+		w.WriteHeader(code)
+		v = Error{Error: err.Error()}
+	}
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// ListenUnix creates the API socket at path with mode 0660, owned by group
+// when one is named, so that only root and that group may connect.
+func ListenUnix(path, group string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("api socket %s: %w", path, err)
+	}
+	if st, err := os.Lstat(path); err == nil {
+		if st.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("api socket %s: exists and is not a socket; remove it or choose another --api-socket", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("api socket %s: another hostagentd is listening on it", path)
+		}
+		_ = os.Remove(path) // left behind by a daemon that was killed
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("api socket %s: %w", path, err)
+	}
+	gid := -1
+	if group != "" {
+		g, err := user.LookupGroup(group)
+		if err != nil {
+			l.Close()
+			return nil, fmt.Errorf("api socket group %q: %w", group, err)
+		}
+		gid, _ = strconv.Atoi(g.Gid)
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("api socket %s: %w", path, err)
+	}
+	if gid >= 0 {
+		if err := os.Chown(path, -1, gid); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("api socket %s: chown to group %q: %w", path, group, err)
+		}
+	}
+	return l, nil
+}

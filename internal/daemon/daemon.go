@@ -1,0 +1,212 @@
+// Package daemon wires hostagentd together: it loads the configuration from
+// the config directory, applies it to the SNMP agent, serves the management
+// API, and re-applies hand edits picked up by the directory watcher. Every
+// change, from the API or from a file, is validated and prepared in full
+// before anything is stored or put in force.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"hostagent/internal/api"
+	"hostagent/internal/configstore"
+	"hostagent/mibs"
+	"hostagent/snmpagent"
+)
+
+// SNMPFile is the SNMP agent's configuration file in the config directory.
+const SNMPFile = "snmp.toml"
+
+const snmpHeader = `hostagent SNMP notification agent. Written by hostagentd (vicfg-snmp);
+hand edits are picked up live, and an invalid edit is refused with the
+previous configuration kept running. See README.md for every setting.`
+
+// Options are hostagentd's command-line settings.
+type Options struct {
+	ConfigDir string
+	StateDir  string
+	APISocket string
+	APIGroup  string // group allowed on the API socket besides root; "" keeps the daemon's
+}
+
+// Daemon is one running hostagentd.
+type Daemon struct {
+	opts  Options
+	log   *slog.Logger
+	agent *snmpagent.Agent
+	ready chan struct{}
+
+	mu       sync.Mutex // serializes configuration changes
+	resolver atomic.Pointer[mibs.Resolver]
+}
+
+// New returns a daemon; nothing runs before Run.
+func New(opts Options, log *slog.Logger) *Daemon {
+	return &Daemon{opts: opts, log: log, agent: snmpagent.New(log), ready: make(chan struct{})}
+}
+
+// Ready is closed once the configuration is in force and the API accepts
+// connections.
+func (d *Daemon) Ready() <-chan struct{} { return d.ready }
+
+// Agent is the SNMP agent, for producers of notifications.
+func (d *Daemon) Agent() *snmpagent.Agent { return d.agent }
+
+// Run starts the daemon and blocks until ctx is cancelled, then shuts down:
+// the API stops, queued notifications get a moment to go out.
+func (d *Daemon) Run(ctx context.Context) error {
+	for _, dir := range []string{d.opts.ConfigDir, d.opts.StateDir} {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	// Watch before reading, so that an edit made in between is not missed.
+	watcher, err := configstore.NewWatcher(d.opts.ConfigDir, 200*time.Millisecond)
+	if err != nil {
+		return fmt.Errorf("watch config dir: %w", err)
+	}
+	defer watcher.Close()
+
+	cfg, err := d.loadSNMP()
+	if err != nil {
+		return err
+	}
+	plan, err := d.prepare(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", d.snmpPath(), err)
+	}
+	d.agent.Apply(plan)
+
+	ln, err := api.ListenUnix(d.opts.APISocket, d.opts.APIGroup)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: api.NewHandler(d, d.log), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	d.log.Info("hostagentd ready", "config_dir", d.opts.ConfigDir, "state_dir", d.opts.StateDir, "api_socket", d.opts.APISocket)
+	close(d.ready)
+
+	watchErr := make(chan error, 1)
+	go func() { watchErr <- watcher.Run(ctx, d.reload) }()
+
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		err = fmt.Errorf("api server: %w", err)
+	case err = <-watchErr:
+		if err != nil {
+			err = fmt.Errorf("config watcher: %w", err)
+		}
+	}
+	d.log.Info("hostagentd stopping")
+	shutdown, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdown)
+	_ = os.Remove(d.opts.APISocket)
+	d.agent.Close(shutdown)
+	return err
+}
+
+func (d *Daemon) snmpPath() string { return filepath.Join(d.opts.ConfigDir, SNMPFile) }
+
+// loadSNMP reads snmp.toml over the factory defaults.
+func (d *Daemon) loadSNMP() (snmpagent.Config, error) {
+	cfg := snmpagent.DefaultConfig()
+	if _, err := configstore.Load(d.snmpPath(), &cfg); err != nil {
+		return cfg, err
+	}
+	cfg.Normalize()
+	return cfg, nil
+}
+
+// prepare resolves MIB names with the MIB directories cfg names (loading
+// them again only when they changed) and prepares the agent's plan.
+func (d *Daemon) prepare(ctx context.Context, cfg snmpagent.Config) (*snmpagent.Plan, error) {
+	r := d.resolver.Load()
+	if r == nil || !slices.Equal(r.Dirs(), cfg.MIBDirs) {
+		r = mibs.NewResolver(cfg.MIBDirs)
+		d.resolver.Store(r)
+		d.log.Info("MIB modules loaded", "modules", r.Modules(), "dirs", cfg.MIBDirs)
+	}
+	return d.agent.Prepare(ctx, cfg, r)
+}
+
+// Name renders an OID with the names of the MIB modules in use.
+func (d *Daemon) Name(oid mibs.OID) string { return d.resolver.Load().Name(oid) }
+
+// reload applies hand edits of the config directory.
+func (d *Daemon) reload(names []string) {
+	if !slices.Contains(names, SNMPFile) {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := os.Stat(d.snmpPath()); errors.Is(err, os.ErrNotExist) {
+		d.log.Warn("configuration file removed; the running configuration is kept and will be written again at the next change", "file", d.snmpPath())
+		return
+	}
+	cfg, err := d.loadSNMP()
+	if err == nil && reflect.DeepEqual(cfg, d.agent.Config()) {
+		return // our own write, or an edit that changes nothing
+	}
+	var plan *snmpagent.Plan
+	if err == nil {
+		plan, err = d.prepare(context.Background(), cfg)
+	}
+	if err != nil {
+		d.log.Error("configuration change refused; the previous configuration keeps running", "file", d.snmpPath(), "err", err)
+		return
+	}
+	d.agent.Apply(plan)
+	d.log.Info("configuration reloaded", "file", d.snmpPath())
+}
+
+// SNMPState implements api.SNMPService.
+func (d *Daemon) SNMPState() api.SNMPState {
+	return api.SNMPState{Config: d.agent.Config(), Targets: d.agent.Stats()}
+}
+
+// UpdateSNMP implements api.SNMPService: the change is validated and
+// prepared, then stored, then applied; a failure at any step leaves both
+// the file and the running agent as they were.
+func (d *Daemon) UpdateSNMP(ctx context.Context, change func(*snmpagent.Config)) (api.SNMPState, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cfg := d.agent.Config().Clone()
+	change(&cfg)
+	cfg.Normalize()
+	if reflect.DeepEqual(cfg, d.agent.Config()) {
+		return d.SNMPState(), nil
+	}
+	plan, err := d.prepare(ctx, cfg)
+	if err != nil {
+		return api.SNMPState{}, api.Invalid(err)
+	}
+	if err := configstore.Save(d.snmpPath(), cfg, 0o640, snmpHeader); err != nil {
+		plan.Discard()
+		return api.SNMPState{}, fmt.Errorf("store configuration: %w", err)
+	}
+	d.agent.Apply(plan)
+	return d.SNMPState(), nil
+}
+
+// TestSNMP implements api.SNMPService.
+func (d *Daemon) TestSNMP(ctx context.Context) ([]snmpagent.TestResult, error) {
+	res, err := d.agent.Test(ctx)
+	if errors.Is(err, snmpagent.ErrDisabled) || errors.Is(err, snmpagent.ErrNoTargets) {
+		return nil, api.Conflict(err)
+	}
+	return res, err
+}
