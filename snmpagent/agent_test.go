@@ -1,0 +1,249 @@
+package snmpagent
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"hostagent/mibs"
+)
+
+// recorder is a loopback UDP socket that decodes what it receives (a
+// hand-made receiver for unit tests; the integration tests use snmptrapd).
+type recorder struct {
+	conn *net.UDPConn
+	mu   sync.Mutex
+	pkts []*gosnmp.SnmpPacket
+	got  chan struct{}
+}
+
+func newRecorder(t *testing.T) *recorder {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{conn: c, got: make(chan struct{}, 1000)}
+	go func() {
+		buf := make([]byte, 65536)
+		dec := &gosnmp.GoSNMP{Version: gosnmp.Version2c, Logger: gosnmp.NewLogger(nil)}
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			pkt, err := dec.SnmpDecodePacket(append([]byte(nil), buf[:n]...))
+			if err != nil {
+				continue
+			}
+			r.mu.Lock()
+			r.pkts = append(r.pkts, pkt)
+			r.mu.Unlock()
+			r.got <- struct{}{}
+		}
+	}()
+	t.Cleanup(func() { c.Close() })
+	return r
+}
+
+func (r *recorder) port() int { return r.conn.LocalAddr().(*net.UDPAddr).Port }
+
+func (r *recorder) wait(t *testing.T, n int) []*gosnmp.SnmpPacket {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		r.mu.Lock()
+		if len(r.pkts) >= n {
+			out := append([]*gosnmp.SnmpPacket(nil), r.pkts...)
+			r.mu.Unlock()
+			return out
+		}
+		r.mu.Unlock()
+		select {
+		case <-r.got:
+		case <-deadline:
+			t.Fatalf("received %d packets, want %d", len(r.pkts), n)
+		}
+	}
+}
+
+// quiet checks that nothing more than n packets arrives for a while.
+func (r *recorder) quiet(t *testing.T, n int) {
+	t.Helper()
+	time.Sleep(200 * time.Millisecond)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.pkts) != n {
+		t.Fatalf("received %d packets, want exactly %d", len(r.pkts), n)
+	}
+}
+
+func trapOID(p *gosnmp.SnmpPacket) string {
+	if len(p.Variables) < 2 {
+		return ""
+	}
+	return p.Variables[1].Value.(string)
+}
+
+func testAgent(t *testing.T) *Agent {
+	a := New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() { a.Close(context.Background()) })
+	return a
+}
+
+func apply(t *testing.T, a *Agent, cfg Config) {
+	t.Helper()
+	p, err := a.Prepare(context.Background(), cfg, mibs.NewResolver(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Apply(p)
+}
+
+func enabled(targets ...string) Config {
+	cfg := DefaultConfig()
+	cfg.Enabled = true
+	cfg.Communities = []string{"public"}
+	cfg.Targets = targets
+	return cfg
+}
+
+func TestLifecycleNotifications(t *testing.T) {
+	r := newRecorder(t)
+	a := testAgent(t)
+	target := "127.0.0.1@" + strconv.Itoa(r.port())
+
+	apply(t, a, DefaultConfig()) // disabled: nothing
+	if err := a.Notify(context.Background(), mibs.WarmStart.MustNew()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := enabled(target)
+	apply(t, a, cfg)
+	pkts := r.wait(t, 1)
+	if trapOID(pkts[0]) != ".1.3.6.1.6.3.1.1.5.1" || pkts[0].Community != "public" {
+		t.Fatalf("first notification %s community %q, want coldStart from public", trapOID(pkts[0]), pkts[0].Community)
+	}
+	if up := pkts[0].Variables[0].Value.(uint32); up > 100 {
+		t.Errorf("coldStart sysUpTime %d cs, want about 0", up)
+	}
+
+	apply(t, a, cfg) // unchanged: no warmStart
+	r.quiet(t, 1)
+
+	cfg.Syscontact = "noc@example.com"
+	apply(t, a, cfg)
+	pkts = r.wait(t, 2)
+	if trapOID(pkts[1]) != ".1.3.6.1.6.3.1.1.5.2" {
+		t.Fatalf("after a change %s, want warmStart", trapOID(pkts[1]))
+	}
+	if s := a.Stats(); len(s) != 1 || s[0].Sent != 2 {
+		t.Errorf("sender not kept across the reload: %+v", s)
+	}
+
+	cfg.Enabled = false
+	apply(t, a, cfg)
+	_ = a.Notify(context.Background(), mibs.WarmStart.MustNew())
+	r.quiet(t, 2)
+}
+
+func TestNotrapsFilter(t *testing.T) {
+	r := newRecorder(t)
+	a := testAgent(t)
+	cfg := enabled("127.0.0.1@" + strconv.Itoa(r.port()))
+	cfg.Notraps = []string{"vmwVmPoweredOn", "1.3.6.1.4.1.6876.4.1.0.2"}
+	apply(t, a, cfg)
+	r.wait(t, 1) // coldStart
+	ctx := context.Background()
+	_ = a.Notify(ctx, vmNotification(t, "a"))
+	off, _ := mibs.VmwVmPoweredOff.New(mibs.Int(1), mibs.String("p"), mibs.String("a").At(1))
+	_ = a.Notify(ctx, off)
+	susp, _ := mibs.VmwVmSuspended.New(mibs.Int(1), mibs.String("p"), mibs.String("a").At(1))
+	_ = a.Notify(ctx, susp)
+	pkts := r.wait(t, 2)
+	r.quiet(t, 2)
+	if trapOID(pkts[1]) != ".1.3.6.1.4.1.6876.4.1.0.5" {
+		t.Errorf("sent %s, want only vmwVmSuspended", trapOID(pkts[1]))
+	}
+	if a.Filtered() != 2 {
+		t.Errorf("filtered %d, want 2", a.Filtered())
+	}
+}
+
+func TestFullQueueCountsDrops(t *testing.T) {
+	a := New(slog.New(slog.NewTextHandler(io.Discard, nil))) // not closed: its sender never runs
+	s, err := newSender(Target{Host: "127.0.0.1", Port: 9}, "public", mustAddrPort("127.0.0.1:9"), time.Second, 0, 3, a.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.conn.Close()
+	a.p = &Plan{cfg: Config{Enabled: true}, senders: []*sender{s}} // not started: nothing leaves the queue
+	for range 5 {
+		_ = a.Notify(context.Background(), mibs.WarmStart.MustNew())
+	}
+	if st := s.stats(); st.Queued != 3 || st.Dropped != 2 {
+		t.Errorf("queued %d dropped %d, want 3 and 2", st.Queued, st.Dropped)
+	}
+}
+
+func TestInformRetriedThenFailed(t *testing.T) {
+	r := newRecorder(t) // receives, never answers
+	a := testAgent(t)
+	cfg := enabled("inform:127.0.0.1@" + strconv.Itoa(r.port()))
+	cfg.InformTimeout = Duration(50 * time.Millisecond)
+	cfg.InformRetries = 3
+	apply(t, a, cfg)
+	res, err := a.Test(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The coldStart and the test's warmStart, each sent 1 + 3 times.
+	pkts := r.wait(t, 8)
+	r.quiet(t, 8)
+	ids := map[uint32]int{}
+	for _, p := range pkts {
+		if p.PDUType != gosnmp.InformRequest {
+			t.Fatalf("PDU %v, want InformRequest", p.PDUType)
+		}
+		ids[p.RequestID]++
+	}
+	if len(ids) != 2 {
+		t.Errorf("request-ids %v, want two, each retransmitted", ids)
+	}
+	if len(res) != 1 || res[0].Result != "failed" || !strings.Contains(res[0].Reason, "4 attempts") {
+		t.Errorf("test result %+v, want failed after 4 attempts", res)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for a.Stats()[0].Failed < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := a.Stats()[0]; st.Sent != 2 || st.Failed != 2 || st.Acknowledged != 0 {
+		t.Errorf("stats %+v, want 2 sent, 2 failed", st)
+	}
+}
+
+func TestTestRefusals(t *testing.T) {
+	a := testAgent(t)
+	if _, err := a.Test(context.Background()); err != ErrDisabled {
+		t.Errorf("disabled: %v", err)
+	}
+	apply(t, a, enabled())
+	if _, err := a.Test(context.Background()); err != ErrNoTargets {
+		t.Errorf("no targets: %v", err)
+	}
+}
+
+func TestPrepareRefusesUnresolvableHost(t *testing.T) {
+	a := testAgent(t)
+	_, err := a.Prepare(context.Background(), enabled("nosuchhost.invalid@162/public"), mibs.NewResolver(nil))
+	if err == nil || !strings.Contains(err.Error(), "nosuchhost.invalid") {
+		t.Errorf("err %v, want one naming the host", err)
+	}
+}
