@@ -50,6 +50,10 @@ type NotificationType struct {
 // QualifiedName is the name as net-snmp prints it: MODULE::name.
 func (t *NotificationType) QualifiedName() string { return t.Module + "::" + t.Name }
 
+// VmwESX is ESXi's sysObjectID (VMWARE-PRODUCTS-MIB), the agent's default:
+// the enterprise of its SNMPv1 generic traps.
+var VmwESX = Object{"VMWARE-PRODUCTS-MIB", "vmwESX", MustOID("1.3.6.1.4.1.6876.4.1"), ObjectIdentifier, false}
+
 // Objects shared by several notifications.
 var (
 	SysUpTime   = Object{"SNMPv2-MIB", "sysUpTime", MustOID("1.3.6.1.2.1.1.3"), TimeTicks, false}

@@ -165,7 +165,7 @@ func qualified(module, name string, suffix OID) string {
 
 // catalogueObjects are the objects the catalogue can name.
 var catalogueObjects = func() []Object {
-	objects := []Object{SysUpTime, SnmpTrapOID}
+	objects := []Object{SysUpTime, SnmpTrapOID, VmwESX}
 	for _, t := range Catalogue {
 		objects = append(objects, t.Objects...)
 	}

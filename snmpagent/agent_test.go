@@ -247,3 +247,49 @@ func TestPrepareRefusesUnresolvableHost(t *testing.T) {
 		t.Errorf("err %v, want one naming the host", err)
 	}
 }
+
+// TestReceiverRestartLosesNothing: a trap to a closed port draws an ICMP
+// port-unreachable; on a connected socket that error would fail the next
+// send. The agent's unconnected socket sends every trap after it.
+func TestReceiverRestartLosesNothing(t *testing.T) {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := c.LocalAddr().(*net.UDPAddr).Port
+	c.Close() // the receiver is down
+
+	a := testAgent(t)
+	apply(t, a, enabled("127.0.0.1@"+strconv.Itoa(port)))
+	deadline := time.Now().Add(5 * time.Second)
+	for a.Stats()[0].Sent < 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // let the ICMP error come back
+
+	up, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		t.Skipf("port %d taken meanwhile: %v", port, err)
+	}
+	r := &recorder{conn: up, got: make(chan struct{}, 100)}
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, err := up.Read(buf); err != nil {
+				return
+			}
+			r.mu.Lock()
+			r.pkts = append(r.pkts, nil)
+			r.mu.Unlock()
+			r.got <- struct{}{}
+		}
+	}()
+	defer up.Close()
+	for range 10 {
+		_ = a.Notify(context.Background(), mibs.WarmStart.MustNew())
+	}
+	r.wait(t, 10)
+	if s := a.Stats()[0]; s.Failed != 0 || s.Sent != 11 {
+		t.Errorf("stats %+v, want 11 sent, none failed", s)
+	}
+}

@@ -37,7 +37,7 @@ const (
 )
 
 // DefaultSysObjectID is vmwESX, the sysObjectID ESXi sends.
-const DefaultSysObjectID = "1.3.6.1.4.1.6876.4.1"
+var DefaultSysObjectID = mibs.VmwESX.OID.String()
 
 // DefaultMIBDirs are the directories net-snmp searches on Debian, then the
 // folder for MIB modules hostagent ships itself.

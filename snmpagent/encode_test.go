@@ -190,7 +190,7 @@ func TestEncodeV1RefusesCounter64(t *testing.T) {
 }
 
 func TestDateAndTime(t *testing.T) {
-	ts := time.Date(2026, 11, 25, 17, 4, 5, 300_000_000, time.FixedZone("X", -(5*3600 + 30*60)))
+	ts := time.Date(2026, 11, 25, 17, 4, 5, 300_000_000, time.FixedZone("X", -(5*3600+30*60)))
 	want := []byte{0x07, 0xea, 11, 25, 17, 4, 5, 3, '-', 5, 30}
 	if got := mibs.DateAndTime(ts); !bytes.Equal(got, want) {
 		t.Errorf("DateAndTime = % x, want % x", got, want)

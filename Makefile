@@ -1,0 +1,49 @@
+# hostagent: `make run` to see it work, `make test` to prove it.
+
+GO      ?= go
+BIN     := bin
+RUN     := .run
+DEMO    := 127.0.0.1:16162
+
+# Debian packages the integration tests start as real peers.
+TEST_PACKAGES := snmptrapd snmp
+
+.PHONY: all build run test test-deps bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+	ln -sf vicfg-snmp $(BIN)/esxcfg-snmp
+
+# The daemon on the bundled configuration, state in .run/, no root needed.
+# Its built-in demo receiver logs every notification it gets, decoded.
+run: build
+	rm -rf $(RUN) && mkdir -p $(RUN)/etc $(RUN)/state
+	cp configs/*.toml $(RUN)/etc/
+	@echo "hostagentd on configs/ (a copy in $(RUN)/etc); in another terminal try:"
+	@echo "  $(BIN)/vicfg-snmp --server unix:$(RUN)/api.sock --test --show"
+	@echo
+	exec $(BIN)/hostagentd --config-dir $(RUN)/etc --state-dir $(RUN)/state \
+		--api-socket $(RUN)/api.sock --demo-receiver $(DEMO)
+
+test: test-deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+# Installs the peers the tests need when they are missing.
+test-deps:
+	@missing=""; for p in $(TEST_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing test peers:$$missing"; \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -cpu 1,2 -benchtime 2s ./snmpagent/
+
+clean:
+	rm -rf $(BIN) $(RUN)

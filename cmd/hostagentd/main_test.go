@@ -1,0 +1,101 @@
+package main_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// build compiles the commands once into dir.
+func build(t *testing.T, dir string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-o", dir, "hostagent/cmd/hostagentd", "hostagent/cmd/vicfg-snmp")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// esxcfg-snmp is the same program under ESXi's other name.
+	if err := os.Symlink("vicfg-snmp", filepath.Join(dir, "esxcfg-snmp")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBinariesStartServeAndStop runs the built daemon as a process, talks
+// to it with esxcfg-snmp, and stops it with SIGTERM.
+func TestBinariesStartServeAndStop(t *testing.T) {
+	bin, work := t.TempDir(), t.TempDir()
+	build(t, bin)
+	sock := filepath.Join(work, "api.sock")
+	var log bytes.Buffer
+	d := exec.Command(filepath.Join(bin, "hostagentd"), "--config-dir", filepath.Join(work, "etc"),
+		"--state-dir", filepath.Join(work, "state"), "--api-socket", sock)
+	d.Stdout, d.Stderr = &log, &log
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- d.Wait() }()
+	defer func() {
+		_ = d.Process.Kill()
+		if t.Failed() {
+			t.Logf("daemon output:\n%s", log.String())
+		}
+	}()
+
+	esxcfg := func(args ...string) (string, error) {
+		out, err := exec.Command(filepath.Join(bin, "esxcfg-snmp"), append([]string{"--server", "unix:" + sock}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	var out string
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if out, err = esxcfg("--show"); err == nil {
+			break
+		}
+	}
+	if err != nil || !strings.Contains(out, "Enabled  : 0\nUDP port : 161\n") {
+		t.Fatalf("esxcfg-snmp --show: %v\n%s", err, out)
+	}
+	out, err = esxcfg("--port", "70000")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "esxcfg-snmp: port 70000: must be from 1 to 65535") {
+		t.Errorf("bad port: %v\n%s", err, out)
+	}
+	out, err = esxcfg("--frobnicate")
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "unknown flag: --frobnicate") {
+		t.Errorf("unknown flag: %v\n%s", err, out)
+	}
+
+	if err := d.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("daemon exit after SIGTERM: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("daemon did not stop on SIGTERM")
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("socket left behind after SIGTERM: %v", err)
+	}
+	if !strings.Contains(log.String(), "hostagentd stopping") {
+		t.Errorf("no shutdown in the log")
+	}
+}
+
+func TestDaemonRefusesBadFlags(t *testing.T) {
+	bin := t.TempDir()
+	build(t, bin)
+	out, err := exec.Command(filepath.Join(bin, "hostagentd"), "--no-such-flag").CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "unknown flag: --no-such-flag") {
+		t.Errorf("bad flag: %v\n%s", err, out)
+	}
+}

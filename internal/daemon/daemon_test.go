@@ -1,0 +1,256 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hostagent/internal/api"
+	"hostagent/internal/daemon"
+	"hostagent/internal/peertest"
+	"hostagent/internal/snmpcli"
+)
+
+// syncBuffer collects the daemon's log for assertions.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type running struct {
+	dir, sock string
+	log       *syncBuffer
+	stop      func() error
+}
+
+func (r running) file() string { return filepath.Join(r.dir, "etc", daemon.SNMPFile) }
+
+// cli runs vicfg-snmp against the daemon and returns its exit code and output.
+func (r running) cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := snmpcli.Run(context.Background(), "vicfg-snmp", append([]string{"--server", "unix:" + r.sock}, args...), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func (r running) state(t *testing.T) api.SNMPState {
+	t.Helper()
+	c, err := api.NewClient("unix:" + r.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.SNMP(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// start runs a daemon on dir (config in dir/etc) until the test ends.
+func start(t *testing.T, dir string) running {
+	t.Helper()
+	r := running{dir: dir, sock: filepath.Join(dir, "api.sock"), log: &syncBuffer{}}
+	d := daemon.New(daemon.Options{
+		ConfigDir: filepath.Join(dir, "etc"), StateDir: filepath.Join(dir, "state"), APISocket: r.sock,
+	}, slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	select {
+	case <-d.Ready():
+	case err := <-done:
+		cancel()
+		t.Fatalf("daemon did not start: %v\n%s", err, r.log)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("daemon not ready\n%s", r.log)
+	}
+	var once sync.Once
+	var stopErr error
+	r.stop = func() error {
+		once.Do(func() { cancel(); stopErr = <-done })
+		return stopErr
+	}
+	t.Cleanup(func() {
+		_ = r.stop()
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", r.log)
+		}
+	})
+	return r
+}
+
+func writeConfig(t *testing.T, dir, body string) {
+	t.Helper()
+	etc := filepath.Join(dir, "etc")
+	if err := os.MkdirAll(etc, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	// Written beside and renamed, as editors save.
+	tmp := filepath.Join(etc, "snmp.toml.new")
+	if err := os.WriteFile(tmp, []byte(body), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(etc, daemon.SNMPFile)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func names(traps []peertest.Trap) []string {
+	var out []string
+	for _, tr := range traps {
+		out = append(out, tr.TrapOID)
+	}
+	return out
+}
+
+// TestDaemonWithCLIAndHandEdits drives a daemon with vicfg-snmp and with
+// hand edits of snmp.toml, and checks what snmptrapd receives.
+func TestDaemonWithCLIAndHandEdits(t *testing.T) {
+	peertest.RequireCommand(t, "snmptrapd", "snmptrapd")
+	trapd := peertest.StartSnmptrapd(t, peertest.SnmptrapdOptions{})
+	dir := t.TempDir()
+	d := start(t, dir) // no snmp.toml: factory defaults, agent off
+
+	if st, err := os.Stat(d.sock); err != nil || st.Mode().Perm() != 0o660 {
+		t.Fatalf("api socket mode: %v %v, want 0660", st.Mode(), err)
+	}
+	if st := d.state(t); st.Config.Enabled || len(st.Config.Targets) != 0 {
+		t.Fatalf("factory config %+v, want the agent off", st.Config)
+	}
+	if code, _, errOut := d.cli(t, "-T"); code != 1 || !strings.Contains(errOut, "disabled") {
+		t.Errorf("--test while disabled: exit %d, %q", code, errOut)
+	}
+
+	target := fmt.Sprintf("127.0.0.1@%d", trapd.Port())
+	code, out, errOut := d.cli(t, "-c", "public", "-t", target, "-E")
+	if code != 0 || !strings.Contains(out, "Enabling agent...\nComplete.\n") {
+		t.Fatalf("enable: exit %d\n%s%s", code, out, errOut)
+	}
+	trapd.WaitTraps(t, 1, 10*time.Second) // coldStart
+	stored, err := os.ReadFile(d.file())
+	if err != nil || !strings.Contains(string(stored), fmt.Sprintf("targets = [%q]", target)) {
+		t.Fatalf("snmp.toml after the change:\n%s (%v)", stored, err)
+	}
+
+	code, out, _ = d.cli(t, "--test")
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("  %s (v2c trap): sent\n", target)) {
+		t.Errorf("--test: exit %d\n%s", code, out)
+	}
+	trapd.WaitTraps(t, 2, 10*time.Second)
+
+	// Bad input: refused, file untouched, nothing sent.
+	before, _ := os.ReadFile(d.file())
+	for _, args := range [][]string{{"-p", "0"}, {"-t", "bad_host!"}, {"-c", strings.Repeat("x", 65)}, {"-n", "NO-SUCH-MIB::x"}} {
+		if code, _, errOut := d.cli(t, args...); code != 1 || errOut == "" {
+			t.Errorf("%v: exit %d, %q", args, code, errOut)
+		}
+	}
+	if after, _ := os.ReadFile(d.file()); !bytes.Equal(before, after) {
+		t.Errorf("a refused change rewrote snmp.toml:\n%s", after)
+	}
+
+	// A hand edit is applied live and announced with warmStart.
+	edited := strings.Replace(string(before), `syscontact = ""`, `syscontact = "noc@example.com"`, 1)
+	if edited == string(before) {
+		t.Fatalf("cannot find syscontact in:\n%s", before)
+	}
+	writeConfig(t, dir, edited)
+	waitFor(t, "the hand edit", func() bool { return d.state(t).Config.Syscontact == "noc@example.com" })
+	traps := trapd.WaitTraps(t, 3, 10*time.Second)
+	if got := names(traps); got[2] != "SNMPv2-MIB::warmStart" {
+		t.Errorf("after the hand edit snmptrapd got %v", got)
+	}
+
+	// An invalid hand edit is refused; the previous configuration runs on.
+	writeConfig(t, dir, edited+"\nenabeld = false\n")
+	waitFor(t, "the refusal in the log", func() bool { return strings.Contains(d.log.String(), "configuration change refused") })
+	if !strings.Contains(d.log.String(), `unknown setting \"enabeld\"`) {
+		t.Errorf("the log does not name the unknown key:\n%s", d.log)
+	}
+	writeConfig(t, dir, strings.Replace(edited, "port = 161", "port = 0", 1))
+	waitFor(t, "the second refusal", func() bool { return strings.Count(d.log.String(), "configuration change refused") == 2 })
+	if st := d.state(t); !st.Config.Enabled || st.Config.Port != 161 || st.Config.Syscontact != "noc@example.com" {
+		t.Errorf("config after invalid edits: %+v", st.Config)
+	}
+	if code, _, _ := d.cli(t, "-T"); code != 0 {
+		t.Errorf("agent not working after the refused edits")
+	}
+	if got := names(trapd.WaitTraps(t, 4, 10*time.Second)); len(got) != 4 {
+		t.Errorf("snmptrapd got %v", got)
+	}
+
+	// A restart reads back what was stored and sends coldStart.
+	if err := d.stop(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if _, err := os.Stat(d.sock); !os.IsNotExist(err) {
+		t.Errorf("api socket left behind: %v", err)
+	}
+	writeConfig(t, dir, edited) // back to a valid file
+	d2 := start(t, dir)
+	if st := d2.state(t); !st.Config.Enabled || st.Config.Syscontact != "noc@example.com" || len(st.Config.Targets) != 1 {
+		t.Errorf("config after restart: %+v", st.Config)
+	}
+	traps = trapd.WaitTraps(t, 5, 10*time.Second)
+	if traps[4].TrapOID != "SNMPv2-MIB::coldStart" || traps[4].Uptime > 100 {
+		t.Errorf("after restart: %s uptime %d", traps[4].TrapOID, traps[4].Uptime)
+	}
+}
+
+func TestDaemonRefusesInvalidConfigAtStart(t *testing.T) {
+	dir := t.TempDir()
+	writeConfig(t, dir, "enabled = true\ncommunities = [\"public\"]\ntargets = [\"h@99999\"]\n")
+	d := daemon.New(daemon.Options{
+		ConfigDir: filepath.Join(dir, "etc"), StateDir: filepath.Join(dir, "state"), APISocket: filepath.Join(dir, "api.sock"),
+	}, slog.New(slog.DiscardHandler))
+	err := d.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "snmp.toml") || !strings.Contains(err.Error(), `"h@99999"`) {
+		t.Errorf("Run = %v, want an error naming the file and the target", err)
+	}
+}
+
+func TestNotrapsByMIBName(t *testing.T) {
+	dir := t.TempDir()
+	mibDir := peertest.MIBDir(t)
+	writeConfig(t, dir, fmt.Sprintf("mib_dirs = [%q]\n", mibDir))
+	d := start(t, dir)
+	// authenticationFailure is not in the catalogue: only the MIB files name it.
+	if code, out, errOut := d.cli(t, "-n", "SNMPv2-MIB::authenticationFailure,1.3.6.1.6.3.1.1.5.4,vmwVmPoweredOn"); code != 0 {
+		t.Fatalf("notraps: exit %d\n%s%s", code, out, errOut)
+	}
+	if got := d.state(t).Config.Notraps; len(got) != 3 {
+		t.Errorf("notraps stored %v", got)
+	}
+	if code, _, errOut := d.cli(t, "-n", "IF-MIB::noSuchThing"); code != 1 || !strings.Contains(errOut, `"IF-MIB::noSuchThing"`) {
+		t.Errorf("unknown name: exit %d %q", code, errOut)
+	}
+}
