@@ -43,7 +43,7 @@ test-deps:
 	fi
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -cpu 1,2 -benchtime 2s ./snmpagent/
+	$(GO) test -run '^$$' -bench . -benchmem -cpu 1,2 -benchtime 2s -count 3 ./snmpagent/
 
 clean:
 	rm -rf $(BIN) $(RUN)

@@ -99,14 +99,12 @@ func (s *sender) stop(ctx context.Context) {
 }
 
 // enqueue adds it to the queue, or counts a drop when the queue is full.
-func (s *sender) enqueue(it item) bool {
+func (s *sender) enqueue(it item) {
 	select {
 	case s.queue <- it:
-		return true
 	default:
 		s.dropped.Add(1)
-		report(it, s.result("failed", "queue full"))
-		return false
+		s.report(it, "failed", "queue full")
 	}
 }
 
@@ -122,9 +120,11 @@ func (s *sender) result(result, reason string) TestResult {
 	return TestResult{Target: s.target.String(), Kind: s.target.Kind.String(), Result: result, Reason: reason}
 }
 
-func report(it item, r TestResult) {
+// report tells the requester of a test notification what became of it;
+// ordinary notifications have none, and cost nothing here.
+func (s *sender) report(it item, result, reason string) {
 	if it.done != nil {
-		it.done <- r
+		it.done <- s.result(result, reason)
 	}
 }
 
@@ -138,7 +138,7 @@ func (s *sender) run(ctx context.Context) {
 	}
 	for it := range s.queue { // only left over when cancelled
 		s.dropped.Add(1)
-		report(it, s.result("failed", "agent stopped"))
+		s.report(it, "failed", "agent stopped")
 	}
 }
 
@@ -157,20 +157,20 @@ func (s *sender) runTraps(ctx context.Context) {
 			if err != nil {
 				s.dropped.Add(1)
 				s.log.Warn("notification not sent", "notification", it.enc.name, "err", err)
-				report(it, s.result("failed", err.Error()))
+				s.report(it, "failed", err.Error())
 				continue
 			}
 			if _, err := s.conn.WriteToUDPAddrPort(buf, s.addr); err != nil {
 				s.failed.Add(1)
 				s.log.Warn("notification not sent", "notification", it.enc.name, "err", err)
-				report(it, s.result("failed", err.Error()))
+				s.report(it, "failed", err.Error())
 				continue
 			}
 			s.sent.Add(1)
 			if s.log.Enabled(ctx, slog.LevelDebug) {
 				s.log.Debug("notification sent", "notification", it.enc.name, "kind", s.target.Kind.String())
 			}
-			report(it, s.result("sent", ""))
+			s.report(it, "sent", "")
 		}
 	}
 }
@@ -231,7 +231,7 @@ func (s *sender) runInforms(ctx context.Context) {
 		case <-ctx.Done():
 			for _, p := range pending {
 				s.failed.Add(1)
-				report(p.it, s.result("failed", "agent stopped before the inform was acknowledged"))
+				s.report(p.it, "failed", "agent stopped before the inform was acknowledged")
 			}
 			return
 		case it, ok := <-in:
@@ -242,7 +242,7 @@ func (s *sender) runInforms(ctx context.Context) {
 			msg, err := s.message(nil, it.enc, tagInform)
 			if err != nil {
 				s.dropped.Add(1)
-				report(it, s.result("failed", err.Error()))
+				s.report(it, "failed", err.Error())
 				continue
 			}
 			id := nextID
@@ -264,7 +264,7 @@ func (s *sender) runInforms(ctx context.Context) {
 			if s.log.Enabled(ctx, slog.LevelDebug) {
 				s.log.Debug("inform acknowledged", "notification", p.it.enc.name, "attempts", p.attempts)
 			}
-			report(p.it, s.result("acknowledged", ""))
+			s.report(p.it, "acknowledged", "")
 		case now := <-tick.C:
 			for id, p := range pending {
 				if now.Before(p.deadline) {
@@ -275,7 +275,7 @@ func (s *sender) runInforms(ctx context.Context) {
 					s.failed.Add(1)
 					reason := fmt.Sprintf("no response after %d attempts, %s apart", p.attempts, s.timeout)
 					s.log.Warn("inform failed", "notification", p.it.enc.name, "reason", reason)
-					report(p.it, s.result("failed", reason))
+					s.report(p.it, "failed", reason)
 					continue
 				}
 				s.transmit(p)
