@@ -18,27 +18,9 @@ import (
 	"hostagent/internal/snmpcli"
 )
 
-// syncBuffer collects the daemon's log for assertions.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type running struct {
 	dir, sock string
-	log       *syncBuffer
+	log       *peertest.Buffer
 	stop      func() error
 }
 
@@ -68,7 +50,7 @@ func (r running) state(t *testing.T) api.SNMPState {
 // start runs a daemon on dir (config in dir/etc) until the test ends.
 func start(t *testing.T, dir string) running {
 	t.Helper()
-	r := running{dir: dir, sock: filepath.Join(dir, "api.sock"), log: &syncBuffer{}}
+	r := running{dir: dir, sock: filepath.Join(dir, "api.sock"), log: &peertest.Buffer{}}
 	d := daemon.New(daemon.Options{
 		ConfigDir: filepath.Join(dir, "etc"), StateDir: filepath.Join(dir, "state"), APISocket: r.sock,
 	}, slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug})))

@@ -1,36 +1,18 @@
 package trapwatch_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"hostagent/internal/peertest"
 	"hostagent/internal/trapwatch"
 	"hostagent/mibs"
 	"hostagent/snmpagent"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestWatchLogsWhatTheAgentSends: every kind the agent sends is logged
 // with catalogue names, and informs are acknowledged.
@@ -41,7 +23,7 @@ func TestWatchLogsWhatTheAgentSends(t *testing.T) {
 	}
 	addr := c.LocalAddr().String()
 	c.Close()
-	var out syncBuffer
+	var out peertest.Buffer
 	w, err := trapwatch.Start(addr, (*mibs.Resolver)(nil), slog.New(slog.NewTextHandler(&out, nil)))
 	if err != nil {
 		t.Fatal(err)
