@@ -86,12 +86,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", d.snmpPath(), err)
 	}
-	d.agent.Apply(plan)
-
+	// The socket before the plan: a daemon that cannot serve its API must
+	// not have announced itself with coldStart.
 	ln, err := api.ListenUnix(d.opts.APISocket, d.opts.APIGroup)
 	if err != nil {
+		plan.Discard()
 		return err
 	}
+	d.agent.Apply(plan)
 	srv := &http.Server{Handler: api.NewHandler(d, d.log), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -236,3 +236,15 @@ func TestNotrapsByMIBName(t *testing.T) {
 		t.Errorf("unknown name: exit %d %q", code, errOut)
 	}
 }
+
+func TestDaemonRefusesABusySocket(t *testing.T) {
+	dir := t.TempDir()
+	first := start(t, dir)
+	d := daemon.New(daemon.Options{
+		ConfigDir: filepath.Join(dir, "etc2"), StateDir: filepath.Join(dir, "state2"), APISocket: first.sock,
+	}, slog.New(slog.DiscardHandler))
+	if err := d.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "another hostagentd is listening") {
+		t.Errorf("second daemon on the same socket: %v", err)
+	}
+	first.state(t) // the first daemon still answers
+}
