@@ -105,15 +105,13 @@ func (a *Agent) Prepare(ctx context.Context, cfg Config, r Resolver) (*Plan, err
 			p.Discard()
 			return nil, err
 		}
-		snd, err := newSender(t, community, addr, time.Duration(cfg.InformTimeout), cfg.InformRetries, cfg.QueueSize, a.log)
-		if err != nil {
-			p.Discard()
-			return nil, err
-		}
-		if old, ok := running[snd.key]; ok {
-			snd.conn.Close()
-			snd = old
-		} else {
+		timeout := time.Duration(cfg.InformTimeout)
+		snd, reused := running[senderKey(t, community, addr, timeout, cfg.InformRetries, cfg.QueueSize)]
+		if !reused {
+			if snd, err = newSender(t, community, addr, timeout, cfg.InformRetries, cfg.QueueSize, a.log); err != nil {
+				p.Discard()
+				return nil, err
+			}
 			p.fresh = append(p.fresh, snd)
 		}
 		p.senders = append(p.senders, snd)

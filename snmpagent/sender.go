@@ -76,8 +76,14 @@ func newSender(t Target, community string, addr netip.AddrPort, timeout time.Dur
 		conn:      conn,
 		done:      make(chan struct{}),
 	}
-	s.key = fmt.Sprintf("%s|%s|%s|%s|%d|%d", t, community, addr, timeout, retries, queueSize)
+	s.key = senderKey(t, community, addr, timeout, retries, queueSize)
 	return s, nil
+}
+
+// senderKey identifies a sender across reloads: a target whose settings all
+// stay the same keeps its sender, queue and counters.
+func senderKey(t Target, community string, addr netip.AddrPort, timeout time.Duration, retries, queueSize int) string {
+	return fmt.Sprintf("%s|%s|%s|%s|%d|%d", t, community, addr, timeout, retries, queueSize)
 }
 
 func (s *sender) start() {
