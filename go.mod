@@ -12,5 +12,8 @@ require (
 
 require (
 	github.com/alecthomas/participle v0.4.1 // indirect
-	golang.org/x/sys v0.13.0 // indirect
+	github.com/digitalocean/go-libvirt v0.0.0-20261013170128-efbbdf578ac8 // indirect
+	github.com/prometheus/procfs v0.23.0 // indirect
+	golang.org/x/crypto v0.48.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 )

@@ -1,11 +1,19 @@
 // Package collectors turns readings of the host (VM state, hardware
 // sensors, resource counters, network links) into notifications. Every
 // source delivers through a Notifier, so none of them knows about SNMP,
-// targets or encodings.
+// targets or encodings. Each source lives in its own sub-package (vms,
+// sensors, resources, links); this package holds what they share: the
+// Notifier contract, the file-system roots, and the loop that polls.
 package collectors
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
 
 	"hostagent/mibs"
 )
@@ -16,4 +24,103 @@ type Notifier interface {
 	// Notify sends n, built from the catalogue (mibs.VmwVmPoweredOn.New,
 	// ...), to every configured target. It does not block on a target.
 	Notify(ctx context.Context, n mibs.Notification) error
+}
+
+// Paths are the roots of procfs and sysfs, as node_exporter's --path.procfs
+// and --path.sysfs: tests point them at fixture trees.
+type Paths struct {
+	ProcFS string
+	SysFS  string
+}
+
+// DefaultPaths are the kernel's own mount points.
+var DefaultPaths = Paths{ProcFS: "/proc", SysFS: "/sys"}
+
+// Sys joins elem under the sysfs root.
+func (p Paths) Sys(elem ...string) string { return filepath.Join(append([]string{p.SysFS}, elem...)...) }
+
+// Proc joins elem under the procfs root.
+func (p Paths) Proc(elem ...string) string {
+	return filepath.Join(append([]string{p.ProcFS}, elem...)...)
+}
+
+// ErrAbsent says a source does not exist on this host (no hwmon chip, no
+// hypervisor): logged at debug level, not counted as a failure.
+var ErrAbsent = errors.New("source absent on this host")
+
+// Poller is a source read at an interval. Poll compares what it reads with
+// what it saw last time and notifies the changes.
+type Poller interface {
+	Poll(ctx context.Context, out Notifier) error
+}
+
+// Stats describe a collector's runs, for the API and metrics.
+type Stats struct {
+	Runs         uint64
+	Failures     uint64
+	LastDuration time.Duration
+	LastError    string
+}
+
+// Runner polls one Poller at its interval, records how each run went, and
+// keeps a failing or panicking run from stopping the others.
+type Runner struct {
+	Name     string
+	Interval time.Duration
+	Poller   Poller
+	Log      *slog.Logger
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// Stats returns a copy of the run counters.
+func (r *Runner) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stats
+}
+
+// Run polls at once, then every Interval, until ctx is done. A run that
+// takes longer than the interval makes the ticker drop ticks: runs never
+// overlap.
+func (r *Runner) Run(ctx context.Context, out Notifier) error {
+	tick := time.NewTicker(r.Interval)
+	defer tick.Stop()
+	for {
+		r.once(ctx, out)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func (r *Runner) once(ctx context.Context, out Notifier) {
+	start := time.Now()
+	err := r.poll(ctx, out)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stats.Runs++
+	r.stats.LastDuration = time.Since(start)
+	r.stats.LastError = ""
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrAbsent):
+		r.Log.Debug("collector source absent", "collector", r.Name, "err", err)
+	default:
+		r.stats.Failures++
+		r.stats.LastError = err.Error()
+		r.Log.Warn("collector run failed", "collector", r.Name, "err", err)
+	}
+}
+
+func (r *Runner) poll(ctx context.Context, out Notifier) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return r.Poller.Poll(ctx, out)
 }
