@@ -5,8 +5,9 @@ BIN     := bin
 RUN     := .run
 DEMO    := 127.0.0.1:16162
 
-# Debian packages the integration tests start as real peers.
-TEST_PACKAGES := snmptrapd snmp
+# Debian packages the integration tests start as real peers: net-snmp's
+# snmptrapd, and libvirtd (with virsh) serving its test driver.
+TEST_PACKAGES := snmptrapd snmp libvirt-daemon libvirt-clients
 
 .PHONY: all build run test test-deps bench clean
 
@@ -41,6 +42,10 @@ test-deps:
 		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
 	fi
+	@# libvirtd's QEMU driver refuses to start without its system user.
+	@getent passwd libvirt-qemu >/dev/null || { \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		$$sudo useradd --system --user-group --no-create-home --shell /usr/sbin/nologin libvirt-qemu; }
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1,2 -benchtime 2s -count 3 ./snmpagent/

@@ -1,0 +1,244 @@
+package resources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/procfs"
+
+	"hostagent/mibs"
+)
+
+// ruleState is a rule with what it remembers between samples.
+type ruleState struct {
+	rule      Rule
+	threshold threshold
+	interval  time.Duration
+	next      time.Time             // when the rule is next due; zero: at once
+	prevStat  *procfs.Stat          // cpu: the previous /proc/stat, for deltas
+	triggers  map[string]*trigger   // by instance ("" or the mount point)
+}
+
+func newRuleState(r Rule) *ruleState {
+	return &ruleState{
+		rule:      r,
+		threshold: threshold{rising: r.Rising, falling: r.Falling},
+		interval:  r.interval(),
+		triggers:  map[string]*trigger{},
+	}
+}
+
+// due reports whether the rule samples at now, and if so schedules the next
+// sample. The schedule keeps to a grid of the interval from the first sample
+// rather than from each poll, so a 30s rule polled every second samples
+// every 30s, not every 31s. A poll up to a tenth of the interval early still
+// counts, because the Runner's ticker and the clock read inside Poll jitter
+// by a few milliseconds and would otherwise skip a whole tick.
+func (s *ruleState) due(now time.Time) bool {
+	if !s.next.IsZero() && now.Before(s.next.Add(-s.interval/10)) {
+		return false
+	}
+	if s.next.IsZero() {
+		s.next = now
+	}
+	s.next = s.next.Add(s.interval)
+	if !s.next.After(now) { // fell behind (a long stall): restart the grid
+		s.next = now.Add(s.interval)
+	}
+	return true
+}
+
+// trigger returns the instance's trigger, starting one at first sight.
+func (s *ruleState) trigger(instance string) *trigger {
+	t, ok := s.triggers[instance]
+	if !ok {
+		t = &trigger{}
+		s.triggers[instance] = t
+	}
+	return t
+}
+
+// forgetAllBut drops the triggers of instances that are gone (an unmounted
+// file system, swap turned off): if they come back they start afresh.
+func (s *ruleState) forgetAllBut(readings []reading) {
+	for instance := range s.triggers {
+		if !containsInstance(readings, instance) {
+			delete(s.triggers, instance)
+		}
+	}
+}
+
+func containsInstance(readings []reading, instance string) bool {
+	for _, r := range readings {
+		if r.instance == instance {
+			return true
+		}
+	}
+	return false
+}
+
+// reading is one instance's value at one sample.
+type reading struct {
+	instance string   // "" or the mount point
+	oid      mibs.OID // sent as mteHotOID
+	percent  float64
+	detail   []any // extra log attributes
+}
+
+// sample reads the rule's resource. A filesystem rule may return readings
+// together with an error for the mounts it could not read.
+func (r *Resources) sample(ctx context.Context, s *ruleState, snap *snapshot) ([]reading, error) {
+	switch s.rule.Resource {
+	case CPU:
+		return sampleCPU(s, snap)
+	case Memory:
+		m, err := snap.Meminfo()
+		if err != nil {
+			return nil, err
+		}
+		p, err := memoryUsedPercent(m)
+		if err != nil {
+			return nil, err
+		}
+		return []reading{{oid: memoryOID, percent: p}}, nil
+	case Swap:
+		m, err := snap.Meminfo()
+		if err != nil {
+			return nil, err
+		}
+		p, ok, err := swapUsedPercent(m)
+		if err != nil || !ok {
+			return nil, err
+		}
+		return []reading{{oid: swapOID, percent: p}}, nil
+	case Load:
+		return sampleLoad(snap)
+	case Filesystem:
+		return r.sampleFilesystems(ctx, s, snap)
+	}
+	return nil, fmt.Errorf("unknown resource %q", s.rule.Resource) // Validate prevents it
+}
+
+// sampleCPU compares /proc/stat with the rule's previous sample: the first
+// sample only primes. The rule watches the overall busy percent, sent as
+// hrProcessorLoad of the first processor; per-CPU figures go to the log.
+func sampleCPU(s *ruleState, snap *snapshot) ([]reading, error) {
+	cur, err := snap.Stat()
+	if err != nil {
+		return nil, err
+	}
+	prev := s.prevStat
+	s.prevStat = &cur
+	if prev == nil {
+		return nil, nil
+	}
+	load, ok := cpuBusy(*prev, cur)
+	if !ok {
+		return nil, nil
+	}
+	cpu, busiest := load.busiest()
+	return []reading{{oid: cpuOID, percent: load.overall, detail: []any{"busiest_cpu", cpu, "busiest_cpu_percent", round(busiest)}}}, nil
+}
+
+func sampleLoad(snap *snapshot) ([]reading, error) {
+	st, err := snap.Stat()
+	if err != nil {
+		return nil, err
+	}
+	l, err := snap.LoadAvg()
+	if err != nil {
+		return nil, err
+	}
+	p, err := loadPerCorePercent(l, len(st.CPU))
+	if err != nil {
+		return nil, err
+	}
+	return []reading{{oid: loadOID, percent: p, detail: []any{"load1", l.Load1, "cpus", len(st.CPU)}}}, nil
+}
+
+// sampleFilesystems reads the rule's mount, or every real file system when
+// the rule names none. One unreadable mount does not hide the others.
+func (r *Resources) sampleFilesystems(ctx context.Context, s *ruleState, snap *snapshot) ([]reading, error) {
+	watched, err := r.watchedMounts(snap)
+	if err != nil {
+		return nil, err
+	}
+	var targets []watchedMount
+	if s.rule.Mount != "" {
+		w, ok := findMount(watched, s.rule.Mount)
+		if !ok {
+			return nil, fmt.Errorf("mount point %s is not mounted (not in %s)", s.rule.Mount, r.mountsPath)
+		}
+		targets = []watchedMount{w}
+	} else {
+		for _, w := range watched {
+			if realFilesystem(w.mount) {
+				targets = append(targets, w)
+			}
+		}
+	}
+	var readings []reading
+	var errs []error
+	for _, w := range targets {
+		u, err := r.guard.usage(ctx, filepath.Join(r.root, w.mount.point))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("mount point %s: %w", w.mount.point, err))
+			continue
+		}
+		p, ok := u.usedPercent()
+		if !ok { // no blocks: a pseudo file system not in virtualFilesystems
+			continue
+		}
+		readings = append(readings, reading{
+			instance: w.mount.point, oid: filesystemOID(w.index), percent: p,
+			detail: []any{"mount", w.mount.point, "device", w.mount.device, "type", w.mount.fsType},
+		})
+	}
+	return readings, errors.Join(errs...)
+}
+
+// watchedMount is a mount point some rule watches, with its hrStorageIndex.
+type watchedMount struct {
+	mount mount
+	index uint32
+}
+
+// watchedMounts lists, in mounts-file order, the mount points that are real
+// file systems or named by a rule, numbering them in the same order whatever
+// the rules, so that a mount's index does not depend on the configuration.
+// A mount point listed twice (a mount stacked over another) appears once,
+// at its first position, with the type of the last, visible, mount.
+func (r *Resources) watchedMounts(snap *snapshot) ([]watchedMount, error) {
+	mounts, err := snap.mounts.get(func() ([]mount, error) { return readMounts(r.mountsPath) })
+	if err != nil {
+		return nil, err
+	}
+	visible := make(map[string]mount, len(mounts))
+	for _, m := range mounts {
+		visible[m.point] = m
+	}
+	var watched []watchedMount
+	for _, m := range mounts {
+		top, pending := visible[m.point]
+		if !pending {
+			continue // already listed
+		}
+		delete(visible, m.point)
+		if realFilesystem(top) || r.namedMounts[top.point] {
+			watched = append(watched, watchedMount{mount: top, index: r.storage.of(top.point)})
+		}
+	}
+	return watched, nil
+}
+
+func findMount(watched []watchedMount, point string) (watchedMount, bool) {
+	for _, w := range watched {
+		if w.mount.point == point {
+			return w, true
+		}
+	}
+	return watchedMount{}, false
+}
