@@ -37,7 +37,9 @@ type Paths struct {
 var DefaultPaths = Paths{ProcFS: "/proc", SysFS: "/sys"}
 
 // Sys joins elem under the sysfs root.
-func (p Paths) Sys(elem ...string) string { return filepath.Join(append([]string{p.SysFS}, elem...)...) }
+func (p Paths) Sys(elem ...string) string {
+	return filepath.Join(append([]string{p.SysFS}, elem...)...)
+}
 
 // Proc joins elem under the procfs root.
 func (p Paths) Proc(elem ...string) string {

@@ -8,8 +8,8 @@ import "hostagent/mibs"
 // notification with what it already graphs. Verified with
 // snmptranslate -On against the MIB modules.
 var (
-	hrProcessorLoad = mibs.MustOID("1.3.6.1.2.1.25.3.3.1.2")   // HOST-RESOURCES-MIB::hrProcessorLoad
-	hrStorageUsed   = mibs.MustOID("1.3.6.1.2.1.25.2.3.1.6")   // HOST-RESOURCES-MIB::hrStorageUsed
+	hrProcessorLoad = mibs.MustOID("1.3.6.1.2.1.25.3.3.1.2")  // HOST-RESOURCES-MIB::hrProcessorLoad
+	hrStorageUsed   = mibs.MustOID("1.3.6.1.2.1.25.2.3.1.6")  // HOST-RESOURCES-MIB::hrStorageUsed
 	laLoadInt       = mibs.MustOID("1.3.6.1.4.1.2021.10.1.5") // UCD-SNMP-MIB::laLoadInt
 )
 

@@ -17,9 +17,9 @@ type ruleState struct {
 	rule      Rule
 	threshold threshold
 	interval  time.Duration
-	next      time.Time             // when the rule is next due; zero: at once
-	prevStat  *procfs.Stat          // cpu: the previous /proc/stat, for deltas
-	triggers  map[string]*trigger   // by instance ("" or the mount point)
+	next      time.Time           // when the rule is next due; zero: at once
+	prevStat  *procfs.Stat        // cpu: the previous /proc/stat, for deltas
+	triggers  map[string]*trigger // by instance ("" or the mount point)
 }
 
 func newRuleState(r Rule) *ruleState {
