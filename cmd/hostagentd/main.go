@@ -1,5 +1,5 @@
-// Command hostagentd is the hostagent daemon: the SNMP notification agent
-// and its management API.
+// Command hostagentd is the hostagent daemon: the SNMP notification agent,
+// the collectors that feed it, and its management API.
 package main
 
 import (
@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"hostagent/collectors"
 	"hostagent/internal/api"
 	"hostagent/internal/daemon"
 	"hostagent/internal/trapwatch"
@@ -25,6 +26,8 @@ func main() {
 	fs.StringVar(&opts.StateDir, "state-dir", "/var/lib/hostagent", "directory of the daemon's state")
 	fs.StringVar(&opts.APISocket, "api-socket", api.DefaultSocket, "unix socket of the management API (mode 0660)")
 	fs.StringVar(&opts.APIGroup, "api-group", "", "group allowed to use the API socket besides root (default: the daemon's group)")
+	fs.StringVar(&opts.Paths.ProcFS, "path.procfs", collectors.DefaultPaths.ProcFS, "procfs mountpoint (resource counters)")
+	fs.StringVar(&opts.Paths.SysFS, "path.sysfs", collectors.DefaultPaths.SysFS, "sysfs mountpoint (sensors, network links)")
 	fs.StringVar(&demo, "demo-receiver", "", "also run a receiver on this UDP `host:port` that logs each notification decoded (for demonstrations)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if err == pflag.ErrHelp {

@@ -143,9 +143,10 @@ func (r *Resources) Poll(ctx context.Context, out collectors.Notifier) error {
 			continue
 		}
 		readings, err := r.sample(ctx, s, snap)
-		if err != nil {
+		switch {
+		case err != nil:
 			errs = append(errs, fmt.Errorf("rule %q (%s): %w", s.rule.Name, s.rule.Resource, err))
-		} else {
+		case s.instancesComeAndGo():
 			s.forgetAllBut(readings)
 		}
 		for _, rd := range readings {

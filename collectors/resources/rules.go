@@ -61,6 +61,14 @@ func (s *ruleState) trigger(instance string) *trigger {
 	return t
 }
 
+// instancesComeAndGo is true of the resources whose instances appear and
+// disappear (file systems mount and unmount, swap is turned on and off), so
+// that a sample without an instance means it is gone. A cpu sample without
+// a reading only means no time passed, and must not reset the trigger.
+func (s *ruleState) instancesComeAndGo() bool {
+	return s.rule.Resource == Filesystem || s.rule.Resource == Swap
+}
+
 // forgetAllBut drops the triggers of instances that are gone (an unmounted
 // file system, swap turned off): if they come back they start afresh.
 func (s *ruleState) forgetAllBut(readings []reading) {
@@ -207,8 +215,10 @@ type watchedMount struct {
 }
 
 // watchedMounts lists, in mounts-file order, the mount points that are real
-// file systems or named by a rule, numbering them in the same order whatever
-// the rules, so that a mount's index does not depend on the configuration.
+// file systems or named by a rule, numbering them in that order. Every real
+// file system is numbered whether or not a rule watches all of them, so a
+// mount's index does not change with the rules; only a rule naming a
+// virtual file system (a tmpfs) adds it to the numbering.
 // A mount point listed twice (a mount stacked over another) appears once,
 // at its first position, with the type of the last, visible, mount.
 func (r *Resources) watchedMounts(snap *snapshot) ([]watchedMount, error) {

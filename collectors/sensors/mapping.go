@@ -43,10 +43,10 @@ type kindInfo struct {
 }
 
 var kinds = [numKinds]kindInfo{
-	kindTemp:    {"temp", "C", 1000, 1, subsystemTemperature},      // millidegree Celsius
-	kindFan:     {"fan", "RPM", 1, 0, subsystemFan},                // revolutions per minute
-	kindVoltage: {"in", "V", 1000, 3, subsystemVoltage},            // millivolt
-	kindCurrent: {"curr", "A", 1000, 3, subsystemPowerSupply},      // milliampere
+	kindTemp:    {"temp", "C", 1000, 1, subsystemTemperature},       // millidegree Celsius
+	kindFan:     {"fan", "RPM", 1, 0, subsystemFan},                 // revolutions per minute
+	kindVoltage: {"in", "V", 1000, 3, subsystemVoltage},             // millivolt
+	kindCurrent: {"curr", "A", 1000, 3, subsystemPowerSupply},       // milliampere
 	kindPower:   {"power", "W", 1_000_000, 1, subsystemPowerSupply}, // microwatt
 }
 

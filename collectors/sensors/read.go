@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -15,9 +16,6 @@ import (
 type fileReader struct {
 	buf [128]byte
 }
-
-// errTooLong says an attribute holds more than any number or state word.
-var errTooLong = errors.New("value too long")
 
 // read returns the attribute at path without surrounding white space; the
 // slice is valid until the next read.
@@ -47,7 +45,8 @@ func (r *fileReader) read(path string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
 	}
 	if n == len(r.buf) {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: errTooLong}
+		// No number or state word is this long.
+		return nil, &garbageError{path: path, content: truncate(string(r.buf[:32]), 32) + "..."}
 	}
 	return bytes.TrimSpace(r.buf[:n]), nil
 }
@@ -58,8 +57,10 @@ type garbageError struct {
 	content string
 }
 
+// Error names the file only: it becomes part of a sensor's description,
+// whose title already names the chip.
 func (e *garbageError) Error() string {
-	return fmt.Sprintf("%s: %q is not a number", e.path, e.content)
+	return fmt.Sprintf("bad value %q in %s", e.content, filepath.Base(e.path))
 }
 
 // readInt reads an integer attribute. Its errors are a *fs.PathError when the
@@ -72,7 +73,7 @@ func (r *fileReader) readInt(path string) (int64, error) {
 	}
 	v, ok := parseInt(b)
 	if !ok {
-		return 0, &garbageError{path: path, content: string(b)}
+		return 0, &garbageError{path: path, content: truncate(string(b), 32)}
 	}
 	return v, nil
 }
@@ -127,8 +128,20 @@ func listDir(dir string) ([]string, error) {
 // isGone says err means the file or directory no longer exists.
 func isGone(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
-// isGarbage says err is an attribute with content of the wrong form.
+// isGarbage says err, from readInt or readWord, is an attribute with content
+// of the wrong form. A type assertion, not errors.As: it runs for every
+// attribute of every poll, and errors.As makes its target escape.
 func isGarbage(err error) bool {
-	var g *garbageError
-	return errors.As(err, &g)
+	_, ok := err.(*garbageError)
+	return ok
+}
+
+// unwrapPath strips the path from a *fs.PathError, for descriptions that
+// name the file themselves.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

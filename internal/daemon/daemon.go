@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"hostagent/collectors"
 	"hostagent/internal/api"
 	"hostagent/internal/configstore"
 	"hostagent/mibs"
@@ -38,6 +39,7 @@ type Options struct {
 	StateDir  string
 	APISocket string
 	APIGroup  string // group allowed on the API socket besides root; "" keeps the daemon's
+	Paths     collectors.Paths
 }
 
 // Daemon is one running hostagentd.
@@ -47,8 +49,9 @@ type Daemon struct {
 	agent *snmpagent.Agent
 	ready chan struct{}
 
-	mu       sync.Mutex // serializes configuration changes
-	resolver atomic.Pointer[mibs.Resolver]
+	mu         sync.Mutex // serializes configuration changes
+	resolver   atomic.Pointer[mibs.Resolver]
+	collectors *collectorSet
 }
 
 // New returns a daemon; nothing runs before Run.
@@ -82,6 +85,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	collectorsCfg, err := d.loadCollectors()
+	if err == nil {
+		err = collectorsCfg.Validate()
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", d.collectorsPath(), err)
+	}
 	plan, err := d.prepare(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", d.snmpPath(), err)
@@ -94,6 +104,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.agent.Apply(plan)
+	if d.collectors, err = d.startCollectors(collectorsCfg); err != nil {
+		ln.Close()
+		d.agent.Close(ctx)
+		return fmt.Errorf("%s: %w", d.collectorsPath(), err)
+	}
+
 	srv := &http.Server{Handler: api.NewHandler(d, d.log), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -117,6 +133,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer cancel()
 	_ = srv.Shutdown(shutdown)
 	_ = os.Remove(d.opts.APISocket)
+	d.mu.Lock()
+	d.collectors.stop() // before the agent: what they notify on the way out still goes
+	d.mu.Unlock()
 	d.agent.Close(shutdown)
 	return err
 }
@@ -150,11 +169,18 @@ func (d *Daemon) Name(oid mibs.OID) string { return d.resolver.Load().Name(oid) 
 
 // reload applies hand edits of the config directory.
 func (d *Daemon) reload(names []string) {
-	if !slices.Contains(names, SNMPFile) {
-		return
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if slices.Contains(names, CollectorsFile) {
+		d.reloadCollectors()
+	}
+	if slices.Contains(names, SNMPFile) {
+		d.reloadSNMP()
+	}
+}
+
+// reloadSNMP applies a hand edit of snmp.toml.
+func (d *Daemon) reloadSNMP() {
 	if _, err := os.Stat(d.snmpPath()); errors.Is(err, os.ErrNotExist) {
 		d.log.Warn("configuration file removed; the running configuration is kept and will be written again at the next change", "file", d.snmpPath())
 		return

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"hostagent/collectors"
 	"hostagent/internal/api"
 	"hostagent/internal/daemon"
 	"hostagent/internal/peertest"
@@ -47,12 +48,27 @@ func (r running) state(t *testing.T) api.SNMPState {
 	return st
 }
 
-// start runs a daemon on dir (config in dir/etc) until the test ends.
+// noCollectors keeps the host's own disks, links and sensors out of tests
+// that count notifications.
+const noCollectors = "[vms]\nenabled = false\n[sensors]\nenabled = false\n[links]\nenabled = false\n[resources]\nenabled = false\n"
+
+// start runs a daemon on dir (config in dir/etc) until the test ends; the
+// collectors are off unless dir/etc/collectors.toml says otherwise.
 func start(t *testing.T, dir string) running {
 	t.Helper()
+	etc := filepath.Join(dir, "etc")
+	if _, err := os.Stat(filepath.Join(etc, daemon.CollectorsFile)); os.IsNotExist(err) {
+		if err := os.MkdirAll(etc, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(etc, daemon.CollectorsFile), []byte(noCollectors), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
 	r := running{dir: dir, sock: filepath.Join(dir, "api.sock"), log: &peertest.Buffer{}}
 	d := daemon.New(daemon.Options{
-		ConfigDir: filepath.Join(dir, "etc"), StateDir: filepath.Join(dir, "state"), APISocket: r.sock,
+		ConfigDir: etc, StateDir: filepath.Join(dir, "state"), APISocket: r.sock,
+		Paths: collectors.Paths{ProcFS: filepath.Join(dir, "proc"), SysFS: filepath.Join(dir, "sys")},
 	}, slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

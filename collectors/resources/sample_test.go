@@ -1,0 +1,230 @@
+package resources
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/procfs"
+)
+
+func readFixture(t *testing.T, f *procFixture) *snapshot {
+	t.Helper()
+	fs, err := procfs.NewFS(f.paths.ProcFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &snapshot{fs: fs}
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
+
+func TestCPUBusyFromTwoSamples(t *testing.T) {
+	f := newProcFixture(t)
+	f.stat(cpuTicks{busy: 100, idle: 900}, cpuTicks{busy: 50, idle: 450}, cpuTicks{busy: 50, idle: 450})
+	prev, err := readFixture(t, f).Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In between, cpu0 was 90% busy and cpu1 10%: 50% overall.
+	f.stat(cpuTicks{busy: 200, idle: 1000}, cpuTicks{busy: 140, idle: 460}, cpuTicks{busy: 60, idle: 540})
+	cur, err := readFixture(t, f).Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	load, ok := cpuBusy(prev, cur)
+	if !ok {
+		t.Fatal("no load from two different samples")
+	}
+	if !near(load.overall, 50) || !near(load.perCPU[0], 90) || !near(load.perCPU[1], 10) {
+		t.Errorf("load %+v, want 50 overall, cpu0 90, cpu1 10", load)
+	}
+	if cpu, p := load.busiest(); cpu != 0 || !near(p, 90) {
+		t.Errorf("busiest cpu%d at %g, want cpu0 at 90", cpu, p)
+	}
+	if _, ok := cpuBusy(cur, cur); ok {
+		t.Error("the same sample twice gave a load")
+	}
+}
+
+func TestCPUBusyNewCPUAndBackwardsIowait(t *testing.T) {
+	prev := procfs.Stat{CPUTotal: procfs.CPUStat{User: 10, Idle: 90, Iowait: 10}, CPU: map[int64]procfs.CPUStat{0: {User: 10, Idle: 90}}}
+	// iowait went backwards more than everything else moved forward.
+	cur := procfs.Stat{CPUTotal: procfs.CPUStat{User: 20, Idle: 90, Iowait: 5}, CPU: map[int64]procfs.CPUStat{0: {User: 20, Idle: 90}, 1: {User: 5}}}
+	load, ok := cpuBusy(prev, cur)
+	if !ok || load.overall < 0 || load.overall > 100 {
+		t.Errorf("load %+v ok %v: want a percent", load, ok)
+	}
+	if _, has := load.perCPU[1]; has {
+		t.Error("cpu1, new since the previous sample, has a load")
+	}
+}
+
+func TestMemoryAndSwap(t *testing.T) {
+	f := newProcFixture(t)
+	f.meminfo(1000, 150, 2000, 500)
+	m, err := readFixture(t, f).Meminfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := memoryUsedPercent(m); err != nil || !near(p, 85) {
+		t.Errorf("memory %g %v, want 85", p, err)
+	}
+	if p, ok, err := swapUsedPercent(m); err != nil || !ok || !near(p, 75) {
+		t.Errorf("swap %g %v %v, want 75", p, ok, err)
+	}
+
+	f.meminfo(1000, 150, 0, 0)
+	m, _ = readFixture(t, f).Meminfo()
+	if _, ok, err := swapUsedPercent(m); ok || err != nil {
+		t.Errorf("no swap: ok %v err %v, want nothing to compare and no error", ok, err)
+	}
+}
+
+func TestMemoryWithoutMemAvailable(t *testing.T) {
+	// A kernel before 3.14.
+	f := newProcFixture(t)
+	f.write("meminfo", "MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 50 kB\nCached: 250 kB\n")
+	m, err := readFixture(t, f).Meminfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := memoryUsedPercent(m); err != nil || !near(p, 60) {
+		t.Errorf("memory %g %v, want 60 from MemFree+Buffers+Cached", p, err)
+	}
+	f.write("meminfo", "MemFree: 100 kB\n")
+	m, _ = readFixture(t, f).Meminfo()
+	if _, err := memoryUsedPercent(m); err == nil || !strings.Contains(err.Error(), "MemTotal") {
+		t.Errorf("no MemTotal: %v", err)
+	}
+}
+
+func TestLoadPerCore(t *testing.T) {
+	f := newProcFixture(t)
+	f.loadavg(3)
+	snap := readFixture(t, f)
+	readings, err := sampleLoad(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 runnable tasks on 2 CPUs.
+	if len(readings) != 1 || !near(readings[0].percent, 150) || readings[0].oid.String() != "1.3.6.1.4.1.2021.10.1.5.1" {
+		t.Errorf("readings %+v, want 150%% on laLoadInt.1", readings)
+	}
+	if _, err := loadPerCorePercent(&procfs.LoadAvg{Load1: 1}, 0); err == nil {
+		t.Error("no CPUs: no error")
+	}
+}
+
+func TestReadMounts(t *testing.T) {
+	f := newProcFixture(t)
+	mounts, err := readMounts(f.paths.Proc("mounts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var real []string
+	for _, m := range mounts {
+		if realFilesystem(m) {
+			real = append(real, m.point+" "+m.fsType)
+		}
+	}
+	// lxcfs is dropped by name here; unlisted pseudo file systems are
+	// dropped later for having no blocks.
+	want := "/ ext4|/var/lib/libvirt xfs|/mnt/vm images nfs4"
+	if got := strings.Join(real, "|"); got != want {
+		t.Errorf("real file systems %q, want %q", got, want)
+	}
+	f.write("mounts", "/dev/sda1 /\n")
+	if _, err := readMounts(f.paths.Proc("mounts")); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("short line: %v", err)
+	}
+}
+
+func TestUnescapeMount(t *testing.T) {
+	for in, want := range map[string]string{
+		`/mnt/a\040b`:  "/mnt/a b",
+		`/a\011b\012c`: "/a\tb\nc",
+		`/back\134sl`:  `/back\sl`,
+		`/plain`:       "/plain",
+		`/short\04`:    `/short\04`,
+		`/not\0x9`:     `/not\0x9`,
+	} {
+		if got := unescapeMount(in); got != want {
+			t.Errorf("unescapeMount(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestStorageIndexIsStable(t *testing.T) {
+	f := newProcFixture(t)
+	r, _ := newTestResources(t, Config{Enabled: true}, f, newFakeStatfs(nil))
+	index := func() map[string]uint32 {
+		watched, err := r.watchedMounts(&snapshot{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]uint32{}
+		for _, w := range watched {
+			m[w.mount.point] = w.index
+		}
+		return m
+	}
+	first := index()
+	if first["/"] != 31 || first["/var/lib/libvirt"] != 32 || first["/mnt/vm images"] != 33 || len(first) != 3 {
+		t.Errorf("indices %v, want / 31, /var/lib/libvirt 32, /mnt/vm images 33", first)
+	}
+	// A new mount listed first, and libvirt unmounted then remounted last:
+	// everyone keeps its number, the newcomer takes the next.
+	f.write("mounts", "/dev/sdc1 /srv ext4 rw 0 0\n/dev/sda1 / ext4 rw 0 0\n/dev/sdb1 /var/lib/libvirt xfs rw 0 0\n")
+	second := index()
+	if second["/"] != 31 || second["/var/lib/libvirt"] != 32 || second["/srv"] != 34 {
+		t.Errorf("indices after remount %v, want / 31, /var/lib/libvirt 32, /srv 34", second)
+	}
+}
+
+func TestFilesystemUsedPercentAsDf(t *testing.T) {
+	// 1000 blocks, 300 free of which 50 reserved for root: df shows
+	// 700 / (700 + 250) = 73.7%.
+	p, ok := fsUsage{blocks: 1000, free: 300, avail: 250}.usedPercent()
+	if !ok || !near(p, 700.0/950*100) {
+		t.Errorf("used %g, want %g", p, 700.0/950*100)
+	}
+	if _, ok := (fsUsage{}).usedPercent(); ok {
+		t.Error("a file system without blocks has a percent")
+	}
+}
+
+func TestHungStatfsIsSkipped(t *testing.T) {
+	release := make(chan struct{})
+	g := &hangGuard{timeout: 20 * time.Millisecond, busy: map[string]bool{}, statfs: func(path string) (fsUsage, error) {
+		if path == "/nfs" {
+			<-release
+		}
+		return usedFS(10), nil
+	}}
+	ctx := context.Background()
+	if _, err := g.usage(ctx, "/nfs"); !errors.Is(err, errHung) {
+		t.Fatalf("hung statfs: %v", err)
+	}
+	if _, err := g.usage(ctx, "/nfs"); !errors.Is(err, errHung) || !strings.Contains(err.Error(), "skipped") {
+		t.Errorf("while still hung: %v", err)
+	}
+	if _, err := g.usage(ctx, "/"); err != nil {
+		t.Errorf("another path while /nfs hangs: %v", err)
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := g.usage(ctx, "/nfs")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the server answered: %v", err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

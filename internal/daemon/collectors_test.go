@@ -1,0 +1,95 @@
+package daemon_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"hostagent/internal/daemon"
+	"hostagent/internal/peertest"
+)
+
+func writeFile(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// replaceFile writes beside and renames, as editors save.
+func replaceFile(t *testing.T, path, body string) {
+	t.Helper()
+	writeFile(t, path+".new", body)
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCollectorsThroughTheDaemon runs the sensors collector in the daemon
+// on a fixture sysfs, and follows hand edits of collectors.toml, checking
+// what snmptrapd decodes.
+func TestCollectorsThroughTheDaemon(t *testing.T) {
+	peertest.RequireCommand(t, "snmptrapd", "snmptrapd")
+	trapd := peertest.StartSnmptrapd(t, peertest.SnmptrapdOptions{})
+	dir := t.TempDir()
+	chip := filepath.Join(dir, "sys", "class", "hwmon", "hwmon0")
+	writeFile(t, filepath.Join(chip, "name"), "coretemp\n")
+	writeFile(t, filepath.Join(chip, "temp1_label"), "Package id 0\n")
+	writeFile(t, filepath.Join(chip, "temp1_max"), "80000\n")
+	writeFile(t, filepath.Join(chip, "temp1_crit"), "95000\n")
+	writeFile(t, filepath.Join(chip, "temp1_input"), "50000\n")
+	etc := filepath.Join(dir, "etc")
+	collectorsToml := func(style, extra string) string {
+		return fmt.Sprintf("[vms]\nenabled = false\n[links]\nenabled = false\n[resources]\nenabled = false\n%s"+
+			"[sensors]\nenabled = true\ninterval = \"1s\"\nstyle = %q\n", extra, style)
+	}
+	writeFile(t, filepath.Join(etc, daemon.CollectorsFile), collectorsToml("env", ""))
+	writeFile(t, filepath.Join(etc, daemon.SNMPFile), fmt.Sprintf(
+		"enabled = true\ncommunities = [\"public\"]\ntargets = [\"127.0.0.1@%d\"]\n", trapd.Port()))
+	d := start(t, dir)
+	trapd.WaitTraps(t, 1, 10*time.Second) // coldStart; the sensor is normal: nothing more
+
+	setTemp := func(milli int) { replaceFile(t, filepath.Join(chip, "temp1_input"), fmt.Sprintf("%d\n", milli)) }
+	event := func(tr peertest.Trap) string {
+		var parts []string
+		for _, v := range tr.VarBinds {
+			if strings.Contains(v.Name, "vmwSubsystemType") || strings.Contains(v.Name, "vmwHardwareStatus") {
+				parts = append(parts, v.Value)
+			}
+		}
+		return tr.TrapOID + " " + strings.Join(parts, " ")
+	}
+
+	setTemp(97000)
+	traps := trapd.WaitTraps(t, 2, 10*time.Second)
+	if got := event(traps[1]); got != "VMWARE-ENV-MIB::vmwESXEnvHardwareEvent temperatureSensor(8) critical(4)" {
+		t.Errorf("hot sensor: %s\n%s", got, traps[1].Raw)
+	}
+
+	// An invalid edit is refused; the sensors keep running on the old one.
+	replaceFile(t, filepath.Join(etc, daemon.CollectorsFile), collectorsToml("env",
+		"[[resources.rules]]\nname = \"cpu\"\nresource = \"cpu\"\nrising = 50\nfalling = 70\n"))
+	waitFor(t, "the refusal", func() bool { return strings.Contains(d.log.String(), "configuration change refused") })
+	setTemp(50000)
+	traps = trapd.WaitTraps(t, 3, 10*time.Second)
+	if got := event(traps[2]); got != "VMWARE-ENV-MIB::vmwESXEnvHardwareEvent temperatureSensor(8) normal(2)" {
+		t.Errorf("sensor back to normal: %s", got)
+	}
+
+	// A valid edit restarts the collectors with the new style.
+	replaceFile(t, filepath.Join(etc, daemon.CollectorsFile), collectorsToml("ipmi", ""))
+	waitFor(t, "the reload", func() bool {
+		return strings.Count(d.log.String(), "collectors started") == 2
+	})
+	setTemp(97000)
+	traps = trapd.WaitTraps(t, 4, 10*time.Second)
+	if traps[3].TrapOID != "VMWARE-ENV-MIB::vmwEnvIpmiSelCpuRaised" {
+		t.Errorf("after switching to ipmi: %s", traps[3].TrapOID)
+	}
+}
