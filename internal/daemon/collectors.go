@@ -148,4 +148,3 @@ func (d *Daemon) reloadCollectors() {
 	d.collectors = set
 	d.log.Info("configuration reloaded", "file", d.collectorsPath())
 }
-
