@@ -44,9 +44,11 @@ const (
 	maxPercentHys     = 50.0 // half the limit: more and a sensor could never clear
 )
 
-// DefaultConfig is the factory configuration.
+// DefaultConfig is the factory configuration: on, like the other sources,
+// since nothing leaves the host until the SNMP agent itself is enabled.
 func DefaultConfig() Config {
 	return Config{
+		Enabled:  true,
 		Interval: snmpagent.Duration(10 * time.Second),
 		Style:    StyleBoth,
 		Hysteresis: Hysteresis{

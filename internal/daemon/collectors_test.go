@@ -4,12 +4,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"hostagent/internal/configstore"
 	"hostagent/internal/daemon"
 	"hostagent/internal/peertest"
+	"hostagent/mibs"
+	"hostagent/snmpagent"
 )
 
 func writeFile(t *testing.T, path, body string) {
@@ -91,5 +95,31 @@ func TestCollectorsThroughTheDaemon(t *testing.T) {
 	traps = trapd.WaitTraps(t, 4, 10*time.Second)
 	if traps[3].TrapOID != "VMWARE-ENV-MIB::vmwEnvIpmiSelCpuRaised" {
 		t.Errorf("after switching to ipmi: %s", traps[3].TrapOID)
+	}
+}
+
+// TestShippedCollectorsConfig: configs/collectors.toml parses, is valid, and
+// says what the daemon does without it.
+func TestShippedCollectorsConfig(t *testing.T) {
+	var cfg daemon.CollectorsConfig
+	if _, err := configstore.Load("../../configs/collectors.toml", &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg, daemon.DefaultCollectorsConfig()) {
+		t.Errorf("configs/collectors.toml differs from the built-in defaults:\n%+v\n%+v", cfg, daemon.DefaultCollectorsConfig())
+	}
+}
+
+// TestShippedSNMPConfig: the configuration `make run` starts with is valid.
+func TestShippedSNMPConfig(t *testing.T) {
+	cfg := snmpagent.DefaultConfig()
+	if _, err := configstore.Load("../../configs/snmp.toml", &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(mibs.NewResolver(nil)); err != nil || !cfg.Enabled || len(cfg.Targets) != 3 {
+		t.Errorf("configs/snmp.toml: %v, %+v", err, cfg)
 	}
 }
