@@ -49,6 +49,7 @@ test-deps:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1,2 -benchtime 2s -count 3 ./snmpagent/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 500x -count 3 ./collectors/...
 
 clean:
 	rm -rf $(BIN) $(RUN)

@@ -1,6 +1,8 @@
 package vms
 
 import (
+	"context"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
+	"hostagent/mibs"
 	"hostagent/snmpagent"
 )
 
@@ -91,5 +94,38 @@ func TestConfigValidate(t *testing.T) {
 		if err := c.Validate(); err != nil {
 			t.Errorf("%s refused: %v", ok, err)
 		}
+	}
+}
+
+type recorder struct{ got []mibs.Notification }
+
+func (r *recorder) Notify(_ context.Context, n mibs.Notification) error {
+	r.got = append(r.got, n)
+	return nil
+}
+
+// TestHeartbeat: libvirt's test driver has no guest agent, so the
+// agent-lifecycle path is driven here with the events libvirt would send.
+func TestHeartbeat(t *testing.T) {
+	v, err := New(DefaultConfig(), t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dom := libvirt.Domain{Name: "db01", UUID: libvirt.UUID{1, 2, 3}}
+	var r recorder
+	ctx := context.Background()
+	for _, state := range []int32{1, 1, 2, 2, 0, 1} { // connected twice, disconnected twice, unknown, connected
+		v.agentLifecycle(ctx, dom, heartbeatOfAgent(state), &r)
+	}
+	var names []string
+	for _, n := range r.got {
+		names = append(names, n.Type.Name)
+	}
+	if want := "vmwVmHBDetected vmwVmHBLost vmwVmHBDetected"; strings.Join(names, " ") != want {
+		t.Fatalf("sent %v, want %s", names, want)
+	}
+	vb := r.got[0].VarBinds
+	if vb[0].Int != 1 || string(vb[1].Bytes) != "/etc/libvirt/qemu/db01.xml" || vb[2].OID.String() != "1.3.6.1.4.1.6876.2.1.1.2.1" || string(vb[2].Bytes) != "db01" {
+		t.Errorf("varbinds %+v", vb)
 	}
 }
