@@ -71,6 +71,10 @@ type Runner struct {
 	Interval time.Duration
 	Poller   Poller
 	Log      *slog.Logger
+	// Wake, when set, asks for a poll before the interval is up (the
+	// kernel announcing a change); a buffered channel of one coalesces
+	// a burst into one more poll.
+	Wake <-chan struct{}
 
 	mu    sync.Mutex
 	stats Stats
@@ -83,9 +87,9 @@ func (r *Runner) Stats() Stats {
 	return r.stats
 }
 
-// Run polls at once, then every Interval, until ctx is done. A run that
-// takes longer than the interval makes the ticker drop ticks: runs never
-// overlap.
+// Run polls at once, then every Interval and on each Wake, until ctx is
+// done. A run that takes longer than the interval makes the ticker drop
+// ticks: runs never overlap.
 func (r *Runner) Run(ctx context.Context, out Notifier) error {
 	tick := time.NewTicker(r.Interval)
 	defer tick.Stop()
@@ -95,6 +99,7 @@ func (r *Runner) Run(ctx context.Context, out Notifier) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		case <-r.Wake:
 		}
 	}
 }

@@ -58,3 +58,20 @@ func TestPaths(t *testing.T) {
 		t.Errorf("paths %s %s", p.Sys("class", "hwmon"), p.Proc("stat"))
 	}
 }
+
+func TestRunnerWakesEarly(t *testing.T) {
+	polled := make(chan struct{}, 10)
+	wake := make(chan struct{}, 1)
+	r := &Runner{Name: "links", Interval: time.Hour, Log: slog.New(slog.DiscardHandler), Wake: wake,
+		Poller: pollFunc(func(context.Context, Notifier) error { polled <- struct{}{}; return nil })}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = r.Run(ctx, discard{}) }()
+	<-polled // the first poll, at once
+	wake <- struct{}{}
+	select {
+	case <-polled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no poll after a wake-up, an hour before the interval")
+	}
+}

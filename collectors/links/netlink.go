@@ -36,37 +36,8 @@ func (l *Links) Run(ctx context.Context, out collectors.Notifier) error {
 		}()
 	}
 
-	tick := time.NewTicker(time.Duration(l.cfg.Interval))
-	defer tick.Stop()
-	for {
-		l.runOnce(ctx, out)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		case <-kick:
-		}
-	}
-}
-
-// runOnce polls and logs the outcome as collectors.Runner does, including
-// recovering a panic, which in Run's goroutine would end the whole agent.
-func (l *Links) runOnce(ctx context.Context, out collectors.Notifier) {
-	err := func() (err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("panic: %v", p)
-			}
-		}()
-		return l.Poll(ctx, out)
-	}()
-	switch {
-	case err == nil:
-	case errors.Is(err, collectors.ErrAbsent):
-		l.log.Debug("collector source absent", "collector", "links", "err", err)
-	default:
-		l.log.Warn("collector run failed", "collector", "links", "err", err)
-	}
+	r := &collectors.Runner{Name: "links", Interval: time.Duration(l.cfg.Interval), Poller: l, Log: l.log, Wake: kick}
+	return r.Run(ctx, out)
 }
 
 // subscribe opens a NETLINK_ROUTE socket joined to RTMGRP_LINK, on which
