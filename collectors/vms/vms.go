@@ -63,18 +63,24 @@ func (v *VMs) Run(ctx context.Context, out collectors.Notifier) error {
 	go v.saver(ctx, saved)
 	defer func() { <-saved }() // the last snapshot is on disk before Run returns
 	backoff := min(time.Second, time.Duration(v.cfg.ReconnectMax))
+	down := false // warned of this outage already: the retries log at debug
 	for {
 		l, err := v.connect()
 		if err == nil {
 			v.log.Info("connected to libvirtd", "uri", v.cfg.URI, "socket", v.cfg.Socket)
-			backoff = min(time.Second, time.Duration(v.cfg.ReconnectMax))
+			backoff, down = min(time.Second, time.Duration(v.cfg.ReconnectMax)), false
 			err = v.session(ctx, l, out)
 			_ = l.Disconnect()
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		v.log.Warn("libvirtd unavailable; reconnecting", "uri", v.cfg.URI, "socket", v.cfg.Socket, "in", backoff, "err", err)
+		level := slog.LevelWarn
+		if down {
+			level = slog.LevelDebug
+		}
+		down = true
+		v.log.Log(ctx, level, "libvirtd unavailable; reconnecting", "uri", v.cfg.URI, "socket", v.cfg.Socket, "in", backoff, "err", err)
 		select {
 		case <-ctx.Done():
 			return nil
