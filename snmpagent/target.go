@@ -2,9 +2,10 @@ package snmpagent
 
 import (
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
+
+	"hostagent/internal/hostname"
 )
 
 // Kind is how a target is notified.
@@ -74,7 +75,7 @@ func ParseTarget(s string) (Target, error) {
 		t.Port = uint16(n)
 	}
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if err := checkHost(host); err != nil {
+	if err := hostname.Check(host); err != nil {
 		return t, fmt.Errorf("target %q: %w (%s)", s, err, syntax)
 	}
 	t.Host = host
@@ -99,30 +100,6 @@ func (t Target) String() string {
 		b.WriteString(t.Community)
 	}
 	return b.String()
-}
-
-// checkHost accepts an IPv4 or IPv6 literal or an RFC 1123 hostname.
-func checkHost(h string) error {
-	if h == "" {
-		return fmt.Errorf("host is empty")
-	}
-	if _, err := netip.ParseAddr(h); err == nil {
-		return nil
-	}
-	if len(h) > 253 {
-		return fmt.Errorf("host %q is longer than 253 characters", h)
-	}
-	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return fmt.Errorf("host %q is not an IP address or a valid hostname", h)
-		}
-		for _, c := range label {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-				return fmt.Errorf("host %q is not an IP address or a valid hostname", h)
-			}
-		}
-	}
-	return nil
 }
 
 // MaxCommunityLen is ESXi's limit on a community string.
