@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"hostagent/syslogd"
@@ -124,6 +126,11 @@ func (o *Output) Deliver(ctx context.Context, batch []syslogd.Record) error {
 }
 
 func (o *Output) write(ctx context.Context, batch []syslogd.Record) error {
+	if o.conn != nil && o.host.Scheme != "udp" {
+		if err := o.alive(); err != nil {
+			o.fail(err)
+		}
+	}
 	if o.conn == nil {
 		if err := o.dial(ctx); err != nil {
 			return err
@@ -149,6 +156,45 @@ func (o *Output) write(ctx context.Context, batch []syslogd.Record) error {
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil
+}
+
+// alive tells whether a collector that was stopped or restarted has closed
+// the connection since the last batch: a write would still succeed into
+// the kernel's buffer and its lines would be lost with the reset that
+// follows. It peeks at the socket without waiting and without consuming
+// anything (under TLS the bytes belong to the TLS layer); a read with a
+// past deadline would not do, as Go then returns without asking the kernel.
+func (o *Output) alive() error {
+	conn := o.conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		conn = tc.NetConn()
+	}
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	var n int
+	var peekErr error
+	var b [1]byte
+	if err := raw.Read(func(fd uintptr) bool {
+		n, _, peekErr = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return true // never wait
+	}); err != nil {
+		return fmt.Errorf("the connection is closed: %w", err)
+	}
+	switch {
+	case errors.Is(peekErr, syscall.EAGAIN):
+		return nil // open, nothing to read: the usual case
+	case peekErr != nil:
+		return fmt.Errorf("the connection failed: %w", peekErr)
+	case n == 0:
+		return errors.New("the collector closed the connection")
+	}
+	return nil // the collector sent something (a TLS ticket): still open
 }
 
 func (o *Output) dial(ctx context.Context) error {
