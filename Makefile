@@ -6,8 +6,9 @@ RUN     := .run
 DEMO    := 127.0.0.1:16162
 
 # Debian packages the integration tests start as real peers: net-snmp's
-# snmptrapd, and libvirtd (with virsh) serving its test driver.
-TEST_PACKAGES := snmptrapd snmp libvirt-daemon libvirt-clients
+# snmptrapd, libvirtd (with virsh) serving its test driver, and rsyslogd
+# (with its TLS driver) as the remote syslog collector.
+TEST_PACKAGES := snmptrapd snmp libvirt-daemon libvirt-clients rsyslog rsyslog-gnutls
 
 .PHONY: all build run test test-deps bench clean
 
