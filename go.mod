@@ -13,6 +13,7 @@ require (
 require (
 	github.com/alecthomas/participle v0.4.1 // indirect
 	github.com/digitalocean/go-libvirt v0.0.0-20261013170128-efbbdf578ac8 // indirect
+	github.com/leodido/go-syslog/v4 v4.6.0 // indirect
 	github.com/prometheus/procfs v0.23.0 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect

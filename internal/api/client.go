@@ -61,6 +61,30 @@ func (c *Client) TestSNMP(ctx context.Context) ([]snmpagent.TestResult, error) {
 	return res, c.do(ctx, http.MethodPost, PathSNMPTest, struct{}{}, &res)
 }
 
+// Syslog returns the forwarder's configuration and loghost states.
+func (c *Client) Syslog(ctx context.Context) (SyslogState, error) {
+	var st SyslogState
+	return st, c.do(ctx, http.MethodGet, PathSyslog, nil, &st)
+}
+
+// PatchSyslog changes the loghosts (or resets the configuration).
+func (c *Client) PatchSyslog(ctx context.Context, p SyslogPatch) (SyslogState, error) {
+	var st SyslogState
+	return st, c.do(ctx, http.MethodPatch, PathSyslog, p, &st)
+}
+
+// MarkSyslog sends a mark message to every loghost.
+func (c *Client) MarkSyslog(ctx context.Context, message string) error {
+	var out struct{}
+	return c.do(ctx, http.MethodPost, PathSyslogMark, SyslogMark{Message: message}, &out)
+}
+
+// ReloadSyslog makes the daemon read syslog.toml again and reopen inputs.
+func (c *Client) ReloadSyslog(ctx context.Context) (SyslogState, error) {
+	var st SyslogState
+	return st, c.do(ctx, http.MethodPost, PathSyslogReload, struct{}{}, &st)
+}
+
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body bytes.Buffer
 	if in != nil {

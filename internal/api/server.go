@@ -28,6 +28,18 @@ type SNMPService interface {
 	TestSNMP(ctx context.Context) ([]snmpagent.TestResult, error)
 }
 
+// SyslogService is what the daemon offers the API for the syslog forwarder.
+type SyslogService interface {
+	SyslogState() SyslogState
+	// UpdateSyslog applies a patch as UpdateSNMP does: validated, stored,
+	// applied, all or nothing.
+	UpdateSyslog(ctx context.Context, p SyslogPatch) (SyslogState, error)
+	// MarkSyslog sends message through the pipeline to every loghost.
+	MarkSyslog(ctx context.Context, message string) error
+	// ReloadSyslog reads syslog.toml again and reopens the inputs.
+	ReloadSyslog(ctx context.Context) (SyslogState, error)
+}
+
 // StatusError carries the HTTP status a service error maps to.
 type StatusError struct {
 	Code int
@@ -46,9 +58,13 @@ func Conflict(err error) error { return &StatusError{http.StatusConflict, err} }
 // maxBody bounds request bodies; the largest legitimate one is a few KiB.
 const maxBody = 1 << 20
 
-// NewHandler routes the API to the services.
-func NewHandler(snmp SNMPService, log *slog.Logger) http.Handler {
+// NewHandler routes the API to the services; a nil syslog service leaves
+// its routes out.
+func NewHandler(snmp SNMPService, syslog SyslogService, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	if syslog != nil {
+		routeSyslog(mux, syslog, log)
+	}
 	mux.HandleFunc("GET "+PathSNMP, func(w http.ResponseWriter, r *http.Request) {
 		reply(w, log, snmp.SNMPState(), nil)
 	})
@@ -66,6 +82,33 @@ func NewHandler(snmp SNMPService, log *slog.Logger) http.Handler {
 		reply(w, log, res, err)
 	})
 	return mux
+}
+
+func routeSyslog(mux *http.ServeMux, svc SyslogService, log *slog.Logger) {
+	mux.HandleFunc("GET "+PathSyslog, func(w http.ResponseWriter, r *http.Request) {
+		reply(w, log, svc.SyslogState(), nil)
+	})
+	mux.HandleFunc("PATCH "+PathSyslog, func(w http.ResponseWriter, r *http.Request) {
+		var p SyslogPatch
+		if err := decode(r, &p); err != nil {
+			reply(w, log, nil, err)
+			return
+		}
+		st, err := svc.UpdateSyslog(r.Context(), p)
+		reply(w, log, st, err)
+	})
+	mux.HandleFunc("POST "+PathSyslogMark, func(w http.ResponseWriter, r *http.Request) {
+		var m SyslogMark
+		if err := decode(r, &m); err != nil {
+			reply(w, log, nil, err)
+			return
+		}
+		reply(w, log, struct{}{}, svc.MarkSyslog(r.Context(), m.Message))
+	})
+	mux.HandleFunc("POST "+PathSyslogReload, func(w http.ResponseWriter, r *http.Request) {
+		st, err := svc.ReloadSyslog(r.Context())
+		reply(w, log, st, err)
+	})
 }
 
 // decode reads a JSON body strictly: unknown fields are errors, so a client

@@ -52,7 +52,7 @@ func TestHandler(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := &service{cfg: snmpagent.DefaultConfig(), testErr: tc.testErr}
-			h := NewHandler(svc, slog.New(slog.DiscardHandler))
+			h := NewHandler(svc, nil, slog.New(slog.DiscardHandler))
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body)))
 			if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.bodyHas) {

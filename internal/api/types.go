@@ -4,12 +4,18 @@
 // client the vicfg-* commands use.
 package api
 
-import "hostagent/snmpagent"
+import (
+	"hostagent/snmpagent"
+	"hostagent/syslogd"
+)
 
 // Paths of the API, versioned so that clients and daemons can evolve apart.
 const (
-	PathSNMP     = "/api/v1/snmp"
-	PathSNMPTest = "/api/v1/snmp/test"
+	PathSNMP         = "/api/v1/snmp"
+	PathSNMPTest     = "/api/v1/snmp/test"
+	PathSyslog       = "/api/v1/syslog"
+	PathSyslogMark   = "/api/v1/syslog/mark"
+	PathSyslogReload = "/api/v1/syslog/reload"
 )
 
 // SNMPState is the agent's stored configuration and its live counters.
@@ -61,4 +67,34 @@ func (p SNMPPatch) Apply(c *snmpagent.Config) {
 // Error is the body of every failed request.
 type Error struct {
 	Error string `json:"error"`
+}
+
+// SyslogState is the forwarder's stored configuration and each loghost's
+// state.
+type SyslogState struct {
+	Config   syslogd.Config  `json:"config"`
+	Loghosts []LoghostStatus `json:"loghosts"`
+}
+
+// LoghostStatus is what vicfg-syslog --show prints of one loghost.
+type LoghostStatus struct {
+	Loghost   string `json:"loghost"`
+	Connected bool   `json:"connected"`
+	Queued    int64  `json:"queued"`  // messages waiting: socket messages in the spool, lines not yet read from files are not counted
+	Sent      uint64 `json:"sent"`    // messages written (TCP, TLS) or sent (UDP)
+	Dropped   uint64 `json:"dropped"` // socket messages dropped with the spool full
+	LastError string `json:"last_error,omitempty"`
+}
+
+// SyslogPatch changes the loghosts; nil leaves them.
+type SyslogPatch struct {
+	Loghosts *[]string `json:"loghosts,omitempty"`
+	// Reset returns every setting to the factory default first (loghosts
+	// none), as esxcli system syslog config set --reset.
+	Reset bool `json:"reset,omitempty"`
+}
+
+// SyslogMark is the body of POST /api/v1/syslog/mark.
+type SyslogMark struct {
+	Message string `json:"message"`
 }

@@ -110,7 +110,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("%s: %w", d.collectorsPath(), err)
 	}
 
-	srv := &http.Server{Handler: api.NewHandler(d, d.log), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: api.NewHandler(d, nil, d.log), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	d.log.Info("hostagentd ready", "config_dir", d.opts.ConfigDir, "state_dir", d.opts.StateDir, "api_socket", d.opts.APISocket)

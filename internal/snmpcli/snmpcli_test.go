@@ -95,7 +95,7 @@ func start(t *testing.T, svc *service) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: api.NewHandler(svc, slog.New(slog.DiscardHandler))}
+	srv := &http.Server{Handler: api.NewHandler(svc, nil, slog.New(slog.DiscardHandler))}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return "unix:" + sock

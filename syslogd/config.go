@@ -1,0 +1,98 @@
+package syslogd
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strings"
+
+	"hostagent/snmpagent"
+)
+
+// Config is the forwarder's configuration, stored in syslog.toml.
+type Config struct {
+	// Loghosts are the collectors, as ESXi writes them: udp://host:514,
+	// tcp://host:1514, ssl://host:1514. Checked by the output package.
+	Loghosts []string `toml:"loghosts" json:"loghosts"`
+	// Options per loghost, keyed by the loghost as written in Loghosts;
+	// a loghost without options takes its scheme's defaults.
+	Options map[string]LoghostOptions `toml:"loghost_options" json:"loghost_options,omitempty"`
+
+	Files    []FileInput `toml:"files" json:"files"`
+	Socket   string      `toml:"socket" json:"socket"`     // local syslog socket (unix datagram); "" = none
+	UDP      string      `toml:"udp" json:"udp"`           // optional local UDP listener, e.g. "127.0.0.1:514"; "" = none
+	Hostname string      `toml:"hostname" json:"hostname"` // HOSTNAME of forwarded messages; "" = this host's name
+	MaxLine  int         `toml:"max_line" json:"max_line"` // bytes; longer file lines are split, never dropped
+	// SpoolMax bounds each loghost's queue of socket messages on disk.
+	SpoolMax int64 `toml:"spool_max" json:"spool_max"`
+}
+
+// LoghostOptions override a loghost's defaults (see output.DefaultSettings).
+type LoghostOptions struct {
+	Format     string             `toml:"format" json:"format,omitempty"`           // rfc5424 or rfc3164
+	Framing    string             `toml:"framing" json:"framing,omitempty"`         // octet-counting or newline
+	MaxMessage int                `toml:"max_message" json:"max_message,omitempty"` // octets, 480–65535
+	RetryMax   snmpagent.Duration `toml:"retry_max" json:"retry_max,omitempty"`     // reconnection backoff cap
+	CAFile     string             `toml:"ca_file" json:"ca_file,omitempty"`
+	CertFile   string             `toml:"cert_file" json:"cert_file,omitempty"`
+	KeyFile    string             `toml:"key_file" json:"key_file,omitempty"`
+	// Verify the collector's certificate and name; on unless set false.
+	Verify *bool `toml:"verify" json:"verify,omitempty"`
+}
+
+// FileInput is one glob of log files, with the priority of its lines.
+type FileInput struct {
+	Glob     string `toml:"glob" json:"glob"`
+	Priority string `toml:"priority" json:"priority"` // facility.severity, default local0.info
+	AppName  string `toml:"app_name" json:"app_name"` // "" = the file's name without ".log"
+}
+
+// DefaultConfig forwards nothing until a loghost is set, as ESXi.
+func DefaultConfig() Config {
+	return Config{
+		Loghosts: []string{},
+		Files:    []FileInput{{Glob: "/var/log/vmware/*.log", Priority: "local0.info"}},
+		Socket:   "/run/hostagent/syslog.sock",
+		MaxLine:  8192,
+		SpoolMax: 256 << 20,
+	}
+}
+
+// Validate checks what this package owns; loghost URIs and options are
+// checked by output.Settings (see the forwarder), which knows transports.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for i, f := range c.Files {
+		if !filepath.IsAbs(f.Glob) {
+			bad("files[%d].glob %q: must be an absolute path pattern", i, f.Glob)
+		} else if _, err := filepath.Match(f.Glob, ""); err != nil {
+			bad("files[%d].glob %q: %v", i, f.Glob, err)
+		}
+		if f.Priority != "" {
+			if _, _, err := ParsePriority(f.Priority); err != nil {
+				bad("files[%d].%w", i, err)
+			}
+		}
+		if strings.ContainsAny(f.AppName, " \t\n") || len(f.AppName) > 48 {
+			bad("files[%d].app_name %q: at most 48 printable characters without spaces", i, f.AppName)
+		}
+	}
+	if c.Socket != "" && !filepath.IsAbs(c.Socket) {
+		bad("socket %q: must be an absolute path, or empty for none", c.Socket)
+	}
+	if c.UDP != "" {
+		if ap, err := netip.ParseAddrPort(c.UDP); err != nil || !ap.Addr().IsLoopback() || ap.Port() == 0 {
+			bad("udp %q: must be a loopback address and port such as 127.0.0.1:514, or empty for none", c.UDP)
+		}
+	}
+	if c.MaxLine < 256 || c.MaxLine > 65536 {
+		bad("max_line %d: must be from 256 to 65536", c.MaxLine)
+	}
+	if c.SpoolMax < 1<<20 || c.SpoolMax > 64<<30 {
+		bad("spool_max %d: must be from 1 MiB to 64 GiB", c.SpoolMax)
+	}
+	return errors.Join(errs...)
+}
+
