@@ -95,4 +95,3 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
