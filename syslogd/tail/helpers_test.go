@@ -1,0 +1,170 @@
+package tail
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testPoll = 50 * time.Millisecond
+
+func testConfig(dir string) Config {
+	return Config{Globs: []string{filepath.Join(dir, "*.log")}, Poll: testPoll}
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// following is one Follow run under test. stop cancels it and checks that
+// it returned nil and left no goroutine behind (a small goleak).
+type following struct {
+	t       testing.TB
+	out     chan Line
+	cancel  context.CancelFunc
+	errc    chan error
+	base    int
+	stopped bool
+}
+
+func startFollow(t testing.TB, cfg Config, pos *Positions) *following {
+	t.Helper()
+	f := &following{t: t, out: make(chan Line), errc: make(chan error, 1), base: runtime.NumGoroutine()}
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel = cancel
+	go func() { f.errc <- Follow(ctx, cfg, pos, f.out, testLogger(t)) }()
+	t.Cleanup(f.stop)
+	return f
+}
+
+func (f *following) stop() {
+	f.t.Helper()
+	if f.stopped {
+		return
+	}
+	f.stopped = true
+	f.cancel()
+	select {
+	case err := <-f.errc:
+		if err != nil {
+			f.t.Errorf("Follow returned %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		f.t.Fatal("Follow did not return within 5s of cancel")
+	}
+	checkGoroutines(f.t, f.base)
+}
+
+// checkGoroutines waits (with a grace period: exiting goroutines take a
+// moment to be counted out) for the count to fall back to base.
+func checkGoroutines(t testing.TB, base int) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= base {
+			return
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Fatalf("goroutine leak: %d running, %d before Follow\n%s", n, base, buf)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// next returns the next n lines, failing after timeout.
+func (f *following) next(n int, timeout time.Duration) []Line {
+	f.t.Helper()
+	var got []Line
+	deadline := time.After(timeout)
+	for len(got) < n {
+		select {
+		case l := <-f.out:
+			got = append(got, l)
+		case <-deadline:
+			f.t.Fatalf("got %d of %d lines within %v: %v", len(got), n, timeout, texts(got))
+		}
+	}
+	return got
+}
+
+// none checks that no line arrives for d.
+func (f *following) none(d time.Duration) {
+	f.t.Helper()
+	select {
+	case l := <-f.out:
+		f.t.Fatalf("unexpected line %+v", l)
+	case <-time.After(d):
+	}
+}
+
+func texts(ls []Line) []string {
+	s := make([]string, len(ls))
+	for i, l := range ls {
+		s[i] = l.Text
+	}
+	return s
+}
+
+func appendFile(t testing.TB, path, data string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func numbered(prefix string, from, to int) string {
+	var b strings.Builder
+	for i := from; i < to; i++ {
+		fmt.Fprintf(&b, "%s %d\n", prefix, i)
+	}
+	return b.String()
+}
+
+func wantTexts(t testing.TB, got []Line, want ...string) {
+	t.Helper()
+	g := texts(got)
+	if strings.Join(g, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("lines:\n got %q\nwant %q", g, want)
+	}
+}
+
+// openFDsTo counts this process's descriptors open on path (deleted or not).
+func openFDsTo(t testing.TB, path string) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd:", err)
+	}
+	n := 0
+	for _, e := range ents {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err == nil && strings.TrimSuffix(target, " (deleted)") == path {
+			n++
+		}
+	}
+	return n
+}
