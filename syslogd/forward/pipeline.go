@@ -221,4 +221,3 @@ func (p *pipeline) close() {
 	p.out.Close()
 	p.sp.Close()
 }
-
