@@ -1,6 +1,7 @@
 // Package daemon wires hostagentd together: it loads the configuration from
-// the config directory, applies it to the SNMP agent, serves the management
-// API, and re-applies hand edits picked up by the directory watcher. Every
+// the config directory, applies it to the SNMP agent, the collectors and
+// the syslog forwarder, serves the management API, and re-applies hand
+// edits picked up by the directory watcher. Every
 // change, from the API or from a file, is validated and prepared in full
 // before anything is stored or put in force.
 package daemon
@@ -24,6 +25,7 @@ import (
 	"hostagent/internal/configstore"
 	"hostagent/mibs"
 	"hostagent/snmpagent"
+	"hostagent/syslogd/forward"
 )
 
 // SNMPFile is the SNMP agent's configuration file in the config directory.
@@ -52,6 +54,7 @@ type Daemon struct {
 	mu         sync.Mutex // serializes configuration changes
 	resolver   atomic.Pointer[mibs.Resolver]
 	collectors *collectorSet
+	syslog     *forward.Forwarder
 }
 
 // New returns a daemon; nothing runs before Run.
@@ -92,6 +95,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", d.collectorsPath(), err)
 	}
+	syslogCfg, err := d.loadSyslog()
+	var syslogPlan *forward.Plan
+	if err == nil {
+		syslogPlan, err = forward.Prepare(syslogCfg)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", d.syslogPath(), err)
+	}
 	plan, err := d.prepare(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", d.snmpPath(), err)
@@ -109,8 +120,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.agent.Close(ctx)
 		return fmt.Errorf("%s: %w", d.collectorsPath(), err)
 	}
+	if err := d.startSyslog(syslogPlan); err != nil {
+		ln.Close()
+		d.collectors.stop()
+		d.agent.Close(ctx)
+		return fmt.Errorf("%s: %w", d.syslogPath(), err)
+	}
 
-	srv := &http.Server{Handler: api.NewHandler(d, nil, d.log), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: api.NewHandler(d, d, d.log), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	d.log.Info("hostagentd ready", "config_dir", d.opts.ConfigDir, "state_dir", d.opts.StateDir, "api_socket", d.opts.APISocket)
@@ -135,6 +152,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	_ = os.Remove(d.opts.APISocket)
 	d.mu.Lock()
 	d.collectors.stop() // before the agent: what they notify on the way out still goes
+	d.syslog.Stop()
 	d.mu.Unlock()
 	d.agent.Close(shutdown)
 	return err
@@ -176,6 +194,9 @@ func (d *Daemon) reload(names []string) {
 	}
 	if slices.Contains(names, SNMPFile) {
 		d.reloadSNMP()
+	}
+	if slices.Contains(names, SyslogFile) {
+		d.reloadSyslog()
 	}
 }
 

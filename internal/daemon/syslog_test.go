@@ -1,0 +1,87 @@
+package daemon_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"hostagent/internal/api"
+	"hostagent/internal/daemon"
+	"hostagent/internal/peertest"
+)
+
+// TestSyslogThroughTheDaemon sets loghosts through the API, follows a log
+// directory, sends a mark, and checks what rsyslogd receives; bad input is
+// refused with the stored file untouched.
+func TestSyslogThroughTheDaemon(t *testing.T) {
+	peertest.RequireCommand(t, "rsyslogd", "rsyslog")
+	r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{TCP: true})
+	dir, logs := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(dir, "etc", daemon.SyslogFile), fmt.Sprintf(
+		"socket = \"\"\nhostname = \"esx01\"\n[[files]]\nglob = %q\npriority = \"local1.notice\"\n", filepath.Join(logs, "*.log")))
+	d := start(t, dir)
+	c, err := api.NewClient("unix:" + d.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	loghost := "tcp://" + r.TCPAddr()
+	st, err := c.PatchSyslog(ctx, api.SyslogPatch{Loghosts: &[]string{loghost}})
+	if err != nil || len(st.Loghosts) != 1 {
+		t.Fatalf("set loghost: %v %+v", err, st)
+	}
+	appendLog := func(name string, from, to int) {
+		f, err := os.OpenFile(filepath.Join(logs, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := from; i < to; i++ {
+			fmt.Fprintf(f, "%s line %d\n", name, i)
+		}
+		f.Close()
+	}
+	appendLog("vpxa.log", 0, 100)
+	if err := c.MarkSyslog(ctx, "-- MARK --"); err != nil {
+		t.Fatal(err)
+	}
+	msgs := r.WaitMessages(t, 101, 20*time.Second)
+	vpxa := 0
+	for _, m := range msgs {
+		if m.AppName == "vpxa" && m.Facility == 17 && m.Severity == 5 && m.Hostname == "esx01" {
+			vpxa++
+		}
+	}
+	if vpxa != 100 {
+		t.Errorf("%d of 100 lines of vpxa.log arrived with local1.notice from esx01", vpxa)
+	}
+	stored, _ := os.ReadFile(filepath.Join(dir, "etc", daemon.SyslogFile))
+	if !strings.Contains(string(stored), loghost) {
+		t.Errorf("syslog.toml does not hold the loghost:\n%s", stored)
+	}
+
+	// Bad loghosts are refused, naming the value; nothing changes.
+	for _, bad := range []string{"http://x", "tcp://h:0", "tcp://bad_host!:514"} {
+		if _, err := c.PatchSyslog(ctx, api.SyslogPatch{Loghosts: &[]string{bad}}); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("loghost %q: %v", bad, err)
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "etc", daemon.SyslogFile)); string(after) != string(stored) {
+		t.Errorf("a refused change rewrote syslog.toml")
+	}
+
+	// A hand edit with a bad priority is refused; the forwarder goes on.
+	replaceFile(t, filepath.Join(dir, "etc", daemon.SyslogFile), strings.Replace(string(stored), "local1.notice", "local9.loud", 1))
+	waitFor(t, "the refusal", func() bool { return strings.Contains(d.log.String(), "configuration change refused") })
+	appendLog("vpxa.log", 100, 110)
+	r.WaitMessages(t, 111, 20*time.Second)
+
+	// Reset: no loghost any more.
+	if st, err := c.PatchSyslog(ctx, api.SyslogPatch{Reset: true}); err != nil || len(st.Loghosts) != 0 || len(st.Config.Loghosts) != 0 {
+		t.Errorf("reset: %v %+v", err, st)
+	}
+}
