@@ -17,6 +17,7 @@ all: build
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 	ln -sf vicfg-snmp $(BIN)/esxcfg-snmp
+	ln -sf vicfg-syslog $(BIN)/esxcfg-syslog
 
 # The daemon on the bundled configuration, state in .run/, no root needed.
 # Its built-in demo receiver logs every notification it gets, decoded.

@@ -15,13 +15,15 @@ import (
 // build compiles the commands once into dir.
 func build(t *testing.T, dir string) {
 	t.Helper()
-	cmd := exec.Command("go", "build", "-o", dir, "hostagent/cmd/hostagentd", "hostagent/cmd/vicfg-snmp")
+	cmd := exec.Command("go", "build", "-o", dir, "hostagent/cmd/hostagentd", "hostagent/cmd/vicfg-snmp", "hostagent/cmd/vicfg-syslog")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	// esxcfg-snmp is the same program under ESXi's other name.
-	if err := os.Symlink("vicfg-snmp", filepath.Join(dir, "esxcfg-snmp")); err != nil {
-		t.Fatal(err)
+	// esxcfg-* are the same programs under ESXi's other names.
+	for _, name := range []string{"snmp", "syslog"} {
+		if err := os.Symlink("vicfg-"+name, filepath.Join(dir, "esxcfg-"+name)); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -65,6 +67,14 @@ func TestBinariesStartServeAndStop(t *testing.T) {
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "esxcfg-snmp: port 70000: must be from 1 to 65535") {
 		t.Errorf("bad port: %v\n%s", err, out)
+	}
+	show, err := exec.Command(filepath.Join(bin, "esxcfg-syslog"), "--server", "unix:"+sock, "--show").CombinedOutput()
+	if err != nil || !strings.Contains(string(show), "Syslog loghosts :") {
+		t.Errorf("esxcfg-syslog --show: %v\n%s", err, show)
+	}
+	out2, err := exec.Command(filepath.Join(bin, "esxcfg-syslog"), "--server", "unix:"+sock, "--loghost", "tcp://h:0").CombinedOutput()
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out2), "esxcfg-syslog: ") || !strings.Contains(string(out2), `"tcp://h:0"`) {
+		t.Errorf("bad loghost: %v\n%s", err, out2)
 	}
 	out, err = esxcfg("--frobnicate")
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "unknown flag: --frobnicate") {
