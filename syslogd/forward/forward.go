@@ -137,6 +137,7 @@ type Forwarder struct {
 	log       *slog.Logger
 	pipelines []*pipeline
 	cancel    context.CancelFunc
+	stopping  chan struct{}
 	wg        sync.WaitGroup
 }
 
@@ -152,21 +153,29 @@ func Start(p *Plan, stateDir string, log *slog.Logger) (*Forwarder, error) {
 		f.pipelines = append(f.pipelines, pl)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	f.cancel = cancel
+	f.cancel, f.stopping = cancel, make(chan struct{})
 	for _, pl := range f.pipelines {
 		f.wg.Add(1)
 		go func() {
 			defer f.wg.Done()
-			pl.run(ctx, p.globs, p.cfg.MaxLine)
+			pl.run(ctx, f.stopping, p.globs, p.cfg.MaxLine)
 		}()
 	}
 	f.log.Info("syslog forwarder started", "loghosts", len(f.pipelines), "files", p.globs)
 	return f, nil
 }
 
-// Stop ends the pipelines: a batch being delivered is abandoned and will
-// be sent again at the next start.
+// Stop ends the pipelines. Batches already written get a moment to be
+// confirmed and checkpointed; one still being delivered (its loghost
+// down) is abandoned and sent again at the next start.
 func (f *Forwarder) Stop() {
+	close(f.stopping)
+	done := make(chan struct{})
+	go func() { f.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(drainFor + time.Second):
+	}
 	f.cancel()
 	f.wg.Wait()
 	f.closePipelines()

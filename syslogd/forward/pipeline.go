@@ -22,8 +22,9 @@ import (
 // large enough for one write and one checkpoint per thousands of lines,
 // short enough that a quiet log is sent at once.
 const (
-	maxBatch  = 4096
-	batchWait = 20 * time.Millisecond
+	maxBatch    = 4096
+	batchWait   = 20 * time.Millisecond
+	confirmPoll = 100 * time.Millisecond
 )
 
 // pipeline forwards to one loghost: its own reading of the files (its own
@@ -44,6 +45,16 @@ type pipeline struct {
 	seq     map[string]uint64 // next sequence number per source
 	dropped atomic.Uint64     // socket messages refused by a full spool
 	marked  uint64            // drops already announced
+
+	// delivered are batches written but not yet confirmed by the output:
+	// their checkpoint waits (see output.Confirmed).
+	delivered []deliveredBatch
+}
+
+type deliveredBatch struct {
+	id    uint64
+	lines []tail.Line
+	spool spool.Cursor
 }
 
 // seqFile holds the sequence numbers, saved before the positions so that
@@ -105,8 +116,11 @@ func (p *pipeline) submit(r syslogd.Record) {
 	}
 }
 
-// run reads the files and the spool and delivers until ctx is done.
-func (p *pipeline) run(ctx context.Context, globs []string, maxLine int) {
+// run reads the files and the spool and delivers until ctx is done, or
+// until stopping is closed: then it lets the batches written so far be
+// confirmed (up to drainFor) and checkpoints them, so that a clean stop
+// repeats nothing at the next start.
+func (p *pipeline) run(ctx context.Context, stopping <-chan struct{}, globs []string, maxLine int) {
 	var wg sync.WaitGroup
 	if len(globs) > 0 {
 		wg.Add(1)
@@ -119,7 +133,13 @@ func (p *pipeline) run(ctx context.Context, globs []string, maxLine int) {
 	}
 	defer wg.Wait()
 	for {
-		batch, lines, err := p.collect(ctx)
+		select {
+		case <-stopping:
+			p.drain(ctx)
+			return
+		default:
+		}
+		batch, lines, err := p.collect(ctx, stopping)
 		if err != nil {
 			p.log.Error("spool unreadable", "err", err)
 		}
@@ -127,21 +147,24 @@ func (p *pipeline) run(ctx context.Context, globs []string, maxLine int) {
 			return
 		}
 		if len(batch) == 0 {
+			p.out.Check() // idle: confirm what waits, so its checkpoint is written
+			p.checkpoint()
 			continue
 		}
-		if err := p.out.Deliver(ctx, batch); err != nil {
-			// Cancelled: the batch stays undelivered. Its file lines are
-			// read again at the next start, its spooled records too.
-			p.sp.Rewind()
+		id, err := p.out.Deliver(ctx, batch)
+		if err != nil {
+			// Cancelled: what is not confirmed stays undelivered. Its file
+			// lines are read again at the next start, its spooled records too.
 			return
 		}
-		p.checkpoint(lines)
+		p.delivered = append(p.delivered, deliveredBatch{id: id, lines: lines, spool: p.sp.Cursor()})
+		p.checkpoint()
 	}
 }
 
 // collect waits for the first record, then takes what else is ready, up
 // to maxBatch or until batchWait passes without more.
-func (p *pipeline) collect(ctx context.Context) ([]syslogd.Record, []tail.Line, error) {
+func (p *pipeline) collect(ctx context.Context, stopping <-chan struct{}) ([]syslogd.Record, []tail.Line, error) {
 	var batch []syslogd.Record
 	var lines []tail.Line
 	if n := p.dropped.Load(); n > p.marked {
@@ -150,7 +173,13 @@ func (p *pipeline) collect(ctx context.Context) ([]syslogd.Record, []tail.Line, 
 	}
 	spooled, err := p.sp.Read(maxBatch)
 	batch = append(batch, spooled...)
-	timer := time.NewTimer(time.Hour)
+	// With batches awaiting confirmation, do not wait long for a record:
+	// an idle pass checks the connection and checkpoints them.
+	first := time.Hour
+	if len(p.delivered) > 0 {
+		first = confirmPoll
+	}
+	timer := time.NewTimer(first)
 	defer timer.Stop()
 	for len(batch) < maxBatch {
 		if len(batch) > 0 {
@@ -158,6 +187,8 @@ func (p *pipeline) collect(ctx context.Context) ([]syslogd.Record, []tail.Line, 
 		}
 		select {
 		case <-ctx.Done():
+			return batch, lines, err
+		case <-stopping:
 			return batch, lines, err
 		case l := <-p.lines:
 			lines = append(lines, l)
@@ -174,6 +205,21 @@ func (p *pipeline) collect(ctx context.Context) ([]syslogd.Record, []tail.Line, 
 	return batch, lines, err
 }
 
+// drainFor bounds a clean stop's wait for confirmations.
+const drainFor = time.Second
+
+func (p *pipeline) drain(ctx context.Context) {
+	for deadline := time.Now().Add(drainFor); len(p.delivered) > 0 && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(confirmPoll):
+		}
+		p.out.Check()
+		p.checkpoint()
+	}
+}
+
 // dropMark is the line ESXi sends when its queue dropped messages.
 func (p *pipeline) dropMark(n uint64) syslogd.Record {
 	return syslogd.Record{Time: time.Now(), Hostname: p.files.hostname, AppName: "hostagent", Facility: 5, Severity: 4,
@@ -187,9 +233,20 @@ func (p *pipeline) fileRecord(l tail.Line) syslogd.Record {
 		Seq: p.nextSeq(l.ID.String())}
 }
 
-// checkpoint records delivery: sequence numbers first, then the files'
-// positions, then the spool's.
-func (p *pipeline) checkpoint(lines []tail.Line) {
+// checkpoint records the confirmed batches: sequence numbers first, then
+// the files' positions, then the spool's.
+func (p *pipeline) checkpoint() {
+	confirmed := p.out.Confirmed()
+	n := 0
+	for n < len(p.delivered) && p.delivered[n].id <= confirmed {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	done := p.delivered[:n]
+	p.delivered = p.delivered[n:]
+
 	p.mu.Lock()
 	seq := seqFile{Next: make(map[string]uint64, len(p.seq))}
 	for k, v := range p.seq {
@@ -199,15 +256,19 @@ func (p *pipeline) checkpoint(lines []tail.Line) {
 	if err := configstore.Save(filepath.Join(p.dir, "sequence.toml"), seq, 0o640, "Sequence numbers per source, for this loghost."); err != nil {
 		p.log.Warn("sequence numbers not saved", "err", err)
 	}
-	for _, l := range lines {
-		p.pos.Set(l.ID, l.Path, l.Offset)
+	moved := false
+	for _, b := range done {
+		for _, l := range b.lines {
+			p.pos.Set(l.ID, l.Path, l.Offset)
+			moved = true
+		}
 	}
-	if len(lines) > 0 {
+	if moved {
 		if err := p.pos.Save(); err != nil {
 			p.log.Warn("file positions not saved; lines may be sent again after a restart", "err", err)
 		}
 	}
-	if err := p.sp.Commit(); err != nil {
+	if err := p.sp.CommitTo(done[len(done)-1].spool); err != nil {
 		p.log.Warn("spool position not saved; messages may be sent again after a restart", "err", err)
 	}
 }

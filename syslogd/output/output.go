@@ -50,7 +50,26 @@ type Stats struct {
 	LastError  string `json:"last_error,omitempty"`
 }
 
-// Output writes to one loghost. Deliver is called by one goroutine.
+// A stream collector that dies takes with it what it had not read yet,
+// although the writes succeeded: TCP says nothing of what the application
+// read. So a written batch counts as delivered (confirmed) only once the
+// connection was seen alive confirmAfter later; until then it is kept, and
+// written again after a reconnection. At most maxUnconfirmed bytes wait:
+// beyond that the oldest batch is taken as confirmed.
+const (
+	confirmAfter   = 250 * time.Millisecond
+	maxUnconfirmed = 8 << 20
+)
+
+// written is a batch written to the connection, not yet confirmed.
+type written struct {
+	id   uint64
+	data []byte
+	at   time.Time
+}
+
+// Output writes to one loghost. Deliver and Check are called by one
+// goroutine.
 type Output struct {
 	host     Loghost
 	settings Settings
@@ -59,6 +78,11 @@ type Output struct {
 
 	conn net.Conn
 	buf  []byte
+
+	nextID      uint64
+	unconfirmed []written
+	pending     int // bytes in unconfirmed
+	confirmed   atomic.Uint64
 
 	connected                 atomic.Bool
 	sent, retried, reconnects atomic.Uint64
@@ -98,18 +122,30 @@ func New(h Loghost, s Settings, log *slog.Logger) (*Output, error) {
 	return o, nil
 }
 
-// Deliver sends batch and returns once every message is written to the
-// connection (TCP, TLS) or sent (UDP). On a failure it reconnects, with a
-// backoff doubling from 1 s up to RetryMax, and writes the whole batch
-// again: the collector may get part of a batch twice, never lose it.
-// It returns ctx.Err() if ctx ends first.
-func (o *Output) Deliver(ctx context.Context, batch []syslogd.Record) error {
+// Deliver sends batch and returns its id once every message is written to
+// the connection (TCP, TLS) or sent (UDP); Confirmed says when it counts as
+// delivered. On a failure it reconnects, with a backoff doubling from 1 s
+// up to RetryMax, and writes the unconfirmed batches and this one again:
+// the collector may get messages twice, never lose them. It returns
+// ctx.Err() if ctx ends first.
+func (o *Output) Deliver(ctx context.Context, batch []syslogd.Record) (uint64, error) {
+	o.nextID++
+	id := o.nextID
+	var data []byte
+	if o.host.Scheme != "udp" {
+		data = o.encode(batch)
+	}
 	backoff := min(time.Second, o.settings.RetryMax)
 	for attempt := 0; ; attempt++ {
-		err := o.write(ctx, batch)
+		var err error
+		if o.host.Scheme == "udp" {
+			err = o.sendUDP(ctx, id, batch)
+		} else {
+			err = o.write(ctx, id, data)
+		}
 		if err == nil {
 			o.sent.Add(uint64(len(batch)))
-			return nil
+			return id, nil
 		}
 		o.fail(err)
 		if attempt == 0 {
@@ -118,44 +154,107 @@ func (o *Output) Deliver(ctx context.Context, batch []syslogd.Record) error {
 		o.retried.Add(1)
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return id, ctx.Err()
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, o.settings.RetryMax)
 	}
 }
 
-func (o *Output) write(ctx context.Context, batch []syslogd.Record) error {
-	if o.conn != nil && o.host.Scheme != "udp" {
+// Confirmed is the id of the newest batch counted as delivered: every
+// batch up to it may be checkpointed.
+func (o *Output) Confirmed() uint64 { return o.confirmed.Load() }
+
+// Check looks at the connection without writing, so that batches are
+// confirmed while no new line comes.
+func (o *Output) Check() {
+	if o.conn == nil || len(o.unconfirmed) == 0 {
+		return
+	}
+	if err := o.alive(); err != nil {
+		o.fail(err) // the next Deliver writes them again
+		return
+	}
+	o.confirm(time.Now().Add(-confirmAfter))
+}
+
+// encode frames a batch for a stream, which gets it in one write: one
+// system call for many lines. It is kept until confirmed.
+func (o *Output) encode(batch []syslogd.Record) []byte {
+	o.buf = o.buf[:0]
+	for i := range batch {
+		o.buf = format.Append(o.buf, &batch[i], o.settings.Format, o.settings.Framing, o.settings.MaxMessage)
+	}
+	return append([]byte(nil), o.buf...)
+}
+
+func (o *Output) write(ctx context.Context, id uint64, data []byte) error {
+	if o.conn != nil {
 		if err := o.alive(); err != nil {
-			o.fail(err)
+			return err
 		}
+		o.confirm(time.Now().Add(-confirmAfter))
 	}
 	if o.conn == nil {
 		if err := o.dial(ctx); err != nil {
 			return err
 		}
-	}
-	if o.host.Scheme == "udp" {
-		for i := range batch {
-			o.buf = format.Append(o.buf[:0], &batch[i], o.settings.Format, format.None, o.settings.MaxMessage)
-			if _, err := o.conn.Write(o.buf); err != nil {
-				return fmt.Errorf("send: %w", err)
+		// A new connection: what the old one may have lost goes first.
+		for _, w := range o.unconfirmed {
+			if err := o.writeAll(w.data); err != nil {
+				return err
 			}
 		}
-		return nil
 	}
-	// A stream gets the whole batch in one write: one system call for
-	// many lines.
-	o.buf = o.buf[:0]
-	for i := range batch {
-		o.buf = format.Append(o.buf, &batch[i], o.settings.Format, o.settings.Framing, o.settings.MaxMessage)
+	if err := o.writeAll(data); err != nil {
+		return err
 	}
+	o.unconfirmed = append(o.unconfirmed, written{id: id, data: data, at: time.Now()})
+	o.pending += len(data)
+	for o.pending > maxUnconfirmed && len(o.unconfirmed) > 1 {
+		o.confirmFirst()
+	}
+	return nil
+}
+
+func (o *Output) writeAll(data []byte) error {
 	_ = o.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := o.conn.Write(o.buf); err != nil {
+	if _, err := o.conn.Write(data); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil
+}
+
+// sendUDP sends each message as a datagram. UDP has no delivery to
+// confirm: a batch counts as delivered once sent.
+func (o *Output) sendUDP(ctx context.Context, id uint64, batch []syslogd.Record) error {
+	if o.conn == nil {
+		if err := o.dial(ctx); err != nil {
+			return err
+		}
+	}
+	for i := range batch {
+		o.buf = format.Append(o.buf[:0], &batch[i], o.settings.Format, format.None, o.settings.MaxMessage)
+		if _, err := o.conn.Write(o.buf); err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+	}
+	o.confirmed.Store(id)
+	return nil
+}
+
+// confirm takes as delivered the batches written before cut.
+func (o *Output) confirm(cut time.Time) {
+	for len(o.unconfirmed) > 0 && !o.unconfirmed[0].at.After(cut) {
+		o.confirmFirst()
+	}
+}
+
+func (o *Output) confirmFirst() {
+	w := o.unconfirmed[0]
+	o.unconfirmed = o.unconfirmed[1:]
+	o.pending -= len(w.data)
+	o.confirmed.Store(w.id)
 }
 
 // alive tells whether a collector that was stopped or restarted has closed

@@ -110,7 +110,7 @@ func TestDeliverWaitsForTheCollector(t *testing.T) {
 	addr := first.ln.Addr().String()
 	o := newlineOutput(t, addr)
 	ctx := context.Background()
-	if err := o.Deliver(ctx, batch(1, 10)); err != nil {
+	if _, err := o.Deliver(ctx, batch(1, 10)); err != nil {
 		t.Fatal(err)
 	}
 	first.wait(t, 10)
@@ -121,7 +121,7 @@ func TestDeliverWaitsForTheCollector(t *testing.T) {
 		// The first write after the close may still succeed into the
 		// kernel's buffer; keep delivering until one has to retry.
 		for i := 0; i < 50; i++ {
-			if err := o.Deliver(ctx, batch(100+i*5, 5)); err != nil {
+			if _, err := o.Deliver(ctx, batch(100+i*5, 5)); err != nil {
 				done <- err
 				return
 			}
@@ -141,9 +141,11 @@ func TestDeliverWaitsForTheCollector(t *testing.T) {
 		t.Errorf("stats %+v, want a reconnection", st)
 	}
 	// The first batch given after the collector went away is not lost to
-	// the dead connection: the new collector has it.
-	if got := second.wait(t, 5); !strings.Contains(got[0], `sequenceId="100"`) {
-		t.Errorf("first line after the restart %q, want the batch from 100", got[0])
+	// the dead connection: the new collector has it, after the batch sent
+	// just before (not yet confirmed, so written again).
+	got := second.wait(t, 15)
+	if !strings.Contains(got[0], `sequenceId="1"`) || !strings.Contains(got[10], `sequenceId="100"`) {
+		t.Errorf("after the restart: %q ... %q, want the unconfirmed batch from 1, then the batch from 100", got[0], got[10])
 	}
 }
 
@@ -154,10 +156,56 @@ func TestDeliverGivesUpWithTheContext(t *testing.T) {
 	o := newlineOutput(t, addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if err := o.Deliver(ctx, batch(1, 1)); err != context.DeadlineExceeded {
+	if _, err := o.Deliver(ctx, batch(1, 1)); err != context.DeadlineExceeded {
 		t.Errorf("Deliver = %v, want the context's error", err)
 	}
 	if st := o.Stats(); st.Connected || st.LastError == "" || st.Sent != 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestUnreadBatchIsWrittenAgain: the collector accepts a batch into its
+// socket and dies before reading it. The write had succeeded; the batch,
+// not yet confirmed, is written again to the next connection.
+func TestUnreadBatchIsWrittenAgain(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c // never read
+		}
+	}()
+	o := newlineOutput(t, addr)
+	ctx := context.Background()
+	first, err := o.Deliver(ctx, batch(1, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Confirmed() >= first {
+		t.Fatal("a batch was confirmed as soon as written")
+	}
+	c := <-accepted
+	c.Close() // dies with the batch unread: the kernel drops it
+	ln.Close()
+
+	second := listen(t, addr)
+	if _, err := o.Deliver(ctx, batch(4, 2)); err != nil {
+		t.Fatal(err)
+	}
+	got := second.wait(t, 5)
+	for i, want := range []string{`"1"`, `"2"`, `"3"`, `"4"`, `"5"`} {
+		if !strings.Contains(got[i], `sequenceId=`+want) {
+			t.Errorf("line %d: %q, want sequenceId %s", i, got[i], want)
+		}
+	}
+	time.Sleep(confirmAfter + 50*time.Millisecond)
+	o.Check()
+	if o.Confirmed() != 2 {
+		t.Errorf("confirmed %d after the connection stayed open, want 2", o.Confirmed())
 	}
 }

@@ -31,7 +31,7 @@ func deliver(t *testing.T, uri string, tune func(*output.Settings), batch []sysl
 	t.Cleanup(func() { o.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := o.Deliver(ctx, batch); err != nil {
+	if _, err := o.Deliver(ctx, batch); err != nil {
 		t.Fatalf("deliver to %s: %v (%+v)", uri, err, o.Stats())
 	}
 	return o
@@ -110,7 +110,7 @@ func TestTLSRefusesAnUntrustedCollector(t *testing.T) {
 	defer o.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	if err := o.Deliver(ctx, records("hostd", 1)); err == nil {
+	if _, err := o.Deliver(ctx, records("hostd", 1)); err == nil {
 		t.Fatal("delivered to a collector whose certificate is not trusted")
 	}
 	if st := o.Stats(); !strings.Contains(st.LastError, "certificate") {
@@ -130,7 +130,7 @@ func TestCollectorDownThenBack(t *testing.T) {
 	r.WaitMessages(t, 5, 10*time.Second)
 	r.Stop(t)
 	done := make(chan error, 1)
-	go func() { done <- o.Deliver(context.Background(), records("vpxa", 5)) }()
+	go func() { _, err := o.Deliver(context.Background(), records("vpxa", 5)); done <- err }()
 	time.Sleep(300 * time.Millisecond)
 	r.Start(t)
 	if err := <-done; err != nil {

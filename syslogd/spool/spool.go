@@ -254,18 +254,32 @@ func (r record) toRecord() syslogd.Record {
 	return out
 }
 
-// Commit records that everything handed out by Read was delivered: the
-// position is written atomically and fully read segments are deleted.
-func (s *Spool) Commit() error {
+// Cursor is the position after the records handed out by Read so far: a
+// later CommitTo of it commits them and none read after.
+type Cursor = cursor
+
+// Cursor returns the position after what Read handed out.
+func (s *Spool) Cursor() Cursor {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pending == s.read {
+	return s.pending
+}
+
+// Commit records that everything handed out by Read was delivered.
+func (s *Spool) Commit() error { return s.CommitTo(s.Cursor()) }
+
+// CommitTo records that the records up to c were delivered: the position
+// is written atomically and fully read segments are deleted.
+func (s *Spool) CommitTo(c Cursor) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c == s.read || c.Segment < s.read.Segment || c.Segment == s.read.Segment && c.Offset < s.read.Offset {
 		return nil
 	}
-	if err := configstore.Save(filepath.Join(s.dir, cursorFile), s.pending, 0o640, "Read position of this loghost's spool."); err != nil {
+	if err := configstore.Save(filepath.Join(s.dir, cursorFile), c, 0o640, "Read position of this loghost's spool."); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	s.read = s.pending
+	s.read = c
 	for len(s.segments) > 1 && s.segments[0] < s.read.Segment {
 		path := s.segmentPath(s.segments[0])
 		if st, err := os.Stat(path); err == nil {
