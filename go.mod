@@ -4,17 +4,17 @@ go 1.26.8
 
 require (
 	github.com/BurntSushi/toml v1.6.0
+	github.com/digitalocean/go-libvirt v0.0.0-20261013170128-efbbdf578ac8
 	github.com/fsnotify/fsnotify v1.10.1
 	github.com/gosnmp/gosnmp v1.47.0
+	github.com/leodido/go-syslog/v4 v4.6.0
+	github.com/prometheus/procfs v0.23.0
 	github.com/sleepinggenius2/gosmi v0.4.4
 	github.com/spf13/pflag v1.0.10
+	golang.org/x/sys v0.49.0
 )
 
 require (
 	github.com/alecthomas/participle v0.4.1 // indirect
-	github.com/digitalocean/go-libvirt v0.0.0-20261013170128-efbbdf578ac8 // indirect
-	github.com/leodido/go-syslog/v4 v4.6.0 // indirect
-	github.com/prometheus/procfs v0.23.0 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
 )

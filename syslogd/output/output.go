@@ -58,7 +58,7 @@ type Stats struct {
 // beyond that the oldest batch is taken as confirmed.
 const (
 	confirmAfter   = 250 * time.Millisecond
-	maxUnconfirmed = 8 << 20
+	maxUnconfirmed = 1 << 20
 )
 
 // written is a batch written to the connection, not yet confirmed.

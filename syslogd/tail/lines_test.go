@@ -1,6 +1,7 @@
 package tail
 
 import (
+	"hostagent/syslogd"
 	"strings"
 	"testing"
 )
@@ -18,8 +19,8 @@ func TestEscapeLine(t *testing.T) {
 		{"literal \ufffd stays", "literal \ufffd stays"},
 		{"", ""},
 	} {
-		if got := escapeLine([]byte(tc.in)); got != tc.want {
-			t.Errorf("escapeLine(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := syslogd.Escape([]byte(tc.in)); got != tc.want {
+			t.Errorf("syslogd.Escape(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -46,17 +47,17 @@ func TestSplitPointKeepsCharactersWhole(t *testing.T) {
 func FuzzEscapeLine(f *testing.F) {
 	f.Add([]byte("a\x00b\xffc"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		s := escapeLine(raw)
+		s := syslogd.Escape(raw)
 		for _, r := range s {
 			if r == '\ufffd' && !strings.Contains(string(raw), "\ufffd") {
-				t.Fatalf("escapeLine(%q) = %q: invalid UTF-8 left", raw, s)
+				t.Fatalf("syslogd.Escape(%q) = %q: invalid UTF-8 left", raw, s)
 			}
 			if r < 0x20 && r != '\t' || r == 0x7f {
-				t.Fatalf("escapeLine(%q) = %q: control character left", raw, s)
+				t.Fatalf("syslogd.Escape(%q) = %q: control character left", raw, s)
 			}
 		}
 		if len(s) < len(raw) {
-			t.Fatalf("escapeLine(%q) = %q: bytes dropped", raw, s)
+			t.Fatalf("syslogd.Escape(%q) = %q: bytes dropped", raw, s)
 		}
 	})
 }

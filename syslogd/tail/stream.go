@@ -16,12 +16,21 @@ var (
 
 // stream follows one path through the files that successively bear it:
 // it reads a file until the path names another file (rotation by rename)
-// or none (deletion), drains the old file to its end, and only then opens
+// or none (deletion), drains the old file to its end, and only then reads
 // the new one, so the path's lines arrive in the order they were written.
+// The new file is opened as soon as the rotation is seen, and held: a
+// writer fast enough to rotate it again while the old one drains must not
+// make it vanish under another name before it is read.
 type stream struct {
 	path string
 	wake chan struct{}
 	fw   *follower
+	held []heldFile // files that bore the path after the one being read, oldest first
+}
+
+type heldFile struct {
+	f   *os.File
+	key inodeKey
 }
 
 func newStream(path string, fw *follower) *stream {
@@ -40,9 +49,10 @@ func (s *stream) poke() {
 func (s *stream) run(ctx context.Context) {
 	tick := time.NewTicker(s.fw.cfg.Poll)
 	defer tick.Stop()
+	defer s.releaseHeld()
 	failing := false
 	for ctx.Err() == nil {
-		t, err := s.open()
+		t, err := s.next()
 		switch {
 		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular):
 			return
@@ -77,6 +87,53 @@ func (s *stream) wait(ctx context.Context, tick <-chan time.Time) bool {
 	case <-tick:
 	}
 	return true
+}
+
+// next opens the oldest held file, or else the file the path names now.
+func (s *stream) next() (*tailer, error) {
+	if len(s.held) == 0 {
+		return s.open()
+	}
+	h := s.held[0]
+	s.held = s.held[1:]
+	t, err := s.start(h.f)
+	if err != nil {
+		h.f.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// hold opens the file the path names now if it is neither the one being
+// read (key) nor one already held.
+func (s *stream) hold(key inodeKey) {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return
+	}
+	fi, err := f.Stat()
+	var k inodeKey
+	if err == nil {
+		k, err = fileKey(fi)
+	}
+	if err != nil || k == key || !fi.Mode().IsRegular() {
+		f.Close()
+		return
+	}
+	for _, h := range s.held {
+		if h.key == k {
+			f.Close()
+			return
+		}
+	}
+	s.held = append(s.held, heldFile{f: f, key: k})
+}
+
+func (s *stream) releaseHeld() {
+	for _, h := range s.held {
+		h.f.Close()
+	}
+	s.held = nil
 }
 
 // open opens the file the path names now and decides where to start:
@@ -157,6 +214,7 @@ func (s *stream) follow(ctx context.Context, t *tailer, tick <-chan time.Time) e
 			lastGrowth = time.Now()
 		}
 		if !s.namesFile(t.key) {
+			s.hold(t.key)
 			if movedAt.IsZero() {
 				movedAt = time.Now()
 				s.fw.log.Debug("log file rotated or deleted; reading it to its end", "path", s.path, "id", t.id)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hostagent/syslogd"
 	"io"
 	"os"
 )
@@ -109,7 +110,7 @@ func (t *tailer) sendLines(ctx context.Context, out chan<- Line) error {
 			cut := splitPoint(rest, t.maxLine)
 			t.part++
 			line := Line{Path: t.path, ID: t.id, Offset: t.lineStart + int64(start+cut),
-				Text: escapeLine(rest[:cut]) + ContinuedMarker, Part: t.part}
+				Text: syslogd.Escape(rest[:cut]) + ContinuedMarker, Part: t.part}
 			if err := send(ctx, out, line); err != nil {
 				return err
 			}
@@ -137,7 +138,7 @@ func (t *tailer) sendLast(ctx context.Context, out chan<- Line, raw []byte, end 
 		part = t.part + 1
 	}
 	t.part = 0
-	return send(ctx, out, Line{Path: t.path, ID: t.id, Offset: end, Text: escapeLine(raw), Part: part})
+	return send(ctx, out, Line{Path: t.path, ID: t.id, Offset: end, Text: syslogd.Escape(raw), Part: part})
 }
 
 // flush sends a last line that never got its newline; called only when the
