@@ -24,6 +24,8 @@ build:
 run: build
 	rm -rf $(RUN) && mkdir -p $(RUN)/etc $(RUN)/state
 	cp configs/*.toml $(RUN)/etc/
+	@# The local syslog socket goes in .run too: /run needs root.
+	sed -i 's|^socket = .*|socket = "$(CURDIR)/$(RUN)/syslog.sock"|' $(RUN)/etc/syslog.toml
 	@echo "hostagentd on configs/ (a copy in $(RUN)/etc); in another terminal try:"
 	@echo "  $(BIN)/vicfg-snmp --server unix:$(RUN)/api.sock --test --show"
 	@echo

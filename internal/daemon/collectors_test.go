@@ -14,6 +14,8 @@ import (
 	"hostagent/internal/peertest"
 	"hostagent/mibs"
 	"hostagent/snmpagent"
+	"hostagent/syslogd"
+	"hostagent/syslogd/forward"
 )
 
 func writeFile(t *testing.T, path, body string) {
@@ -121,5 +123,19 @@ func TestShippedSNMPConfig(t *testing.T) {
 	}
 	if err := cfg.Validate(mibs.NewResolver(nil)); err != nil || !cfg.Enabled || len(cfg.Targets) != 3 {
 		t.Errorf("configs/snmp.toml: %v, %+v", err, cfg)
+	}
+}
+
+// TestShippedSyslogConfig: configs/syslog.toml is valid and is the default.
+func TestShippedSyslogConfig(t *testing.T) {
+	cfg := syslogd.Config{}
+	if _, err := configstore.Load("../../configs/syslog.toml", &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := forward.Prepare(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg, syslogd.DefaultConfig()) {
+		t.Errorf("configs/syslog.toml differs from the built-in defaults:\n%+v\n%+v", cfg, syslogd.DefaultConfig())
 	}
 }

@@ -55,6 +55,10 @@ type Daemon struct {
 	resolver   atomic.Pointer[mibs.Resolver]
 	collectors *collectorSet
 	syslog     *forward.Forwarder
+	// forwarder is syslog for the listener's goroutine, which must not
+	// wait on mu while a reload restarts the forwarder.
+	forwarder atomic.Pointer[forward.Forwarder]
+	listener  *listenerRun
 }
 
 // New returns a daemon; nothing runs before Run.
@@ -126,6 +130,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.agent.Close(ctx)
 		return fmt.Errorf("%s: %w", d.syslogPath(), err)
 	}
+	if err := d.startListener(syslogCfg); err != nil {
+		ln.Close()
+		d.collectors.stop()
+		d.syslog.Stop()
+		d.agent.Close(ctx)
+		return fmt.Errorf("%s: %w", d.syslogPath(), err)
+	}
 
 	srv := &http.Server{Handler: api.NewHandler(d, d, d.log), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
@@ -152,6 +163,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	_ = os.Remove(d.opts.APISocket)
 	d.mu.Lock()
 	d.collectors.stop() // before the agent: what they notify on the way out still goes
+	d.listener.stop()
 	d.syslog.Stop()
 	d.mu.Unlock()
 	d.agent.Close(shutdown)

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"time"
 
 	"hostagent/internal/api"
 	"hostagent/internal/configstore"
 	"hostagent/syslogd"
 	"hostagent/syslogd/forward"
+	"hostagent/syslogd/listen"
 )
 
 // SyslogFile is the forwarder's configuration file in the config directory.
@@ -35,13 +37,88 @@ func (d *Daemon) startSyslog(p *forward.Plan) error {
 		return err
 	}
 	d.syslog = f
+	d.forwarder.Store(f)
 	return nil
+}
+
+// submit hands a message of the local socket to the forwarder in force;
+// during a restart it waits for the next one rather than drop the message.
+func (d *Daemon) submit(rec syslogd.Record) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if d.forwarder.Load().Submit(rec) {
+			return
+		}
+	}
+	d.log.Error("local syslog message lost: the forwarder did not come back", "app", rec.AppName)
+}
+
+// listenerRun is the running local syslog listener.
+type listenerRun struct {
+	cfg    listen.Config
+	l      *listen.Listener
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (r *listenerRun) stop() {
+	if r == nil {
+		return
+	}
+	r.cancel()
+	r.l.Close()
+	<-r.done
+}
+
+func listenConfig(cfg syslogd.Config) listen.Config {
+	return listen.Config{Socket: cfg.Socket, UDP: cfg.UDP, Hostname: cfg.Hostname}
+}
+
+// startListener opens the local socket and UDP port of cfg, if any, and
+// hands what they receive to the current forwarder. A listener whose
+// settings did not change keeps running.
+func (d *Daemon) startListener(cfg syslogd.Config) error {
+	want := listenConfig(cfg)
+	if d.listener != nil && d.listener.cfg == want {
+		return nil
+	}
+	old := d.listener
+	old.stop()
+	d.listener = nil
+	if want.Socket == "" && want.UDP == "" {
+		return nil
+	}
+	l, err := listen.Listen(want, d.log.With("subsystem", "syslog"))
+	if err != nil {
+		if old != nil { // back to what ran
+			if back, berr := listen.Listen(old.cfg, d.log.With("subsystem", "syslog")); berr == nil {
+				d.runListener(old.cfg, back)
+			}
+		}
+		return err
+	}
+	d.runListener(want, l)
+	return nil
+}
+
+func (d *Daemon) runListener(cfg listen.Config, l *listen.Listener) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &listenerRun{cfg: cfg, l: l, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		if err := l.Run(ctx, d.submit); err != nil {
+			d.log.Error("local syslog listener stopped", "err", err)
+		}
+	}()
+	d.listener = r
 }
 
 // restartSyslog replaces the running forwarder by one for p. The old one
 // stops first: the two must not share a loghost's spool and positions.
 func (d *Daemon) restartSyslog(p *forward.Plan) error {
 	old := d.syslog.Config()
+	if err := d.startListener(p.Config()); err != nil {
+		return err
+	}
 	d.syslog.Stop()
 	if err := d.startSyslog(p); err != nil {
 		// Back to what ran: it was valid a moment ago.

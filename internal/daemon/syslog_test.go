@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,8 +22,9 @@ func TestSyslogThroughTheDaemon(t *testing.T) {
 	peertest.RequireCommand(t, "rsyslogd", "rsyslog")
 	r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{TCP: true})
 	dir, logs := t.TempDir(), t.TempDir()
+	sock := filepath.Join(dir, "syslog.sock")
 	writeFile(t, filepath.Join(dir, "etc", daemon.SyslogFile), fmt.Sprintf(
-		"socket = \"\"\nhostname = \"esx01\"\n[[files]]\nglob = %q\npriority = \"local1.notice\"\n", filepath.Join(logs, "*.log")))
+		"socket = %q\nhostname = \"esx01\"\n[[files]]\nglob = %q\npriority = \"local1.notice\"\n", sock, filepath.Join(logs, "*.log")))
 	d := start(t, dir)
 	c, err := api.NewClient("unix:" + d.sock)
 	if err != nil {
@@ -49,7 +51,23 @@ func TestSyslogThroughTheDaemon(t *testing.T) {
 	if err := c.MarkSyslog(ctx, "-- MARK --"); err != nil {
 		t.Fatal(err)
 	}
-	msgs := r.WaitMessages(t, 101, 20*time.Second)
+	// A program logging through the local socket, as syslog(3) does.
+	conn, err := net.Dial("unixgram", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "<38>%s sshd[4242]: Accepted publickey for root", time.Now().Format(time.Stamp))
+	conn.Close()
+	msgs := r.WaitMessages(t, 102, 20*time.Second)
+	sshd := false
+	for _, m := range msgs {
+		if m.AppName == "sshd" && m.ProcID == "4242" && m.Msg == "Accepted publickey for root" && m.Facility == 4 && m.Severity == 6 {
+			sshd = true
+		}
+	}
+	if !sshd {
+		t.Errorf("the local socket's message did not arrive as sent")
+	}
 	vpxa := 0
 	for _, m := range msgs {
 		if m.AppName == "vpxa" && m.Facility == 17 && m.Severity == 5 && m.Hostname == "esx01" {
@@ -78,7 +96,7 @@ func TestSyslogThroughTheDaemon(t *testing.T) {
 	replaceFile(t, filepath.Join(dir, "etc", daemon.SyslogFile), strings.Replace(string(stored), "local1.notice", "local9.loud", 1))
 	waitFor(t, "the refusal", func() bool { return strings.Contains(d.log.String(), "configuration change refused") })
 	appendLog("vpxa.log", 100, 110)
-	r.WaitMessages(t, 111, 20*time.Second)
+	r.WaitMessages(t, 112, 20*time.Second)
 
 	// Reset: no loghost any more.
 	if st, err := c.PatchSyslog(ctx, api.SyslogPatch{Reset: true}); err != nil || len(st.Loghosts) != 0 || len(st.Config.Loghosts) != 0 {

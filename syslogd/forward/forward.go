@@ -130,6 +130,9 @@ func settingsFor(h output.Loghost, o syslogd.LoghostOptions) (output.Settings, e
 	return s, errors.Join(errs...)
 }
 
+// Config is the configuration the plan was made from.
+func (p *Plan) Config() syslogd.Config { return p.cfg }
+
 // Forwarder runs one pipeline per loghost of a plan.
 type Forwarder struct {
 	plan      *Plan
@@ -139,6 +142,9 @@ type Forwarder struct {
 	cancel    context.CancelFunc
 	stopping  chan struct{}
 	wg        sync.WaitGroup
+
+	mu      sync.RWMutex // held for reading while submitting
+	stopped bool
 }
 
 // Start opens every loghost's spool and positions and starts the pipelines.
@@ -169,6 +175,9 @@ func Start(p *Plan, stateDir string, log *slog.Logger) (*Forwarder, error) {
 // confirmed and checkpointed; one still being delivered (its loghost
 // down) is abandoned and sent again at the next start.
 func (f *Forwarder) Stop() {
+	f.mu.Lock()
+	f.stopped = true
+	f.mu.Unlock()
 	close(f.stopping)
 	done := make(chan struct{})
 	go func() { f.wg.Wait(); close(done) }()
@@ -187,11 +196,18 @@ func (f *Forwarder) closePipelines() {
 	}
 }
 
-// Submit hands a socket message to every loghost's spool.
-func (f *Forwarder) Submit(r syslogd.Record) {
+// Submit hands a socket message to every loghost's spool. It returns
+// false once Stop has begun: the caller gives it to the next forwarder.
+func (f *Forwarder) Submit(r syslogd.Record) bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.stopped {
+		return false
+	}
 	for _, pl := range f.pipelines {
 		pl.submit(r)
 	}
+	return true
 }
 
 // Mark sends message to every loghost, as syslogd's -- MARK -- lines.
