@@ -63,6 +63,7 @@ func TestForwardVsRsyslog(t *testing.T) {
 	results = append(results, runHostagent(t, bin, logDir, ca))
 
 	report(t, results)
+	backlogRSS(t, bin, logDir)
 	for _, r := range results {
 		if r.err != nil {
 			t.Errorf("%s: %v", r.name, r.err)
@@ -433,6 +434,54 @@ func runHostagent(t *testing.T, bin, logDir string, ca *peertest.TestCA) result 
 	cmd.Stdout, cmd.Stderr = out, out
 	t.Logf("%s: syslog.toml:\n%s", name, syslogToml)
 	return measure(t, name, cmd, s, func() string { return "--- hostagentd output:\n" + readTail(logPath) })
+}
+
+// backlogRSS runs hostagentd with the 1M-line file to forward and its
+// collector down (nothing listens), and reports its memory after 10 s of
+// retrying: reading stops at the file (backpressure), so memory must not
+// grow with the backlog. The goal: at most 32 MB.
+func backlogRSS(t *testing.T, bin, logDir string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loghost := "tcp://" + ln.Addr().String()
+	ln.Close() // the collector is down
+	work := t.TempDir()
+	etc := filepath.Join(work, "etc")
+	if err := os.MkdirAll(etc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"collectors.toml": "[vms]\nenabled = false\n[sensors]\nenabled = false\n[links]\nenabled = false\n[resources]\nenabled = false\n",
+		"syslog.toml": fmt.Sprintf("loghosts = [%q]\nsocket = \"\"\n[loghost_options.%q]\nretry_max = \"1s\"\n[[files]]\nglob = %q\n",
+			loghost, loghost, filepath.Join(logDir, "*.log")),
+	}
+	for file, content := range files {
+		if err := os.WriteFile(filepath.Join(etc, file), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "--config-dir", etc, "--state-dir", filepath.Join(work, "state"), "--api-socket", filepath.Join(work, "api.sock"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	time.Sleep(10 * time.Second)
+	rss, err := maxRSS(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpu, _ := cpuSeconds(cmd.Process.Pid)
+	verdict := "met"
+	if float64(rss)/(1<<20) > 32 {
+		verdict = "NOT met"
+	}
+	line := fmt.Sprintf("hostagent, collector down, %d-line backlog: max RSS %.1f MB after 10 s (goal <= 32 MB: %s), CPU %.2f s",
+		totalLines, float64(rss)/(1<<20), verdict, cpu)
+	t.Log(line)
+	fmt.Println(line)
 }
 
 // cleanEnv drops what would turn on rsyslog's debug output or make it talk
