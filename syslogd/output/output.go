@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"hostagent/syslogd"
 	"hostagent/syslogd/format"
@@ -183,9 +184,53 @@ func (o *Output) Check() {
 func (o *Output) encode(batch []syslogd.Record) []byte {
 	o.buf = o.buf[:0]
 	for i := range batch {
-		o.buf = format.Append(o.buf, &batch[i], o.settings.Format, o.settings.Framing, o.settings.MaxMessage)
+		for _, part := range o.parts(&batch[i]) {
+			o.buf = format.Append(o.buf, part, o.settings.Format, o.settings.Framing, o.settings.MaxMessage)
+		}
 	}
 	return append([]byte(nil), o.buf...)
+}
+
+// ContinuedMarker ends every part of a message split to fit the loghost's
+// maximum but the last, as the file tailer marks the parts of long lines.
+const ContinuedMarker = " [continued]"
+
+// parts returns r, or r split into records that each fit MaxMessage with
+// its header, every part but the last marked: a message too long for the
+// loghost is sent in pieces, never cut short in silence.
+func (o *Output) parts(r *syslogd.Record) []*syslogd.Record {
+	max := o.settings.MaxMessage
+	if max <= 0 {
+		return []*syslogd.Record{r}
+	}
+	empty := *r
+	empty.Message = ""
+	header := len(format.Append(nil, &empty, o.settings.Format, format.None, 0)) + 1 // and the space before MSG
+	if header+len(r.Message) <= max {
+		return []*syslogd.Record{r}
+	}
+	room := max - header - len(ContinuedMarker)
+	if room < 16 { // a header nearly as long as the maximum: cut, as format does
+		return []*syslogd.Record{r}
+	}
+	var out []*syslogd.Record
+	for msg := r.Message; msg != ""; {
+		n := len(msg)
+		if header+n > max {
+			n = room
+			for n > 0 && !utf8.RuneStart(msg[n]) {
+				n--
+			}
+		}
+		part := *r
+		part.Message = msg[:n]
+		if n < len(msg) {
+			part.Message += ContinuedMarker
+		}
+		out = append(out, &part)
+		msg = msg[n:]
+	}
+	return out
 }
 
 func (o *Output) write(ctx context.Context, id uint64, data []byte) error {
@@ -234,9 +279,11 @@ func (o *Output) sendUDP(ctx context.Context, id uint64, batch []syslogd.Record)
 		}
 	}
 	for i := range batch {
-		o.buf = format.Append(o.buf[:0], &batch[i], o.settings.Format, format.None, o.settings.MaxMessage)
-		if _, err := o.conn.Write(o.buf); err != nil {
-			return fmt.Errorf("send: %w", err)
+		for _, part := range o.parts(&batch[i]) {
+			o.buf = format.Append(o.buf[:0], part, o.settings.Format, format.None, o.settings.MaxMessage)
+			if _, err := o.conn.Write(o.buf); err != nil {
+				return fmt.Errorf("send: %w", err)
+			}
 		}
 	}
 	o.confirmed.Store(id)

@@ -147,3 +147,32 @@ func TestCollectorDownThenBack(t *testing.T) {
 		t.Errorf("%d of 5 messages sent while the collector was down arrived", vpxa)
 	}
 }
+
+// TestLongMessagesAreSplitNotCut: a message longer than the loghost's
+// maximum (UDP: 2048 octets) arrives in marked parts, all of it.
+func TestLongMessagesAreSplitNotCut(t *testing.T) {
+	peertest.RequireCommand(t, "rsyslogd", "rsyslog")
+	r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{UDP: true, TCP: true})
+	long := strings.Repeat("0123456789é", 500) // 6000 octets
+	rec := records("vmkernel", 1)
+	rec[0].Message = long
+	deliver(t, "udp://"+r.UDPAddr(), nil, rec)
+	deliver(t, "tcp://"+r.TCPAddr(), func(s *output.Settings) { s.MaxMessage = 1000 }, rec)
+	for _, listener := range []string{"udp", "tcp"} {
+		var joined strings.Builder
+		parts := 0
+		for _, m := range r.WaitMessages(t, 11, 10*time.Second) {
+			if m.Listener != listener {
+				continue
+			}
+			parts++
+			if len(m.Raw) > 2048 {
+				t.Errorf("%s: a part of %d octets", listener, len(m.Raw))
+			}
+			joined.WriteString(strings.TrimSuffix(strings.TrimPrefix(m.Msg, " "), output.ContinuedMarker))
+		}
+		if joined.String() != long {
+			t.Errorf("%s: %d parts do not add up to the message (%d of %d octets)", listener, parts, joined.Len(), len(long))
+		}
+	}
+}
