@@ -143,3 +143,40 @@ func TestForwardFilesAndSocketToRsyslog(t *testing.T) {
 
 // forwardBatch bounds the duplicates a failure may cause: one batch.
 const forwardBatch = 4096
+
+// TestFullSpoolDropsAndSaysSo: with the collector down, socket messages
+// fill the loghost's spool; the rest are dropped, counted, and announced
+// by one "N messages dropped" message once the collector is back.
+func TestFullSpoolDropsAndSaysSo(t *testing.T) {
+	peertest.RequireCommand(t, "rsyslogd", "rsyslog")
+	r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{TCP: true})
+	r.Stop(t)
+	cfg := syslogd.DefaultConfig()
+	cfg.Loghosts = []string{"tcp://" + r.TCPAddr()}
+	cfg.Files = nil
+	cfg.SpoolMax = 1 << 20
+	cfg.Options = map[string]syslogd.LoghostOptions{cfg.Loghosts[0]: {RetryMax: 100 * 1e6}}
+	f := start(t, cfg, t.TempDir())
+	defer f.Stop()
+	const sent = 20_000
+	for i := range sent {
+		f.Submit(syslogd.Record{Hostname: "esx01", AppName: "app", Facility: 1, Severity: 6,
+			Message: fmt.Sprintf("message %05d %s", i, "padding to make the spool fill up sooner........"), Source: "unix:/test"})
+	}
+	st := f.Status()[0]
+	if st.Dropped == 0 || st.Dropped == sent {
+		t.Fatalf("dropped %d of %d with a 1 MiB spool", st.Dropped, sent)
+	}
+	r.Start(t)
+	want := sent - int(st.Dropped) + 1
+	msgs := r.WaitMessages(t, want, 30*time.Second)
+	var mark string
+	for _, m := range msgs {
+		if m.AppName == "hostagent" {
+			mark = m.Msg
+		}
+	}
+	if !regexp.MustCompile(fmt.Sprintf(`^%d messages dropped`, st.Dropped)).MatchString(mark) {
+		t.Errorf("drop announcement %q, want %d messages dropped", mark, st.Dropped)
+	}
+}
