@@ -191,6 +191,11 @@ func (o *Output) encode(batch []syslogd.Record) []byte {
 	return append([]byte(nil), o.buf...)
 }
 
+// maxFixedHeader bounds what a header holds besides its variable fields:
+// "<191>1 " (7), an RFC 3339 time with microseconds and offset (32),
+// five separators, and [meta sequenceId="2147483647"] (31).
+const maxFixedHeader = 7 + 32 + 5 + 31
+
 // ContinuedMarker ends every part of a message split to fit the loghost's
 // maximum but the last, as the file tailer marks the parts of long lines.
 const ContinuedMarker = " [continued]"
@@ -200,7 +205,10 @@ const ContinuedMarker = " [continued]"
 // loghost is sent in pieces, never cut short in silence.
 func (o *Output) parts(r *syslogd.Record) []*syslogd.Record {
 	max := o.settings.MaxMessage
-	if max <= 0 {
+	// The header's length is bounded by its fields' lengths plus the fixed
+	// parts (PRI, version, timestamp, separators, the sequence element):
+	// most messages fit by far, and are not formatted twice to find out.
+	if max <= 0 || len(r.Message)+len(r.Hostname)+len(r.AppName)+len(r.ProcID)+len(r.MsgID)+maxFixedHeader <= max {
 		return []*syslogd.Record{r}
 	}
 	empty := *r
