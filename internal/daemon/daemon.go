@@ -25,6 +25,7 @@ import (
 	"hostagent/internal/configstore"
 	"hostagent/mibs"
 	"hostagent/snmpagent"
+	"hostagent/syslogd"
 	"hostagent/syslogd/forward"
 )
 
@@ -59,11 +60,14 @@ type Daemon struct {
 	// wait on mu while a reload restarts the forwarder.
 	forwarder atomic.Pointer[forward.Forwarder]
 	listener  *listenerRun
+	ownLog    <-chan syslogd.Record // the daemon's log, for the loghosts
 }
 
 // New returns a daemon; nothing runs before Run.
 func New(opts Options, log *slog.Logger) *Daemon {
-	return &Daemon{opts: opts, log: log, agent: snmpagent.New(log), ready: make(chan struct{})}
+	h, q := newOwnLog(log.Handler())
+	log = slog.New(h)
+	return &Daemon{opts: opts, log: log, agent: snmpagent.New(log), ready: make(chan struct{}), ownLog: q}
 }
 
 // Ready is closed once the configuration is in force and the API accepts
@@ -143,6 +147,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 	d.log.Info("hostagentd ready", "config_dir", d.opts.ConfigDir, "state_dir", d.opts.StateDir, "api_socket", d.opts.APISocket)
 	close(d.ready)
+
+	ownCtx, stopOwn := context.WithCancel(context.Background())
+	defer stopOwn()
+	go d.forwardOwnLog(ownCtx, d.ownLog)
 
 	watchErr := make(chan error, 1)
 	go func() { watchErr <- watcher.Run(ctx, d.reload) }()

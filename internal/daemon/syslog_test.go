@@ -96,7 +96,17 @@ func TestSyslogThroughTheDaemon(t *testing.T) {
 	replaceFile(t, filepath.Join(dir, "etc", daemon.SyslogFile), strings.Replace(string(stored), "local1.notice", "local9.loud", 1))
 	waitFor(t, "the refusal", func() bool { return strings.Contains(d.log.String(), "configuration change refused") })
 	appendLog("vpxa.log", 100, 110)
-	r.WaitMessages(t, 112, 20*time.Second)
+	msgs = r.WaitMessages(t, 112, 20*time.Second)
+
+	// The daemon's own log goes to the loghosts too: the refusal above.
+	waitFor(t, "the daemon's own log at the collector", func() bool {
+		for _, m := range r.Messages() {
+			if m.AppName == "hostagentd" && m.Facility == 3 && m.Severity == 3 && strings.Contains(m.Msg, "configuration change refused") {
+				return true
+			}
+		}
+		return false
+	})
 
 	// Reset: no loghost any more.
 	if st, err := c.PatchSyslog(ctx, api.SyslogPatch{Reset: true}); err != nil || len(st.Loghosts) != 0 || len(st.Config.Loghosts) != 0 {
