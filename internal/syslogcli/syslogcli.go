@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"hostagent/internal/api"
+	"hostagent/internal/cli"
 	"hostagent/syslogd/output"
 )
 
@@ -62,30 +63,12 @@ func usage(w io.Writer, prog string, fs *pflag.FlagSet) {
 // the daemon, daemon unreachable), the error printed to stderr as
 // "<prog>: <message>" naming the value.
 func Run(ctx context.Context, prog string, args []string, stdout, stderr io.Writer) int {
-	fail := func(err error) int {
-		// The daemon reports every problem at once, one per line: prefix
-		// each so that each reads as a complete message.
-		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintf(stderr, "%s: %s\n", prog, line)
-		}
-		return 1
-	}
-	badUsage := func(err error) int {
-		fail(err)
-		fmt.Fprintf(stderr, "see %s --help\n", prog)
-		return 1
-	}
+	cmd := cli.Command{Prog: prog, Stdout: stdout, Stderr: stderr}
+	fail, badUsage := cmd.Fail, cmd.BadUsage
 
 	fs, o := newFlags(prog)
-	if err := fs.Parse(args); err != nil {
-		return badUsage(err)
-	}
-	if o.help {
-		usage(stdout, prog, fs)
-		return 0
-	}
-	if fs.NArg() > 0 {
-		return badUsage(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	if code, done := cmd.Parse(fs, args, &o.help, func(w io.Writer) { usage(w, prog, fs) }); done {
+		return code
 	}
 	setserver, setport, loghost := fs.Changed("setserver"), fs.Changed("setport"), fs.Changed("loghost")
 	switch {

@@ -1,4 +1,10 @@
 // Package listen receives local syslog messages — on a unix datagram socket, as /dev/log does, and optionally on a UDP port of the loopback — and parses them (RFC 5424 or RFC 3164) into Records.
+//
+// Parsing uses github.com/leodido/go-syslog/v4, the maintained RFC 5424 and
+// RFC 3164 parser; the design's gopkg.in/mcuadros/go-syslog.v2 cannot be had
+// here (the module proxy refuses it). The /dev/log form of syslog(3) is read
+// by hand first, because the RFC 3164 parser mis-reads it when the message
+// is empty (see parse.go).
 package listen
 
 import (
