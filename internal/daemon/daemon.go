@@ -122,24 +122,26 @@ func (d *Daemon) Run(ctx context.Context) error {
 		plan.Discard()
 		return err
 	}
+	// What started is stopped again, newest first, if a later part fails.
+	undo := []func(){func() { ln.Close() }}
+	abort := func(err error) error {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+		return err
+	}
 	d.agent.Apply(plan)
+	undo = append(undo, func() { d.agent.Close(context.Background()) })
 	if d.collectors, err = d.startCollectors(collectorsCfg); err != nil {
-		ln.Close()
-		d.agent.Close(ctx)
-		return fmt.Errorf("%s: %w", d.collectorsPath(), err)
+		return abort(fmt.Errorf("%s: %w", d.collectorsPath(), err))
 	}
+	undo = append(undo, d.collectors.stop)
 	if err := d.startSyslog(syslogPlan); err != nil {
-		ln.Close()
-		d.collectors.stop()
-		d.agent.Close(ctx)
-		return fmt.Errorf("%s: %w", d.syslogPath(), err)
+		return abort(fmt.Errorf("%s: %w", d.syslogPath(), err))
 	}
+	undo = append(undo, d.syslog.Stop)
 	if err := d.startListener(syslogCfg); err != nil {
-		ln.Close()
-		d.collectors.stop()
-		d.syslog.Stop()
-		d.agent.Close(ctx)
-		return fmt.Errorf("%s: %w", d.syslogPath(), err)
+		return abort(fmt.Errorf("%s: %w", d.syslogPath(), err))
 	}
 
 	srv := &http.Server{Handler: api.NewHandler(d, d, d.log), ReadHeaderTimeout: 10 * time.Second}
