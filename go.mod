@@ -11,10 +11,8 @@ require (
 	github.com/prometheus/procfs v0.23.0
 	github.com/sleepinggenius2/gosmi v0.4.4
 	github.com/spf13/pflag v1.0.10
+	golang.org/x/crypto v0.48.0
 	golang.org/x/sys v0.49.0
 )
 
-require (
-	github.com/alecthomas/participle v0.4.1 // indirect
-	golang.org/x/crypto v0.48.0 // indirect
-)
+require github.com/alecthomas/participle v0.4.1 // indirect

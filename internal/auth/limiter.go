@@ -1,0 +1,219 @@
+package auth
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// limiter slows down password guessing. Each key (a user name or a source
+// address) may fail maxFailures times within window; the next failure locks
+// it for baseLock, and every further lock doubles, up to maxLock. A key
+// untouched for forget is dropped, which also resets its doubling.
+//
+// An attempt counts as pending from begin to end, and pending attempts count
+// towards the limit: otherwise a client could fire hundreds of guesses in
+// parallel while the first five are still being hashed.
+type limiter struct {
+	clock       func() time.Time
+	maxFailures int
+	window      time.Duration
+	baseLock    time.Duration
+	maxLock     time.Duration
+	forget      time.Duration
+	maxKeys     int // bound on memory: names and addresses are chosen by clients
+
+	mu      sync.Mutex
+	entries map[string]*limitEntry
+}
+
+type limitEntry struct {
+	failures    []time.Time // within window, oldest first
+	pending     int
+	lockedUntil time.Time
+	locks       int       // locks so far: the next lasts baseLock << locks
+	last        time.Time // last attempt
+}
+
+func newLimiter(clock func() time.Time) *limiter {
+	return &limiter{
+		clock:       clock,
+		maxFailures: 5,
+		window:      5 * time.Minute,
+		baseLock:    time.Minute,
+		maxLock:     30 * time.Minute,
+		forget:      time.Hour,
+		maxKeys:     10000,
+		entries:     map[string]*limitEntry{},
+	}
+}
+
+// busyRetry is the retry-after given while the limit is taken up by attempts
+// still being checked: they finish in well under a second.
+const busyRetry = time.Second
+
+// begin starts an attempt on all keys, or none if any is locked; it then
+// returns how long the caller should wait. Every begin that returns ok must
+// be followed by end on each key.
+func (l *limiter) begin(keys ...string) (retryAfter time.Duration, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock()
+	for _, k := range keys {
+		e := l.entries[k]
+		if e == nil {
+			continue
+		}
+		if l.stale(e, now) {
+			delete(l.entries, k)
+			continue
+		}
+		l.prune(e, now)
+		wait := time.Duration(0)
+		if now.Before(e.lockedUntil) {
+			wait = e.lockedUntil.Sub(now)
+		} else if len(e.failures)+e.pending >= l.maxFailures {
+			wait = busyRetry
+		}
+		retryAfter = max(retryAfter, wait)
+	}
+	if retryAfter > 0 {
+		return retryAfter, false
+	}
+	for _, k := range keys {
+		e := l.entry(k, now)
+		e.pending++
+		e.last = now
+	}
+	return 0, true
+}
+
+// end finishes an attempt on key. A failure may lock the key; a success with
+// reset forgets the key's history (used for the user name, not the source:
+// otherwise one valid account would let its owner guess others' passwords
+// from the same address without ever being locked).
+func (l *limiter) end(key string, success, reset bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock()
+	e := l.entries[key]
+	if e == nil { // evicted meanwhile
+		if success {
+			return
+		}
+		e = l.entry(key, now)
+	}
+	e.pending = max(e.pending-1, 0)
+	e.last = now
+	switch {
+	case success && reset:
+		e.failures, e.locks, e.lockedUntil = nil, 0, time.Time{}
+		if e.pending == 0 {
+			delete(l.entries, key)
+		}
+	case success:
+	default:
+		l.prune(e, now)
+		e.failures = append(e.failures, now)
+		if len(e.failures) >= l.maxFailures {
+			e.lockedUntil = now.Add(min(l.baseLock<<min(e.locks, 30), l.maxLock))
+			e.locks++
+			e.failures = nil
+		}
+	}
+}
+
+// prune drops failures that have left the window.
+func (l *limiter) prune(e *limitEntry, now time.Time) {
+	i := 0
+	for i < len(e.failures) && now.Sub(e.failures[i]) >= l.window {
+		i++
+	}
+	e.failures = e.failures[i:]
+}
+
+// entry returns key's entry, creating it and first making room if the map
+// is full.
+func (l *limiter) entry(key string, now time.Time) *limitEntry {
+	if e := l.entries[key]; e != nil {
+		return e
+	}
+	if len(l.entries) >= l.maxKeys {
+		l.evict(now)
+	}
+	e := &limitEntry{last: now}
+	l.entries[key] = e
+	return e
+}
+
+// evict drops every forgotten entry and, if the map is still full, the one
+// that matters least: the longest idle unlocked entry, or failing that the
+// lock that ends soonest. Flooding the map with new keys therefore wipes
+// idle history before it unlocks anyone.
+func (l *limiter) evict(now time.Time) {
+	var victim string
+	var oldest time.Time
+	for k, e := range l.entries {
+		if e.pending > 0 {
+			continue
+		}
+		if l.stale(e, now) {
+			delete(l.entries, k)
+			continue
+		}
+		if score := e.score(); victim == "" || score.Before(oldest) {
+			victim, oldest = k, score
+		}
+	}
+	if len(l.entries) >= l.maxKeys && victim != "" {
+		delete(l.entries, victim)
+	}
+}
+
+// score is when the entry last mattered: its last attempt, or the end of its
+// lock if that is later.
+func (e *limitEntry) score() time.Time {
+	if e.lockedUntil.After(e.last) {
+		return e.lockedUntil
+	}
+	return e.last
+}
+
+// stale reports whether e has been quiet for forget since it last mattered,
+// so that it, and the doubling of its locks, can be forgotten.
+func (l *limiter) stale(e *limitEntry, now time.Time) bool {
+	return e.pending == 0 && now.Sub(e.score()) >= l.forget
+}
+
+// userKey and sourceKey keep the two kinds of key apart and their size
+// bounded: both strings come from the client.
+func userKey(name string) string {
+	return "user:" + truncate(name, 64)
+}
+
+// sourceKey takes an address with or without a port. IPv6 addresses are
+// limited per /64, the block one subscriber usually gets, so that cycling
+// through one's own addresses does not buy fresh attempts.
+func sourceKey(source string) string {
+	host := source
+	if h, _, err := net.SplitHostPort(source); err == nil {
+		host = h
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		a = a.Unmap().WithZone("")
+		if a.Is6() {
+			p, _ := a.Prefix(64)
+			return "src:" + p.String()
+		}
+		return "src:" + a.String()
+	}
+	return "src:" + truncate(host, 64)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

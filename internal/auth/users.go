@@ -1,0 +1,166 @@
+package auth
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Password policy. Length is what resists guessing; composition rules mostly
+// produce "Password1!". The upper bound only stops absurd inputs.
+const (
+	minPasswordLen = 8
+	maxPasswordLen = 128
+)
+
+// UserInfo is what may be listed about a user: never the hash.
+type UserInfo struct {
+	Name string
+	Role string
+}
+
+// checkUserName enforces 1–64 characters of [a-z0-9_.-] starting with a
+// letter: lower case only, so "Alice" and "alice" cannot be two accounts.
+func checkUserName(name string) error {
+	if name == "" || len(name) > 64 {
+		return invalidf("user name %q: must be 1 to 64 characters", name)
+	}
+	if name[0] < 'a' || name[0] > 'z' {
+		return invalidf("user name %q: must start with a lowercase letter", name)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return invalidf("user name %q: only lowercase letters, digits, '_', '.' and '-' are allowed", name)
+		}
+	}
+	return nil
+}
+
+// checkPassword applies the policy. The errors name the rule broken and
+// never echo the password, since they end up in replies and logs.
+func checkPassword(name, password string) error {
+	n := utf8.RuneCountInString(password)
+	switch {
+	case n < minPasswordLen:
+		return invalidf("password for %s: must be at least %d characters", name, minPasswordLen)
+	case n > maxPasswordLen:
+		return invalidf("password for %s: must be at most %d characters", name, maxPasswordLen)
+	case strings.EqualFold(password, name):
+		return invalidf("password for %s: must not be the user name", name)
+	}
+	return nil
+}
+
+// hashNew checks the policy and hashes. It runs before the store is locked:
+// hashing is deliberately slow, and logins should not queue behind it.
+func (s *Store) hashNew(name, password string) (string, error) {
+	if err := checkPassword(name, password); err != nil {
+		return "", err
+	}
+	h, err := newHash(s.kdf, s.params, password)
+	if err != nil {
+		return "", err
+	}
+	return h.String(), nil
+}
+
+// AddUser creates a user with a role (built-in or custom).
+func (s *Store) AddUser(name, password, role string) error {
+	if err := checkUserName(name); err != nil {
+		return err
+	}
+	hash, err := s.hashNew(name, password)
+	if err != nil {
+		return err
+	}
+	return s.update(func(st *state) error {
+		if _, ok := st.users[name]; ok {
+			return errorf(ErrExists, "user %s: already exists", name)
+		}
+		if _, ok := st.findRole(role); !ok {
+			return errorf(ErrNotFound, "role %q: no such role", role)
+		}
+		st.users[name] = user{name: name, role: role, hash: hash}
+		return nil
+	})
+}
+
+// RemoveUser deletes a user; their sessions end with them.
+func (s *Store) RemoveUser(name string) error {
+	return s.update(func(st *state) error {
+		u, ok := st.users[name]
+		if !ok {
+			return errorf(ErrNotFound, "user %s: no such user", name)
+		}
+		if err := st.keepAdministrator(u, ""); err != nil {
+			return err
+		}
+		delete(st.users, name)
+		return nil
+	})
+}
+
+// SetPassword replaces a user's password, with the current hash parameters;
+// the user's sessions are revoked.
+func (s *Store) SetPassword(name, password string) error {
+	hash, err := s.hashNew(name, password)
+	if err != nil {
+		return err
+	}
+	return s.update(func(st *state) error {
+		u, ok := st.users[name]
+		if !ok {
+			return errorf(ErrNotFound, "user %s: no such user", name)
+		}
+		u.hash = hash
+		st.users[name] = u
+		return nil
+	})
+}
+
+// SetRole gives a user another role. Sessions stay, and use the new role from
+// their next request.
+func (s *Store) SetRole(name, role string) error {
+	return s.update(func(st *state) error {
+		u, ok := st.users[name]
+		if !ok {
+			return errorf(ErrNotFound, "user %s: no such user", name)
+		}
+		if _, ok := st.findRole(role); !ok {
+			return errorf(ErrNotFound, "role %q: no such role", role)
+		}
+		if err := st.keepAdministrator(u, role); err != nil {
+			return err
+		}
+		u.role = role
+		st.users[name] = u
+		return nil
+	})
+}
+
+// keepAdministrator refuses to take u out of Administrator (removing u, or
+// giving it newRole) when u is the last one: nobody could then manage users
+// over the network again.
+func (st state) keepAdministrator(u user, newRole string) error {
+	if u.role != RoleAdministrator || newRole == RoleAdministrator {
+		return nil
+	}
+	for _, other := range st.users {
+		if other.name != u.name && other.role == RoleAdministrator {
+			return nil
+		}
+	}
+	return errorf(ErrLastAdministrator, "user %s: is the last %s", u.name, RoleAdministrator)
+}
+
+// Users lists names and roles, sorted by name.
+func (s *Store) Users() []UserInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var list []UserInfo
+	for _, name := range slices.Sorted(maps.Keys(s.st.users)) {
+		list = append(list, UserInfo{Name: name, Role: s.st.users[name].role})
+	}
+	return list
+}
