@@ -98,3 +98,65 @@ type SyslogPatch struct {
 type SyslogMark struct {
 	Message string `json:"message"`
 }
+
+// Paths of remote management.
+const (
+	PathSession  = "/api/v1/session"  // POST: log in; DELETE: log out
+	PathUsers    = "/api/v1/users"    // GET, POST; /{name}: PATCH, DELETE
+	PathRoles    = "/api/v1/roles"    // GET, POST; /{name}: DELETE
+	PathLockdown = "/api/v1/lockdown" // GET, PUT
+	PathIdentity = "/api/v1/identity" // GET: the certificate's fingerprint
+	PathHealth   = "/healthz"
+	PathMetrics  = "/metrics"
+)
+
+// Login is the body of POST /api/v1/session.
+type Login struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+// SessionInfo answers a login: the token goes in "Authorization: Bearer".
+type SessionInfo struct {
+	Token       string `json:"token"`
+	User        string `json:"user"`
+	Role        string `json:"role"`
+	IdleTimeout string `json:"idle_timeout"` // e.g. "30m0s"
+}
+
+// User is one local user as the API shows it (never a password or hash).
+type User struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// NewUser is the body of POST /api/v1/users.
+type NewUser struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+	Role     string `json:"role"`
+}
+
+// UserPatch is the body of PATCH /api/v1/users/{name}.
+type UserPatch struct {
+	Password *string `json:"password,omitempty"`
+	Role     *string `json:"role,omitempty"`
+}
+
+// Role is a role with its privileges.
+type Role struct {
+	Name       string   `json:"name"`
+	Privileges []string `json:"privileges"`
+	BuiltIn    bool     `json:"built_in,omitempty"`
+}
+
+// Lockdown is the lockdown mode: when on, root and Administrator logins
+// over the network are refused; the local socket can turn it off.
+type Lockdown struct {
+	Enabled bool `json:"enabled"`
+}
+
+// Identity is the daemon's TLS certificate, for clients to pin.
+type Identity struct {
+	Fingerprint string `json:"fingerprint"` // SHA-256, AA:BB:...
+}
