@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"hostagent/mibs"
 )
@@ -138,8 +139,8 @@ func (c *Config) settings(r Resolver) (settings, error) {
 		s.notraps = append(s.notraps, oid)
 	}
 	for key, v := range map[string]string{"syscontact": c.Syscontact, "syslocation": c.Syslocation} {
-		if len(v) > maxDisplayLen || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-			bad("%s %q: must be at most %d characters without control characters", key, v, maxDisplayLen)
+		if len(v) > maxDisplayLen || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			bad("%s %q: must be at most %d characters of UTF-8 text without control characters", key, v, maxDisplayLen)
 		}
 	}
 	switch c.Loglevel {

@@ -51,15 +51,17 @@ func Escape(raw []byte) string {
 
 func isControl(c byte) bool { return (c < 0x20 && c != '\t') || c == 0x7f }
 
-// isPlain is the common case's fast path: nothing to escape.
+// isPlain is the common case's fast path: nothing to escape. Every byte
+// is checked for control characters, before and after any multi-byte
+// character.
 func isPlain(raw []byte) bool {
+	ascii := true
 	for _, c := range raw {
 		if c >= utf8.RuneSelf {
-			return utf8.Valid(raw)
-		}
-		if isControl(c) {
+			ascii = false
+		} else if isControl(c) {
 			return false
 		}
 	}
-	return true
+	return ascii || utf8.Valid(raw)
 }

@@ -88,6 +88,16 @@ func Append(b []byte, r *syslogd.Record, f Format, framing Framing, maxLen int) 
 	} else {
 		b = append5424(b, r)
 	}
+	if framing == Newline {
+		// A line feed inside the message would end it early: escaped as
+		// rsyslog escapes control characters, before the cut so that the
+		// cut message stays within maxLen.
+		for i := msgStart; i < len(b); i++ {
+			if b[i] == '\n' {
+				b = append(b[:i], append([]byte("#012"), b[i+1:]...)...)
+			}
+		}
+	}
 	if maxLen > 0 && len(b)-msgStart > maxLen {
 		b = b[:msgStart+cutPoint(b[msgStart:], maxLen)]
 	}
@@ -100,13 +110,6 @@ func Append(b []byte, r *syslogd.Record, f Format, framing Framing, maxLen int) 
 		copy(b[start+len(prefix):], b[msgStart:])
 		b = b[:start+len(prefix)+n]
 	case Newline:
-		// A line feed inside the message would end it early: escaped as
-		// rsyslog escapes control characters.
-		for i := msgStart; i < len(b); i++ {
-			if b[i] == '\n' {
-				b = append(b[:i], append([]byte("#012"), b[i+1:]...)...)
-			}
-		}
 		b = append(b, '\n')
 	}
 	return b

@@ -91,7 +91,9 @@ func ParseLoghosts(s string) ([]Loghost, error) {
 
 // String is the canonical form, with the port always written.
 func (h Loghost) String() string {
-	return h.Scheme + "://" + net.JoinHostPort(h.Host, strconv.Itoa(h.Port))
+	// An IPv6 zone (fe80::1%eth0) is written %25 in a URI (RFC 6874), so
+	// that what is shown can be given back.
+	return h.Scheme + "://" + net.JoinHostPort(strings.ReplaceAll(h.Host, "%", "%25"), strconv.Itoa(h.Port))
 }
 
 // Addr is host:port for dialing.

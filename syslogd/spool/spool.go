@@ -95,6 +95,12 @@ func Open(dir string, maxBytes int64) (*Spool, error) {
 	if s.read.Segment < s.segments[0] {
 		s.read = cursor{Segment: s.segments[0]}
 	}
+	// A cursor that points outside its segment (a damaged cursor.toml)
+	// would stop the queue for good: read the segment again from its
+	// start instead, repeating records rather than losing any.
+	if st, err := os.Stat(s.segmentPath(s.read.Segment)); err == nil && (s.read.Offset < 0 || s.read.Offset > st.Size()) {
+		s.read.Offset = 0
+	}
 	last := s.segments[len(s.segments)-1]
 	if err := s.repairTail(last); err != nil {
 		return nil, err
