@@ -28,6 +28,9 @@ func main() {
 	fs.StringVar(&opts.APIGroup, "api-group", "", "group allowed to use the API socket besides root (default: the daemon's group)")
 	fs.StringVar(&opts.Paths.ProcFS, "path.procfs", collectors.DefaultPaths.ProcFS, "procfs mountpoint (resource counters)")
 	fs.StringVar(&opts.Paths.SysFS, "path.sysfs", collectors.DefaultPaths.SysFS, "sysfs mountpoint (sensors, network links)")
+	fs.StringVar(&opts.HTTPSListen, "https-listen", "", "also serve the management API to named users over HTTPS on `host:port` (off by default)")
+	fs.StringVar(&opts.TLSCert, "tls-cert", "", "HTTPS certificate `file` (default: a self-signed one generated in the state dir)")
+	fs.StringVar(&opts.TLSKey, "tls-key", "", "HTTPS key `file`, with --tls-cert")
 	fs.StringVar(&demo, "demo-receiver", "", "also run a receiver on this UDP `host:port` that logs each notification decoded (for demonstrations)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if err == pflag.ErrHelp {

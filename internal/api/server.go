@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"hostagent/internal/auth"
 	"hostagent/snmpagent"
 )
 
@@ -58,17 +59,36 @@ func Conflict(err error) error { return &StatusError{http.StatusConflict, err} }
 // maxBody bounds request bodies; the largest legitimate one is a few KiB.
 const maxBody = 1 << 20
 
-// NewHandler routes the API to the services; a nil syslog service leaves
-// its routes out.
+// NewHandler routes the API of the local socket (the console: every
+// privilege) to the services; a nil syslog or remote service leaves its
+// routes out.
 func NewHandler(snmp SNMPService, syslog SyslogService, log *slog.Logger) http.Handler {
+	return NewGatedHandler(ConsoleGate{}, Services{SNMP: snmp, Syslog: syslog}, log)
+}
+
+// Services are the daemon's services the API routes to.
+type Services struct {
+	SNMP   SNMPService
+	Syslog SyslogService
+	Remote RemoteService
+}
+
+// NewGatedHandler routes the API through gate: each route needs one
+// privilege, and a refused request gets an error naming it.
+func NewGatedHandler(gate Gate, svc Services, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
-	if syslog != nil {
-		routeSyslog(mux, syslog, log)
+	g := func(p auth.Privilege, h http.HandlerFunc) http.HandlerFunc { return guard(gate, svc.Remote, p, log, h) }
+	if svc.Syslog != nil {
+		routeSyslog(mux, g, svc.Syslog, log)
 	}
-	mux.HandleFunc("GET "+PathSNMP, func(w http.ResponseWriter, r *http.Request) {
+	if svc.Remote != nil {
+		routeRemote(mux, gate, svc.Remote, log)
+	}
+	snmp := svc.SNMP
+	mux.HandleFunc("GET "+PathSNMP, g(auth.SystemRead, func(w http.ResponseWriter, r *http.Request) {
 		reply(w, log, snmp.SNMPState(), nil)
-	})
-	mux.HandleFunc("PATCH "+PathSNMP, func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("PATCH "+PathSNMP, g(auth.HostConfigSNMP, func(w http.ResponseWriter, r *http.Request) {
 		var p SNMPPatch
 		if err := decode(r, &p); err != nil {
 			reply(w, log, nil, err)
@@ -76,19 +96,19 @@ func NewHandler(snmp SNMPService, syslog SyslogService, log *slog.Logger) http.H
 		}
 		st, err := snmp.UpdateSNMP(r.Context(), p.Apply)
 		reply(w, log, st, err)
-	})
-	mux.HandleFunc("POST "+PathSNMPTest, func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("POST "+PathSNMPTest, g(auth.HostConfigSNMP, func(w http.ResponseWriter, r *http.Request) {
 		res, err := snmp.TestSNMP(r.Context())
 		reply(w, log, res, err)
-	})
+	}))
 	return mux
 }
 
-func routeSyslog(mux *http.ServeMux, svc SyslogService, log *slog.Logger) {
-	mux.HandleFunc("GET "+PathSyslog, func(w http.ResponseWriter, r *http.Request) {
+func routeSyslog(mux *http.ServeMux, g func(auth.Privilege, http.HandlerFunc) http.HandlerFunc, svc SyslogService, log *slog.Logger) {
+	mux.HandleFunc("GET "+PathSyslog, g(auth.SystemRead, func(w http.ResponseWriter, r *http.Request) {
 		reply(w, log, svc.SyslogState(), nil)
-	})
-	mux.HandleFunc("PATCH "+PathSyslog, func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("PATCH "+PathSyslog, g(auth.HostConfigSyslog, func(w http.ResponseWriter, r *http.Request) {
 		var p SyslogPatch
 		if err := decode(r, &p); err != nil {
 			reply(w, log, nil, err)
@@ -96,19 +116,19 @@ func routeSyslog(mux *http.ServeMux, svc SyslogService, log *slog.Logger) {
 		}
 		st, err := svc.UpdateSyslog(r.Context(), p)
 		reply(w, log, st, err)
-	})
-	mux.HandleFunc("POST "+PathSyslogMark, func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("POST "+PathSyslogMark, g(auth.HostConfigSyslog, func(w http.ResponseWriter, r *http.Request) {
 		var m SyslogMark
 		if err := decode(r, &m); err != nil {
 			reply(w, log, nil, err)
 			return
 		}
 		reply(w, log, struct{}{}, svc.MarkSyslog(r.Context(), m.Message))
-	})
-	mux.HandleFunc("POST "+PathSyslogReload, func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("POST "+PathSyslogReload, g(auth.HostConfigSyslog, func(w http.ResponseWriter, r *http.Request) {
 		st, err := svc.ReloadSyslog(r.Context())
 		reply(w, log, st, err)
-	})
+	}))
 }
 
 // decode reads a JSON body strictly: unknown fields are errors, so a client

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -43,6 +44,12 @@ type Options struct {
 	APISocket string
 	APIGroup  string // group allowed on the API socket besides root; "" keeps the daemon's
 	Paths     collectors.Paths
+	// HTTPSListen serves the API to named users over TLS on this address
+	// (host:port); "" (the default) keeps it on the local socket only.
+	HTTPSListen string
+	// TLSCert and TLSKey are the HTTPS certificate and key; when not
+	// given, a self-signed pair is generated in the state directory.
+	TLSCert, TLSKey string
 }
 
 // Daemon is one running hostagentd.
@@ -61,6 +68,7 @@ type Daemon struct {
 	forwarder atomic.Pointer[forward.Forwarder]
 	listener  *listenerRun
 	ownLog    <-chan syslogd.Record // the daemon's log, for the loghosts
+	remote    *remote
 }
 
 // New returns a daemon; nothing runs before Run.
@@ -111,6 +119,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", d.syslogPath(), err)
 	}
+	if err := d.openRemote(); err != nil {
+		return fmt.Errorf("remote management: %w", err)
+	}
+	defer d.remote.audit.Close()
 	plan, err := d.prepare(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", d.snmpPath(), err)
@@ -144,9 +156,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return abort(fmt.Errorf("%s: %w", d.syslogPath(), err))
 	}
 
-	srv := &http.Server{Handler: api.NewHandler(d, d, d.log), ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 1)
+	// The console: the local socket, every privilege (its permissions check).
+	srv := &http.Server{Handler: api.NewGatedHandler(api.ConsoleGate{}, api.Services{SNMP: d, Syslog: d, Remote: d}, d.log),
+		ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	var remoteSrv *http.Server
+	if d.opts.HTTPSListen != "" {
+		var tln net.Listener
+		if remoteSrv, tln, err = d.serveHTTPS(); err != nil {
+			_ = srv.Close()
+			return abort(err)
+		}
+		go func() { serveErr <- remoteSrv.Serve(tln) }()
+	}
 	d.log.Info("hostagentd ready", "config_dir", d.opts.ConfigDir, "state_dir", d.opts.StateDir, "api_socket", d.opts.APISocket)
 	close(d.ready)
 
@@ -170,6 +193,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdown)
+	if remoteSrv != nil {
+		_ = remoteSrv.Shutdown(shutdown)
+	}
 	_ = os.Remove(d.opts.APISocket)
 	d.mu.Lock()
 	d.collectors.stop() // before the agent: what they notify on the way out still goes
@@ -255,14 +281,16 @@ func (d *Daemon) SNMPState() api.SNMPState {
 func (d *Daemon) UpdateSNMP(ctx context.Context, change func(*snmpagent.Config)) (api.SNMPState, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	cfg := d.agent.Config().Clone()
+	old := d.agent.Config()
+	cfg := old.Clone()
 	change(&cfg)
 	cfg.Normalize()
-	if reflect.DeepEqual(cfg, d.agent.Config()) {
+	if reflect.DeepEqual(cfg, old) {
 		return d.SNMPState(), nil
 	}
 	plan, err := d.prepare(ctx, cfg)
 	if err != nil {
+		d.auditChanges(ctx, "snmp.update", old, cfg, err)
 		return api.SNMPState{}, api.Invalid(err)
 	}
 	if err := configstore.Save(d.snmpPath(), cfg, 0o640, snmpHeader); err != nil {
@@ -270,6 +298,7 @@ func (d *Daemon) UpdateSNMP(ctx context.Context, change func(*snmpagent.Config))
 		return api.SNMPState{}, fmt.Errorf("store configuration: %w", err)
 	}
 	d.agent.Apply(plan)
+	d.auditChanges(ctx, "snmp.update", old, cfg, nil)
 	return d.SNMPState(), nil
 }
 

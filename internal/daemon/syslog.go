@@ -187,8 +187,10 @@ func (d *Daemon) UpdateSyslog(ctx context.Context, patch api.SyslogPatch) (api.S
 	if reflect.DeepEqual(cfg, d.syslog.Config()) {
 		return d.syslogStateLocked(), nil
 	}
+	old := d.syslog.Config()
 	p, err := forward.Prepare(cfg)
 	if err != nil {
+		d.auditChanges(ctx, "syslog.update", old, cfg, err)
 		return api.SyslogState{}, api.Invalid(err)
 	}
 	if err := configstore.Save(d.syslogPath(), cfg, 0o640, syslogHeader); err != nil {
@@ -197,6 +199,7 @@ func (d *Daemon) UpdateSyslog(ctx context.Context, patch api.SyslogPatch) (api.S
 	if err := d.restartSyslog(p); err != nil {
 		return api.SyslogState{}, err
 	}
+	d.auditChanges(ctx, "syslog.update", old, cfg, nil)
 	return d.syslogStateLocked(), nil
 }
 

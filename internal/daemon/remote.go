@@ -1,0 +1,318 @@
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"hostagent/internal/api"
+	"hostagent/internal/audit"
+	"hostagent/internal/auth"
+	"hostagent/internal/configstore"
+	"hostagent/internal/tlsid"
+	"hostagent/syslogd"
+)
+
+// remote is what remote management adds to the daemon: users and their
+// sessions, the lockdown mode, the audit log, and the TLS identity.
+type remote struct {
+	users    *auth.Store
+	audit    *audit.Log
+	identity *tlsid.Identity // nil when HTTPS is off
+	addr     string          // where HTTPS listens
+	lockdown bool
+}
+
+// HTTPSAddr is the address the HTTPS API listens on ("" when off); valid
+// once Ready is closed.
+func (d *Daemon) HTTPSAddr() string {
+	if d.remote == nil {
+		return ""
+	}
+	return d.remote.addr
+}
+
+const (
+	usersFile    = "users.toml"
+	lockdownFile = "lockdown.toml"
+	auditFile    = "audit.log"
+)
+
+type lockdownState struct {
+	Enabled bool `toml:"enabled"`
+}
+
+// openRemote opens the users, the audit log and the lockdown state; with
+// HTTPS on, it loads (or generates) the TLS identity too.
+func (d *Daemon) openRemote() error {
+	users, err := auth.Open(filepath.Join(d.opts.StateDir, usersFile), nil)
+	if err != nil {
+		return err
+	}
+	log, err := audit.Open(filepath.Join(d.opts.StateDir, auditFile), d.forwardAudit)
+	if err != nil {
+		return err
+	}
+	var ld lockdownState
+	if _, err := configstore.Load(filepath.Join(d.opts.StateDir, lockdownFile), &ld); err != nil {
+		log.Close()
+		return err
+	}
+	d.remote = &remote{users: users, audit: log, lockdown: ld.Enabled}
+	if d.opts.HTTPSListen != "" {
+		id, err := tlsid.Load(d.opts.StateDir, d.opts.TLSCert, d.opts.TLSKey, nil)
+		if err != nil {
+			log.Close()
+			return err
+		}
+		d.remote.identity = id
+	}
+	return nil
+}
+
+// forwardAudit hands an audit entry to the forwarder in force.
+func (d *Daemon) forwardAudit(r syslogd.Record) {
+	if f := d.forwarder.Load(); f != nil {
+		f.Submit(r)
+	}
+}
+
+// serveHTTPS serves the API with users and privileges on addr.
+func (d *Daemon) serveHTTPS() (*http.Server, net.Listener, error) {
+	ln, err := net.Listen("tcp", d.opts.HTTPSListen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--https-listen %q: %w", d.opts.HTTPSListen, err)
+	}
+	h := api.NewGatedHandler(d, api.Services{SNMP: d, Syslog: d, Remote: d}, d.log)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: d.remote.identity.TLSConfig()}
+	d.remote.addr = ln.Addr().String()
+	d.log.Info("management API on HTTPS", "listen", d.remote.addr, "fingerprint", d.remote.identity.Fingerprint())
+	return srv, tls.NewListener(ln, srv.TLSConfig), nil
+}
+
+// Admit implements api.Gate for HTTPS: the session of the request's token
+// must hold the privilege.
+func (d *Daemon) Admit(r *http.Request, p auth.Privilege) (api.Principal, error) {
+	token := api.BearerToken(r)
+	var s auth.Session
+	var err error
+	if p == "" {
+		s, err = d.remote.users.Session(token)
+	} else {
+		s, err = d.remote.users.Authorize(token, p)
+	}
+	principal := api.Principal{User: s.User, Role: s.Role, Source: r.RemoteAddr}
+	var denied *auth.DeniedError
+	switch {
+	case errors.As(err, &denied):
+		return principal, api.Forbidden(err)
+	case err != nil:
+		return principal, api.Unauthorized(errors.New("not logged in, or the session expired: log in again"))
+	}
+	return principal, nil
+}
+
+// Denied implements api.RemoteService: every refusal is audited.
+func (d *Daemon) Denied(r *http.Request, p api.Principal, err error) {
+	d.record(audit.Entry{User: p.User, Source: r.RemoteAddr, Action: r.Method + " " + r.URL.Path, Result: "denied", Detail: err.Error()})
+}
+
+func (d *Daemon) record(e audit.Entry) {
+	if err := d.remote.audit.Record(e); err != nil {
+		d.log.Error("audit entry not written", "err", err)
+	}
+}
+
+// auditChanges records what a change of settings did, field by field.
+func (d *Daemon) auditChanges(ctx context.Context, action string, old, new any, err error) {
+	p := api.PrincipalFrom(ctx)
+	if err != nil {
+		d.record(audit.Entry{User: p.User, Source: p.Source, Action: action, Result: "invalid", Detail: err.Error()})
+		return
+	}
+	for _, e := range audit.Changes(old, new) {
+		e.User, e.Source, e.Action, e.Result = p.User, p.Source, action, "ok"
+		d.record(e)
+	}
+}
+
+// Login implements api.RemoteService. In lockdown mode root and the
+// Administrator role cannot log in over the network.
+func (d *Daemon) Login(_ context.Context, l api.Login, source string) (api.SessionInfo, error) {
+	if d.lockedOut(l.User) {
+		err := errors.New("lockdown mode: root and Administrator users cannot log in over the network; use a named user with the privileges needed, or turn lockdown off from the console")
+		d.record(audit.Entry{User: l.User, Source: source, Action: "login", Result: "denied", Detail: "lockdown"})
+		return api.SessionInfo{}, api.Forbidden(err)
+	}
+	token, err := d.remote.users.Login(l.User, l.Password, source)
+	var le *auth.LoginError
+	if errors.As(err, &le) {
+		d.record(audit.Entry{User: l.User, Source: source, Action: "login", Result: "denied", Detail: string(le.Reason)})
+		d.log.Warn("login refused", "user", l.User, "source", source, "reason", le.Reason)
+		if errors.Is(err, auth.ErrRateLimited) {
+			return api.SessionInfo{}, &api.TooManyError{Err: err, RetryAfter: le.RetryAfter}
+		}
+		return api.SessionInfo{}, api.Unauthorized(err)
+	}
+	if err != nil {
+		return api.SessionInfo{}, err
+	}
+	s, err := d.remote.users.Session(token)
+	if err != nil {
+		return api.SessionInfo{}, err
+	}
+	d.record(audit.Entry{User: l.User, Source: source, Action: "login", Result: "ok"})
+	return api.SessionInfo{Token: token, User: s.User, Role: s.Role, IdleTimeout: (30 * time.Minute).String()}, nil
+}
+
+func (d *Daemon) lockedOut(user string) bool {
+	if !d.remote.lockdown {
+		return false
+	}
+	if user == "root" {
+		return true
+	}
+	for _, u := range d.remote.users.Users() {
+		if u.Name == user && u.Role == auth.RoleAdministrator {
+			return true
+		}
+	}
+	return false
+}
+
+// Logout implements api.RemoteService: the session's token is revoked.
+func (d *Daemon) Logout(ctx context.Context, token string) error {
+	p := api.PrincipalFrom(ctx)
+	d.record(audit.Entry{User: p.User, Source: p.Source, Action: "logout", Result: "ok"})
+	return d.remote.users.Logout(token)
+}
+
+// Users implements api.RemoteService.
+func (d *Daemon) Users(context.Context) ([]api.User, error) {
+	out := []api.User{}
+	for _, u := range d.remote.users.Users() {
+		out = append(out, api.User{Name: u.Name, Role: u.Role})
+	}
+	return out, nil
+}
+
+// AddUser implements api.RemoteService.
+func (d *Daemon) AddUser(ctx context.Context, u api.NewUser) error {
+	return d.userChange(ctx, "user.add", u.Name, "role", "", u.Role, d.remote.users.AddUser(u.Name, u.Password, u.Role))
+}
+
+// PatchUser implements api.RemoteService.
+func (d *Daemon) PatchUser(ctx context.Context, name string, p api.UserPatch) error {
+	if p.Password != nil {
+		if err := d.userChange(ctx, "user.passwd", name, "password", "", "", d.remote.users.SetPassword(name, *p.Password)); err != nil {
+			return err
+		}
+	}
+	if p.Role != nil {
+		old := ""
+		for _, u := range d.remote.users.Users() {
+			if u.Name == name {
+				old = u.Role
+			}
+		}
+		return d.userChange(ctx, "user.role", name, "role", old, *p.Role, d.remote.users.SetRole(name, *p.Role))
+	}
+	return nil
+}
+
+// RemoveUser implements api.RemoteService.
+func (d *Daemon) RemoveUser(ctx context.Context, name string) error {
+	return d.userChange(ctx, "user.remove", name, "", "", "", d.remote.users.RemoveUser(name))
+}
+
+// Roles implements api.RemoteService.
+func (d *Daemon) Roles(context.Context) ([]api.Role, error) {
+	out := []api.Role{}
+	for _, r := range d.remote.users.Roles() {
+		role := api.Role{Name: r.Name, BuiltIn: r.BuiltIn, Privileges: []string{}}
+		for _, p := range r.Privileges {
+			role.Privileges = append(role.Privileges, string(p))
+		}
+		out = append(out, role)
+	}
+	return out, nil
+}
+
+// AddRole implements api.RemoteService.
+func (d *Daemon) AddRole(ctx context.Context, r api.Role) error {
+	var privs []auth.Privilege
+	for _, s := range r.Privileges {
+		p, err := auth.ParsePrivilege(s)
+		if err != nil {
+			return d.userChange(ctx, "role.add", r.Name, "", "", "", fmt.Errorf("%w: %v", auth.ErrInvalid, err))
+		}
+		privs = append(privs, p)
+	}
+	return d.userChange(ctx, "role.add", r.Name, "privileges", "", fmt.Sprint(r.Privileges), d.remote.users.AddRole(r.Name, privs))
+}
+
+// RemoveRole implements api.RemoteService.
+func (d *Daemon) RemoveRole(ctx context.Context, name string) error {
+	return d.userChange(ctx, "role.remove", name, "", "", "", d.remote.users.RemoveRole(name))
+}
+
+// userChange audits a change of users or roles and maps its error.
+func (d *Daemon) userChange(ctx context.Context, action, name, setting, old, new string, err error) error {
+	p := api.PrincipalFrom(ctx)
+	e := audit.Entry{User: p.User, Source: p.Source, Action: action + " " + name, Setting: setting, Old: old, New: new, Result: "ok"}
+	if err != nil {
+		e.Result, e.Detail = "invalid", err.Error()
+	}
+	d.record(e)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, auth.ErrNotFound):
+		return api.NotFound(err)
+	case errors.Is(err, auth.ErrExists), errors.Is(err, auth.ErrLastAdministrator), errors.Is(err, auth.ErrRoleInUse):
+		return api.Conflict(err)
+	case errors.Is(err, auth.ErrInvalid):
+		return api.Invalid(err)
+	}
+	return err
+}
+
+// Lockdown implements api.RemoteService.
+func (d *Daemon) Lockdown(context.Context) api.Lockdown {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return api.Lockdown{Enabled: d.remote.lockdown}
+}
+
+// SetLockdown implements api.RemoteService: over the network lockdown can
+// be turned on, and only the console can turn it off.
+func (d *Daemon) SetLockdown(ctx context.Context, l api.Lockdown) error {
+	p := api.PrincipalFrom(ctx)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old := d.remote.lockdown
+	if !l.Enabled && old && !p.Console {
+		err := api.Forbidden(errors.New("lockdown mode can be turned off only from the console (the local socket)"))
+		d.record(audit.Entry{User: p.User, Source: p.Source, Action: "lockdown", Setting: "enabled", Old: "true", New: "false", Result: "denied", Detail: err.Error()})
+		return err
+	}
+	if err := configstore.Save(filepath.Join(d.opts.StateDir, lockdownFile), lockdownState{Enabled: l.Enabled}, 0o640, "Lockdown mode of remote management."); err != nil {
+		return err
+	}
+	d.remote.lockdown = l.Enabled
+	d.record(audit.Entry{User: p.User, Source: p.Source, Action: "lockdown", Setting: "enabled", Old: fmt.Sprint(old), New: fmt.Sprint(l.Enabled), Result: "ok"})
+	return nil
+}
+
+// Identity implements api.RemoteService.
+func (d *Daemon) Identity() api.Identity {
+	if d.remote.identity == nil {
+		return api.Identity{}
+	}
+	return api.Identity{Fingerprint: d.remote.identity.Fingerprint()}
+}

@@ -1,0 +1,197 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"hostagent/internal/api"
+	"hostagent/internal/daemon"
+	"hostagent/internal/peertest"
+	"hostagent/internal/tlsid"
+)
+
+// httpsClient talks to the daemon's HTTPS API, trusting only its
+// self-signed certificate.
+type httpsClient struct {
+	t     *testing.T
+	base  string
+	http  *http.Client
+	token string
+}
+
+func (c *httpsClient) do(method, path string, in any) (int, string, http.Header) {
+	c.t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, body)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out), resp.Header
+}
+
+func (c *httpsClient) login(user, password string) (int, string) {
+	c.t.Helper()
+	c.token = ""
+	code, body, _ := c.do("POST", api.PathSession, api.Login{User: user, Password: password})
+	if code == http.StatusOK {
+		var s api.SessionInfo
+		_ = json.Unmarshal([]byte(body), &s)
+		c.token = s.Token
+	}
+	return code, body
+}
+
+// TestRemoteManagementOverTLS: users and roles are made on the console;
+// over real TLS on loopback, logins, privileges, lockdown and the audit
+// trail behave as on ESXi.
+func TestRemoteManagementOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	etc := filepath.Join(dir, "etc")
+	writeFile(t, filepath.Join(etc, daemon.CollectorsFile), noCollectors)
+	writeFile(t, filepath.Join(etc, daemon.SyslogFile), "socket = \"\"\n")
+	log := &peertest.Buffer{}
+	d := daemon.New(daemon.Options{ConfigDir: etc, StateDir: filepath.Join(dir, "state"), APISocket: filepath.Join(dir, "api.sock"),
+		HTTPSListen: "127.0.0.1:0"}, slog.New(slog.NewTextHandler(log, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-d.Ready():
+	case err := <-done:
+		t.Fatalf("daemon: %v\n%s", err, log)
+	}
+
+	// The console (local socket) makes the users.
+	consoleDo := func(method, path string, in any) {
+		t.Helper()
+		c := &httpsClient{t: t, base: "http://console", http: &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, "unix", filepath.Join(dir, "api.sock"))
+			}}}}
+		if code, body, _ := c.do(method, path, in); code != http.StatusOK {
+			t.Fatalf("console %s %s: %d %s", method, path, code, body)
+		}
+	}
+	consoleDo("POST", api.PathUsers, api.NewUser{Name: "alice", Password: "alice-passw0rd", Role: "Administrator"})
+	consoleDo("POST", api.PathUsers, api.NewUser{Name: "bob", Password: "bob-passw0rd", Role: "ReadOnly"})
+	consoleDo("POST", api.PathRoles, api.Role{Name: "SNMPAdmin", Privileges: []string{"Host.Config.SNMP", "System.Read"}})
+	consoleDo("POST", api.PathUsers, api.NewUser{Name: "carol", Password: "carol-passw0rd", Role: "SNMPAdmin"})
+
+	// Trust exactly the daemon's generated certificate.
+	id, err := tlsid.Load(filepath.Join(dir, "state"), "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(id.Leaf)
+	c := &httpsClient{t: t, base: "https://" + d.HTTPSAddr(),
+		http: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}}
+	if !strings.Contains(log.String(), id.Fingerprint()) {
+		t.Errorf("the log does not show the fingerprint %s", id.Fingerprint())
+	}
+
+	// An untrusted certificate is refused by a client that has not pinned it.
+	untrusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: x509.NewCertPool()}}}
+	if _, err := untrusting.Get("https://" + d.HTTPSAddr() + api.PathIdentity); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("untrusted certificate accepted: %v", err)
+	}
+
+	if code, body := c.login("alice", "wrong-password"); code != http.StatusUnauthorized || !strings.Contains(body, "bad credentials") {
+		t.Errorf("wrong password: %d %s", code, body)
+	}
+	if code, body := c.login("mallory", "whatever-pass"); code != http.StatusUnauthorized || !strings.Contains(body, "bad credentials") {
+		t.Errorf("unknown user: %d %s", code, body)
+	}
+	if code, _, _ := c.do("GET", api.PathSNMP, nil); code != http.StatusUnauthorized {
+		t.Errorf("no session: %d", code)
+	}
+	if code, body := c.login("bob", "bob-passw0rd"); code != http.StatusOK {
+		t.Fatalf("bob: %d %s", code, body)
+	}
+	if code, _, _ := c.do("GET", api.PathSNMP, nil); code != http.StatusOK {
+		t.Errorf("ReadOnly reading: %d", code)
+	}
+	if code, body, _ := c.do("PATCH", api.PathSNMP, map[string]any{"syscontact": "bob"}); code != http.StatusForbidden || !strings.Contains(body, "lacks privilege Host.Config.SNMP") {
+		t.Errorf("ReadOnly changing SNMP: %d %s", code, body)
+	}
+	if code, body := c.login("carol", "carol-passw0rd"); code != http.StatusOK {
+		t.Fatalf("carol: %d %s", code, body)
+	}
+	if code, body, _ := c.do("PATCH", api.PathSNMP, map[string]any{"syscontact": "noc@example.com"}); code != http.StatusOK {
+		t.Errorf("SNMPAdmin changing SNMP: %d %s", code, body)
+	}
+	if code, body, _ := c.do("PATCH", api.PathSyslog, map[string]any{"loghosts": []string{"tcp://h:1514"}}); code != http.StatusForbidden || !strings.Contains(body, "Host.Config.Syslog") {
+		t.Errorf("SNMPAdmin changing syslog: %d %s", code, body)
+	}
+	if code, _, _ := c.do("DELETE", api.PathSession, nil); code != http.StatusOK {
+		t.Errorf("logout: %d", code)
+	}
+	if code, _, _ := c.do("GET", api.PathSNMP, nil); code != http.StatusUnauthorized {
+		t.Errorf("after logout: %d", code)
+	}
+
+	// Lockdown: Administrators are kept out of the network; the console
+	// alone turns it off.
+	consoleDo("PUT", api.PathLockdown, api.Lockdown{Enabled: true})
+	if code, body := c.login("alice", "alice-passw0rd"); code != http.StatusForbidden || !strings.Contains(body, "lockdown") {
+		t.Errorf("Administrator in lockdown: %d %s", code, body)
+	}
+	if code, _ := c.login("carol", "carol-passw0rd"); code != http.StatusOK {
+		t.Errorf("named user in lockdown: %d", code)
+	}
+	consoleDo("PUT", api.PathLockdown, api.Lockdown{Enabled: false})
+	if code, _ := c.login("alice", "alice-passw0rd"); code != http.StatusOK {
+		t.Errorf("Administrator after lockdown: %d", code)
+	}
+	if code, body, _ := c.do("PUT", api.PathLockdown, api.Lockdown{Enabled: true}); code != http.StatusOK {
+		t.Errorf("Administrator turning lockdown on: %d %s", code, body)
+	}
+	if code, body, _ := c.do("PUT", api.PathLockdown, api.Lockdown{Enabled: false}); code != http.StatusForbidden || !strings.Contains(body, "console") {
+		t.Errorf("turning lockdown off over the network: %d %s", code, body)
+	}
+	consoleDo("PUT", api.PathLockdown, api.Lockdown{Enabled: false})
+
+	// Guessing is slowed down: the sixth failure in a row is refused early.
+	var code int
+	var header http.Header
+	for range 6 {
+		c.token = ""
+		code, _, header = c.do("POST", api.PathSession, api.Login{User: "bob", Password: "not-bobs-password"})
+	}
+	if code != http.StatusTooManyRequests || header.Get("Retry-After") == "" {
+		t.Errorf("brute force: %d, Retry-After %q", code, header.Get("Retry-After"))
+	}
+
+	// The audit trail has who did what, from where.
+	time.Sleep(50 * time.Millisecond)
+	trail, _ := os.ReadFile(filepath.Join(dir, "state", "audit.log"))
+	for _, want := range []string{`"user":"carol"`, `"action":"snmp.update"`, `"setting":"syscontact"`, `"new":"noc@example.com"`,
+		`"result":"denied"`, `"detail":"wrong password"`, `"detail":"unknown user"`, `"action":"lockdown"`} {
+		if !bytes.Contains(trail, []byte(want)) {
+			t.Errorf("audit log lacks %s", want)
+		}
+	}
+}
