@@ -13,6 +13,7 @@ require (
 	github.com/spf13/pflag v1.0.10
 	golang.org/x/crypto v0.48.0
 	golang.org/x/sys v0.49.0
+	golang.org/x/term v0.40.0
 )
 
 require github.com/alecthomas/participle v0.4.1 // indirect

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,6 +34,13 @@ func TestBinariesStartServeAndStop(t *testing.T) {
 	bin, work := t.TempDir(), t.TempDir()
 	build(t, bin)
 	sock := filepath.Join(work, "api.sock")
+	// Its own syslog socket: the default path is shared by every test process.
+	if err := os.MkdirAll(filepath.Join(work, "etc"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "etc", "syslog.toml"), []byte("socket = "+strconv.Quote(filepath.Join(work, "syslog.sock"))+"\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
 	var log bytes.Buffer
 	d := exec.Command(filepath.Join(bin, "hostagentd"), "--config-dir", filepath.Join(work, "etc"),
 		"--state-dir", filepath.Join(work, "state"), "--api-socket", sock)

@@ -57,12 +57,11 @@ const noCollectors = "[vms]\nenabled = false\n[sensors]\nenabled = false\n[links
 func start(t *testing.T, dir string) running {
 	t.Helper()
 	etc := filepath.Join(dir, "etc")
-	if _, err := os.Stat(filepath.Join(etc, daemon.CollectorsFile)); os.IsNotExist(err) {
-		if err := os.MkdirAll(etc, 0o750); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(etc, daemon.CollectorsFile), []byte(noCollectors), 0o640); err != nil {
-			t.Fatal(err)
+	// Unless the test says otherwise: no collectors, and no local syslog
+	// socket (the default path is shared by every test process).
+	for file, body := range map[string]string{daemon.CollectorsFile: noCollectors, daemon.SyslogFile: "socket = \"\"\n"} {
+		if _, err := os.Stat(filepath.Join(etc, file)); os.IsNotExist(err) {
+			writeFile(t, filepath.Join(etc, file), body)
 		}
 	}
 	r := running{dir: dir, sock: filepath.Join(dir, "api.sock"), log: &peertest.Buffer{}}

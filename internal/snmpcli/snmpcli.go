@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -23,7 +24,7 @@ type options struct {
 	port                              int
 	enable, disable                   bool
 	show, test, reset, help           bool
-	server                            string
+	conn                              *cli.ConnectionFlags
 }
 
 func newFlags(prog string) (*pflag.FlagSet, *options) {
@@ -44,15 +45,16 @@ func newFlags(prog string) (*pflag.FlagSet, *options) {
 	fs.StringVarP(&o.syscontact, "syscontact", "C", "", "set sysContact to `S`")
 	fs.StringVarP(&o.syslocation, "syslocation", "L", "", "set sysLocation to `S`")
 	fs.StringVarP(&o.loglevel, "loglevel", "l", "", "set the agent's `LEVEL` of logging: debug, info, warning or error")
-	fs.StringVar(&o.server, "server", "unix:"+api.DefaultSocket, "talk to the daemon at `unix:PATH`")
+	o.conn = cli.AddConnectionFlags(fs)
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	return fs, o
 }
 
-func usage(w io.Writer, prog string, fs *pflag.FlagSet) {
+func usage(w io.Writer, prog string, fs *pflag.FlagSet, conn *cli.ConnectionFlags) {
 	fmt.Fprintf(w, "Usage: %s [--server unix:PATH] OPTIONS\n\n", prog)
 	fmt.Fprintf(w, "Configure hostagentd's SNMP notification agent, as ESXi's vicfg-snmp does.\n\n")
-	fmt.Fprint(w, fs.FlagUsages())
+	fmt.Fprint(w, conn.OwnFlagUsages(fs))
+	fmt.Fprint(w, "\nConnection options:\n"+conn.FlagUsages())
 	fmt.Fprint(w, "\nTargets are written [v1:|v2c:|inform:]host[@port][/community]: the port\n"+
 		"defaults to 162, the notification to a v2c trap and the community to the\n"+
 		"first of --communities.\n"+
@@ -69,7 +71,7 @@ func Run(ctx context.Context, prog string, args []string, stdout, stderr io.Writ
 	fail, badUsage := cmd.Fail, cmd.BadUsage
 
 	fs, o := newFlags(prog)
-	if code, done := cmd.Parse(fs, args, &o.help, func(w io.Writer) { usage(w, prog, fs) }); done {
+	if code, done := cmd.Parse(fs, args, &o.help, func(w io.Writer) { usage(w, prog, fs, o.conn) }); done {
 		return code
 	}
 	if o.enable && o.disable {
@@ -77,14 +79,15 @@ func Run(ctx context.Context, prog string, args []string, stdout, stderr io.Writ
 	}
 	patch, msgs := o.patch(fs)
 	if len(msgs) == 0 && !o.test && !o.show {
-		usage(stderr, prog, fs)
+		usage(stderr, prog, fs, o.conn)
 		return 1
 	}
 
-	c, err := api.NewClient(o.server)
+	c, err := o.conn.Connect(ctx, os.Stdin, stderr)
 	if err != nil {
-		return badUsage(err)
+		return fail(err)
 	}
+	defer o.conn.Disconnect(ctx, c)
 	// The values are left to the daemon to check: its validation is the
 	// one that counts and its messages name the setting and the value.
 	if len(msgs) > 0 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -27,7 +28,7 @@ type options struct {
 	setserver, loghosts, mark string
 	setport                   int
 	show, reset, reload, help bool
-	server                    string
+	conn                      *cli.ConnectionFlags
 }
 
 func newFlags(prog string) (*pflag.FlagSet, *options) {
@@ -43,15 +44,16 @@ func newFlags(prog string) (*pflag.FlagSet, *options) {
 	fs.BoolVar(&o.reset, "reset", false, "return the configuration to the factory defaults, no loghosts (before the other changes given)")
 	fs.StringVar(&o.mark, "mark", "", "send `MESSAGE` through the pipeline to every loghost")
 	fs.BoolVar(&o.reload, "reload", false, "make the daemon read syslog.toml again and reopen its inputs")
-	fs.StringVar(&o.server, "server", "unix:"+api.DefaultSocket, "talk to the daemon at `unix:PATH`")
+	o.conn = cli.AddConnectionFlags(fs)
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	return fs, o
 }
 
-func usage(w io.Writer, prog string, fs *pflag.FlagSet) {
+func usage(w io.Writer, prog string, fs *pflag.FlagSet, conn *cli.ConnectionFlags) {
 	fmt.Fprintf(w, "Usage: %s [--server unix:PATH] OPTIONS\n\n", prog)
 	fmt.Fprintf(w, "Configure hostagentd's remote syslog forwarding, as ESXi's vicfg-syslog does.\n\n")
-	fmt.Fprint(w, fs.FlagUsages())
+	fmt.Fprint(w, conn.OwnFlagUsages(fs))
+	fmt.Fprint(w, "\nConnection options:\n"+conn.FlagUsages())
 	fmt.Fprint(w, "\nLoghosts are written udp://host[:port], tcp://host[:port] or ssl://host[:port]\n"+
 		"(IPv6 in brackets): the port defaults to 514, and to 1514 for ssl.\n"+
 		"The changes of one invocation, --reset included (it comes first), are\n"+
@@ -67,7 +69,7 @@ func Run(ctx context.Context, prog string, args []string, stdout, stderr io.Writ
 	fail, badUsage := cmd.Fail, cmd.BadUsage
 
 	fs, o := newFlags(prog)
-	if code, done := cmd.Parse(fs, args, &o.help, func(w io.Writer) { usage(w, prog, fs) }); done {
+	if code, done := cmd.Parse(fs, args, &o.help, func(w io.Writer) { usage(w, prog, fs, o.conn) }); done {
 		return code
 	}
 	setserver, setport, loghost := fs.Changed("setserver"), fs.Changed("setport"), fs.Changed("loghost")
@@ -81,14 +83,15 @@ func Run(ctx context.Context, prog string, args []string, stdout, stderr io.Writ
 	}
 	mark := fs.Changed("mark")
 	if !setserver && !setport && !loghost && !o.reset && !mark && !o.reload && !o.show {
-		usage(stderr, prog, fs)
+		usage(stderr, prog, fs, o.conn)
 		return 1
 	}
 
-	c, err := api.NewClient(o.server)
+	c, err := o.conn.Connect(ctx, os.Stdin, stderr)
 	if err != nil {
-		return badUsage(err)
+		return fail(err)
 	}
+	defer o.conn.Disconnect(ctx, c)
 	// The values are left to the daemon to check: its validation is the
 	// one that counts and its messages name the loghost and the value.
 	patch, msgs, err := o.patch(ctx, c, fs)
