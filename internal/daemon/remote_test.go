@@ -19,7 +19,9 @@ import (
 	"hostagent/internal/api"
 	"hostagent/internal/daemon"
 	"hostagent/internal/peertest"
+	"hostagent/internal/snmpcli"
 	"hostagent/internal/tlsid"
+	"hostagent/internal/usercli"
 )
 
 // httpsClient talks to the daemon's HTTPS API, trusting only its
@@ -193,5 +195,64 @@ func TestRemoteManagementOverTLS(t *testing.T) {
 		if !bytes.Contains(trail, []byte(want)) {
 			t.Errorf("audit log lacks %s", want)
 		}
+	}
+}
+
+// TestCommandsOverHTTPS runs vicfg-user on the console and vicfg-snmp
+// from the "network" against the real daemon, with the vCLI options.
+func TestCommandsOverHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	etc := filepath.Join(dir, "etc")
+	writeFile(t, filepath.Join(etc, daemon.CollectorsFile), noCollectors)
+	writeFile(t, filepath.Join(etc, daemon.SyslogFile), "socket = \"\"\n")
+	sock := filepath.Join(dir, "api.sock")
+	d := daemon.New(daemon.Options{ConfigDir: etc, StateDir: filepath.Join(dir, "state"), APISocket: sock,
+		HTTPSListen: "127.0.0.1:0"}, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-d.Ready()
+	run := func(main func(context.Context, string, []string, io.Writer, io.Writer) int, prog string, args ...string) (int, string) {
+		var out bytes.Buffer
+		code := main(context.Background(), prog, args, &out, &out)
+		return code, out.String()
+	}
+	var userOut bytes.Buffer
+	if code := usercli.Run(context.Background(), "vicfg-user", []string{"--server", "unix:" + sock, "-o", "add", "-n", "carol", "-p", "carol-passw0rd", "-r", "ReadOnly"},
+		strings.NewReader(""), &userOut, &userOut); code != 0 {
+		out := userOut.String()
+		t.Fatalf("vicfg-user add: %d\n%s", code, out)
+	}
+	id, err := tlsid.Load(filepath.Join(dir, "state"), "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(d.HTTPSAddr())
+	remote := []string{"--server", host, "--portnumber", port, "--username", "carol", "--password", "carol-passw0rd"}
+
+	// Not trusted yet: refused, showing the fingerprint to check.
+	code, out := run(snmpcli.Run, "vicfg-snmp", append(remote, "--show")...)
+	if code != 1 || !strings.Contains(out, id.Fingerprint()) {
+		t.Errorf("untrusted: %d\n%s", code, out)
+	}
+	remote = append(remote, "--thumbprint", id.Fingerprint())
+	if code, out := run(snmpcli.Run, "vicfg-snmp", append(remote, "--show")...); code != 0 || !strings.Contains(out, "Enabled  : 0") {
+		t.Errorf("ReadOnly --show over HTTPS: %d\n%s", code, out)
+	}
+	if code, out := run(snmpcli.Run, "vicfg-snmp", append(remote, "-C", "noc")...); code != 1 || !strings.Contains(out, "lacks privilege Host.Config.SNMP") {
+		t.Errorf("ReadOnly change over HTTPS: %d\n%s", code, out)
+	}
+	// A session file spares the password next time.
+	session := filepath.Join(dir, "session")
+	if code, out := run(snmpcli.Run, "vicfg-snmp", append(remote, "--savesessionfile", session, "--show")...); code != 0 {
+		t.Fatalf("--savesessionfile: %d\n%s", code, out)
+	}
+	if st, err := os.Stat(session); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("session file: %v %v", st, err)
+	}
+	if code, out := run(snmpcli.Run, "vicfg-snmp", "--server", host, "--portnumber", port, "--thumbprint", id.Fingerprint(),
+		"--sessionfile", session, "--show"); code != 0 {
+		t.Errorf("--sessionfile: %d\n%s", code, out)
 	}
 }
