@@ -68,9 +68,15 @@ func NewHandler(snmp SNMPService, syslog SyslogService, log *slog.Logger) http.H
 
 // Services are the daemon's services the API routes to.
 type Services struct {
-	SNMP   SNMPService
-	Syslog SyslogService
-	Remote RemoteService
+	SNMP    SNMPService
+	Syslog  SyslogService
+	Remote  RemoteService
+	Metrics MetricsService
+}
+
+// MetricsService writes the daemon's counters for /metrics.
+type MetricsService interface {
+	WriteMetrics(w io.Writer)
 }
 
 // NewGatedHandler routes the API through gate: each route needs one
@@ -83,6 +89,12 @@ func NewGatedHandler(gate Gate, svc Services, log *slog.Logger) http.Handler {
 	}
 	if svc.Remote != nil {
 		routeRemote(mux, gate, svc.Remote, log)
+	}
+	if svc.Metrics != nil {
+		mux.HandleFunc("GET "+PathMetrics, g(auth.SystemRead, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+			svc.Metrics.WriteMetrics(w)
+		}))
 	}
 	snmp := svc.SNMP
 	mux.HandleFunc("GET "+PathSNMP, g(auth.SystemRead, func(w http.ResponseWriter, r *http.Request) {

@@ -45,9 +45,10 @@ func (c CollectorsConfig) Validate() error {
 
 // collectorSet is the running collectors of one configuration.
 type collectorSet struct {
-	cfg    CollectorsConfig
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cfg     CollectorsConfig
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	runners map[string]runner // by name, for their statistics
 }
 
 // stop ends every collector and waits for them (the VM collector writes
@@ -96,7 +97,7 @@ func (d *Daemon) startCollectors(cfg CollectorsConfig) (*collectorSet, error) {
 		runners["resources"] = &collectors.Runner{Name: "resources", Interval: r.PollInterval(), Poller: r, Log: log}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	set := &collectorSet{cfg: cfg, cancel: cancel}
+	set := &collectorSet{cfg: cfg, cancel: cancel, runners: runners}
 	for name, r := range runners {
 		set.wg.Add(1)
 		go func() {

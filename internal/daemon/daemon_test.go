@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -163,6 +166,19 @@ func TestDaemonWithCLIAndHandEdits(t *testing.T) {
 		t.Errorf("--test: exit %d\n%s", code, out)
 	}
 	trapd.WaitTraps(t, 2, 10*time.Second)
+	// The same counters, for Prometheus.
+	console := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", d.sock)
+	}}}
+	resp, err := console.Get("http://console" + api.PathMetrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := fmt.Sprintf(`hostagent_snmp_notifications_total{target=%q,kind="v2c trap",outcome="sent"} 2`, target); !strings.Contains(string(metrics), want) {
+		t.Errorf("/metrics lacks %s:\n%s", want, metrics)
+	}
 
 	// Bad input: refused, file untouched, nothing sent.
 	before, _ := os.ReadFile(d.file())

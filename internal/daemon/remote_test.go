@@ -101,6 +101,7 @@ func TestRemoteManagementOverTLS(t *testing.T) {
 	consoleDo("POST", api.PathUsers, api.NewUser{Name: "bob", Password: "bob-passw0rd", Role: "ReadOnly"})
 	consoleDo("POST", api.PathRoles, api.Role{Name: "SNMPAdmin", Privileges: []string{"Host.Config.SNMP", "System.Read"}})
 	consoleDo("POST", api.PathUsers, api.NewUser{Name: "carol", Password: "carol-passw0rd", Role: "SNMPAdmin"})
+	consoleDo("POST", api.PathUsers, api.NewUser{Name: "nina", Password: "nina-passw0rd", Role: "NoAccess"})
 
 	// Trust exactly the daemon's generated certificate.
 	id, err := tlsid.Load(filepath.Join(dir, "state"), "", "", nil)
@@ -136,8 +137,21 @@ func TestRemoteManagementOverTLS(t *testing.T) {
 	if code, _, _ := c.do("GET", api.PathSNMP, nil); code != http.StatusOK {
 		t.Errorf("ReadOnly reading: %d", code)
 	}
+	if code, body, h := c.do("GET", api.PathMetrics, nil); code != http.StatusOK || !strings.Contains(body, "# TYPE hostagent_snmp_notifications_total counter") ||
+		!strings.HasPrefix(h.Get("Content-Type"), "text/plain; version=0.0.4") {
+		t.Errorf("ReadOnly reading /metrics: %d %s", code, body)
+	}
+	if code, body, _ := c.do("GET", api.PathHealth, nil); code != http.StatusOK || !strings.Contains(body, "ok") {
+		t.Errorf("/healthz: %d %s", code, body)
+	}
 	if code, body, _ := c.do("PATCH", api.PathSNMP, map[string]any{"syscontact": "bob"}); code != http.StatusForbidden || !strings.Contains(body, "lacks privilege Host.Config.SNMP") {
 		t.Errorf("ReadOnly changing SNMP: %d %s", code, body)
+	}
+	if code, body := c.login("nina", "nina-passw0rd"); code != http.StatusOK {
+		t.Fatalf("nina: %d %s", code, body)
+	}
+	if code, body, _ := c.do("GET", api.PathMetrics, nil); code != http.StatusForbidden || !strings.Contains(body, "lacks privilege System.Read") {
+		t.Errorf("NoAccess reading /metrics: %d %s", code, body)
 	}
 	if code, body := c.login("carol", "carol-passw0rd"); code != http.StatusOK {
 		t.Fatalf("carol: %d %s", code, body)
