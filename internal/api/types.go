@@ -160,3 +160,27 @@ type Lockdown struct {
 type Identity struct {
 	Fingerprint string `json:"fingerprint"` // SHA-256, AA:BB:...
 }
+
+// Paths of configuration backup.
+const (
+	PathBackup      = "/api/v1/backup"       // GET: take one; PUT: restore one
+	PathBackupReset = "/api/v1/backup/reset" // POST: factory defaults
+)
+
+// BackupFormat and BackupVersion identify a backup file; a file of another
+// format or a newer version is refused.
+const (
+	BackupFormat  = "hostagent-config-backup"
+	BackupVersion = 1
+)
+
+// Backup is every setting of a daemon in one file: its configuration
+// files, its users and roles, its lockdown mode and (unless excluded) its
+// TLS identity, each as the text of its file.
+type Backup struct {
+	Format  string            `json:"format"`
+	Version int               `json:"version"`
+	Created string            `json:"created"` // RFC 3339
+	Host    string            `json:"host"`
+	Files   map[string]string `json:"files"` // e.g. "config/snmp.toml", "state/users.toml", "state/server.key"
+}
