@@ -72,6 +72,14 @@ type Services struct {
 	Syslog  SyslogService
 	Remote  RemoteService
 	Metrics MetricsService
+	Backup  BackupService
+}
+
+// BackupService saves, restores and resets the whole configuration.
+type BackupService interface {
+	SaveBackup(ctx context.Context, certificates bool) (Backup, error)
+	LoadBackup(ctx context.Context, b Backup) error
+	ResetConfig(ctx context.Context) error
 }
 
 // MetricsService writes the daemon's counters for /metrics.
@@ -89,6 +97,23 @@ func NewGatedHandler(gate Gate, svc Services, log *slog.Logger) http.Handler {
 	}
 	if svc.Remote != nil {
 		routeRemote(mux, gate, svc.Remote, log)
+	}
+	if svc.Backup != nil {
+		mux.HandleFunc("GET "+PathBackup, g(auth.HostConfigBackup, func(w http.ResponseWriter, r *http.Request) {
+			b, err := svc.Backup.SaveBackup(r.Context(), r.URL.Query().Get("certificates") != "false")
+			reply(w, log, b, err)
+		}))
+		mux.HandleFunc("PUT "+PathBackup, g(auth.HostConfigBackup, func(w http.ResponseWriter, r *http.Request) {
+			var b Backup
+			if err := decode(r, &b); err != nil {
+				reply(w, log, nil, err)
+				return
+			}
+			reply(w, log, struct{}{}, svc.Backup.LoadBackup(r.Context(), b))
+		}))
+		mux.HandleFunc("POST "+PathBackupReset, g(auth.HostConfigBackup, func(w http.ResponseWriter, r *http.Request) {
+			reply(w, log, struct{}{}, svc.Backup.ResetConfig(r.Context()))
+		}))
 	}
 	if svc.Metrics != nil {
 		mux.HandleFunc("GET "+PathMetrics, g(auth.SystemRead, func(w http.ResponseWriter, r *http.Request) {

@@ -157,7 +157,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 
 	// The console: the local socket, every privilege (its permissions check).
-	srv := &http.Server{Handler: api.NewGatedHandler(api.ConsoleGate{}, api.Services{SNMP: d, Syslog: d, Remote: d, Metrics: d}, d.log),
+	srv := &http.Server{Handler: api.NewGatedHandler(api.ConsoleGate{}, api.Services{SNMP: d, Syslog: d, Remote: d, Metrics: d, Backup: d}, d.log),
 		ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()

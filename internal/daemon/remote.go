@@ -88,7 +88,7 @@ func (d *Daemon) serveHTTPS() (*http.Server, net.Listener, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("--https-listen %q: %w", d.opts.HTTPSListen, err)
 	}
-	h := api.NewGatedHandler(d, api.Services{SNMP: d, Syslog: d, Remote: d, Metrics: d}, d.log)
+	h := api.NewGatedHandler(d, api.Services{SNMP: d, Syslog: d, Remote: d, Metrics: d, Backup: d}, d.log)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: d.remote.identity.TLSConfig()}
 	d.remote.addr = ln.Addr().String()
 	d.log.Info("management API on HTTPS", "listen", d.remote.addr, "fingerprint", d.remote.identity.Fingerprint())

@@ -1,0 +1,132 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"hostagent/internal/api"
+	"hostagent/internal/peertest"
+)
+
+// console is an HTTP client of a daemon's local socket.
+func consoleClient(sock string) *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+}
+
+func call(t *testing.T, c *http.Client, method, path string, in any) (int, []byte) {
+	t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, "http://console"+path, body)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}
+
+// TestBackupRestoresOntoAnotherDaemon: a backup of daemon A restores onto
+// daemon B (its own state dir); then both send the same test trap. A
+// corrupt or foreign backup is refused and changes nothing.
+func TestBackupRestoresOntoAnotherDaemon(t *testing.T) {
+	peertest.RequireCommand(t, "snmptrapd", "snmptrapd")
+	trapd := peertest.StartSnmptrapd(t, peertest.SnmptrapdOptions{Communities: []string{"ops"}})
+	a, b := start(t, t.TempDir()), start(t, t.TempDir())
+	ca, cb := consoleClient(a.sock), consoleClient(b.sock)
+
+	target := fmt.Sprintf("127.0.0.1@%d/ops", trapd.Port())
+	if code, out, errOut := a.cli(t, "-c", "ops", "-t", target, "-C", "noc@example.com", "-E"); code != 0 {
+		t.Fatalf("configure A: %s%s", out, errOut)
+	}
+	if code, out := call(t, ca, "POST", api.PathUsers, api.NewUser{Name: "alice", Password: "alice-passw0rd", Role: "Administrator"}); code != 200 {
+		t.Fatalf("add user on A: %d %s", code, out)
+	}
+	trapd.WaitTraps(t, 1, 10*time.Second) // A's coldStart
+
+	code, raw := call(t, ca, "GET", api.PathBackup, nil)
+	if code != 200 {
+		t.Fatalf("backup A: %d %s", code, raw)
+	}
+	var backup api.Backup
+	if err := json.Unmarshal(raw, &backup); err != nil {
+		t.Fatal(err)
+	}
+	if backup.Format != api.BackupFormat || backup.Files["config/snmp.toml"] == "" || backup.Files["state/users.toml"] == "" {
+		t.Fatalf("backup holds %v", keys(backup.Files))
+	}
+
+	// Refused: nothing changes on B.
+	before := b.state(t).Config
+	for name, bad := range map[string]api.Backup{
+		"foreign": {Format: "something-else", Version: 1, Files: backup.Files},
+		"newer":   {Format: api.BackupFormat, Version: api.BackupVersion + 1, Files: backup.Files},
+		"unknown": {Format: api.BackupFormat, Version: 1, Files: map[string]string{"config/evil.toml": "x = 1"}},
+		"corrupt": {Format: api.BackupFormat, Version: 1, Files: map[string]string{"config/snmp.toml": "enabled = tru"}},
+		"invalid": {Format: api.BackupFormat, Version: 1, Files: map[string]string{"config/snmp.toml": "port = 0"}},
+	} {
+		if code, out := call(t, cb, "PUT", api.PathBackup, bad); code != 400 {
+			t.Errorf("%s backup: %d %s", name, code, out)
+		}
+	}
+	if after := b.state(t).Config; fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("a refused backup changed B: %+v", after)
+	}
+
+	if code, out := call(t, cb, "PUT", api.PathBackup, backup); code != 200 {
+		t.Fatalf("restore onto B: %d %s", code, out)
+	}
+	if cfg := b.state(t).Config; !cfg.Enabled || cfg.Syscontact != "noc@example.com" || len(cfg.Targets) != 1 {
+		t.Errorf("B after the restore: %+v", cfg)
+	}
+	if code, out := call(t, cb, "GET", api.PathUsers, nil); code != 200 || !strings.Contains(string(out), `"alice"`) {
+		t.Errorf("B's users after the restore: %d %s", code, out)
+	}
+	trapd.WaitTraps(t, 2, 10*time.Second) // B's coldStart: it was off
+	for _, d := range []running{a, b} {
+		if code, out, errOut := d.cli(t, "--test"); code != 0 {
+			t.Errorf("--test: %s%s", out, errOut)
+		}
+	}
+	traps := trapd.WaitTraps(t, 4, 10*time.Second)
+	for _, tr := range traps[2:4] {
+		if tr.TrapOID != "SNMPv2-MIB::warmStart" || tr.Community != "ops" {
+			t.Errorf("test trap %s from %s", tr.TrapOID, tr.Community)
+		}
+	}
+
+	// Factory defaults: the agent off, no user.
+	if code, out := call(t, cb, "POST", api.PathBackupReset, nil); code != 200 {
+		t.Fatalf("reset: %d %s", code, out)
+	}
+	if cfg := b.state(t).Config; cfg.Enabled || len(cfg.Targets) != 0 {
+		t.Errorf("B after the reset: %+v", cfg)
+	}
+	if _, err := os.Stat(filepath.Join(b.dir, "state", "users.toml")); !os.IsNotExist(err) {
+		t.Errorf("users survived the reset: %v", err)
+	}
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
