@@ -215,7 +215,7 @@ func (d *Daemon) reloadAll() error {
 	d.reloadSNMP()
 	d.reloadCollectors()
 	d.reloadSyslog()
-	users, err := auth.Open(filepath.Join(d.opts.StateDir, usersFile), nil)
+	users, err := auth.Open(filepath.Join(d.opts.StateDir, usersFile), d.opts.Clock)
 	if err != nil {
 		return err
 	}

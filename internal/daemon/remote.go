@@ -50,7 +50,7 @@ type lockdownState struct {
 // openRemote opens the users, the audit log and the lockdown state; with
 // HTTPS on, it loads (or generates) the TLS identity too.
 func (d *Daemon) openRemote() error {
-	users, err := auth.Open(filepath.Join(d.opts.StateDir, usersFile), nil)
+	users, err := auth.Open(filepath.Join(d.opts.StateDir, usersFile), d.opts.Clock)
 	if err != nil {
 		return err
 	}

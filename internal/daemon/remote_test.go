@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,8 +75,12 @@ func TestRemoteManagementOverTLS(t *testing.T) {
 	writeFile(t, filepath.Join(etc, daemon.CollectorsFile), noCollectors)
 	writeFile(t, filepath.Join(etc, daemon.SyslogFile), "socket = \"\"\n")
 	log := &peertest.Buffer{}
+	var clockMu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
+	advance := func(d time.Duration) { clockMu.Lock(); now = now.Add(d); clockMu.Unlock() }
 	d := daemon.New(daemon.Options{ConfigDir: etc, StateDir: filepath.Join(dir, "state"), APISocket: filepath.Join(dir, "api.sock"),
-		HTTPSListen: "127.0.0.1:0"}, slog.New(slog.NewTextHandler(log, nil)))
+		HTTPSListen: "127.0.0.1:0", Clock: clock}, slog.New(slog.NewTextHandler(log, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -161,6 +166,18 @@ func TestRemoteManagementOverTLS(t *testing.T) {
 	}
 	if code, body, _ := c.do("PATCH", api.PathSyslog, map[string]any{"loghosts": []string{"tcp://h:1514"}}); code != http.StatusForbidden || !strings.Contains(body, "Host.Config.Syslog") {
 		t.Errorf("SNMPAdmin changing syslog: %d %s", code, body)
+	}
+	// A session unused for 30 minutes expires; one in use does not.
+	advance(29 * time.Minute)
+	if code, _, _ := c.do("GET", api.PathSNMP, nil); code != http.StatusOK {
+		t.Errorf("after 29 idle minutes: %d", code)
+	}
+	advance(31 * time.Minute)
+	if code, body, _ := c.do("GET", api.PathSNMP, nil); code != http.StatusUnauthorized || !strings.Contains(body, "expired") {
+		t.Errorf("after 31 idle minutes: %d %s", code, body)
+	}
+	if code, body := c.login("carol", "carol-passw0rd"); code != http.StatusOK {
+		t.Fatalf("carol again: %d %s", code, body)
 	}
 	if code, _, _ := c.do("DELETE", api.PathSession, nil); code != http.StatusOK {
 		t.Errorf("logout: %d", code)
