@@ -389,6 +389,28 @@ func (c *Client) ReloadSyslog(ctx context.Context) (SyslogState, error) {
 	return st, c.do(ctx, http.MethodPost, PathSyslogReload, struct{}{}, &st)
 }
 
+// SaveBackup returns every setting of the daemon as one backup; with
+// excludeCertificates its TLS key and certificate are left out.
+func (c *Client) SaveBackup(ctx context.Context, excludeCertificates bool) (Backup, error) {
+	path := PathBackup
+	if excludeCertificates {
+		path += "?certificates=false"
+	}
+	var b Backup
+	return b, c.do(ctx, http.MethodGet, path, nil, &b)
+}
+
+// LoadBackup restores b on the daemon, which checks all of it and applies
+// all of it or nothing.
+func (c *Client) LoadBackup(ctx context.Context, b Backup) error {
+	return c.do(ctx, http.MethodPut, PathBackup, b, nil)
+}
+
+// ResetConfig returns the daemon's configuration to the factory defaults.
+func (c *Client) ResetConfig(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, PathBackupReset, struct{}{}, nil)
+}
+
 // ResponseError is a request the daemon refused: its status and its
 // message, kept as the daemon wrote it.
 type ResponseError struct {
