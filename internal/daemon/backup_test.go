@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"hostagent/internal/api"
+	"hostagent/internal/backupcli"
 	"hostagent/internal/peertest"
 )
 
@@ -109,6 +110,19 @@ func TestBackupRestoresOntoAnotherDaemon(t *testing.T) {
 		if tr.TrapOID != "SNMPv2-MIB::warmStart" || tr.Community != "ops" {
 			t.Errorf("test trap %s from %s", tr.TrapOID, tr.Community)
 		}
+	}
+
+	// The same through vicfg-cfgbackup: saved from A, loaded onto B.
+	file := filepath.Join(t.TempDir(), "backup.json")
+	var out bytes.Buffer
+	if code := backupcli.Run(context.Background(), "vicfg-cfgbackup", []string{"--server", "unix:" + a.sock, "-s", file}, strings.NewReader(""), &out, &out); code != 0 {
+		t.Fatalf("vicfg-cfgbackup -s: %s", out.String())
+	}
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("backup file: %v %v", st, err)
+	}
+	if code := backupcli.Run(context.Background(), "vicfg-cfgbackup", []string{"--server", "unix:" + b.sock, "-l", file}, strings.NewReader(""), &out, &out); code != 0 {
+		t.Fatalf("vicfg-cfgbackup -l: %s", out.String())
 	}
 
 	// Factory defaults: the agent off, no user.
