@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -31,6 +32,7 @@ func main() {
 	fs.StringVar(&opts.HTTPSListen, "https-listen", "", "also serve the management API to named users over HTTPS on `host:port` (off by default)")
 	fs.StringVar(&opts.TLSCert, "tls-cert", "", "HTTPS certificate `file` (default: a self-signed one generated in the state dir)")
 	fs.StringVar(&opts.TLSKey, "tls-key", "", "HTTPS key `file`, with --tls-cert")
+	fs.DurationVar(&opts.SessionTimeout, "session-timeout", 30*time.Minute, "end HTTPS sessions unused for this `duration`")
 	fs.StringVar(&demo, "demo-receiver", "", "also run a receiver on this UDP `host:port` that logs each notification decoded (for demonstrations)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if err == pflag.ErrHelp {

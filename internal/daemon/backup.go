@@ -215,7 +215,7 @@ func (d *Daemon) reloadAll() error {
 	d.reloadSNMP()
 	d.reloadCollectors()
 	d.reloadSyslog()
-	users, err := auth.Open(filepath.Join(d.opts.StateDir, usersFile), d.opts.Clock)
+	users, err := d.openUsers()
 	if err != nil {
 		return err
 	}

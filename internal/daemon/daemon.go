@@ -50,6 +50,8 @@ type Options struct {
 	// TLSCert and TLSKey are the HTTPS certificate and key; when not
 	// given, a self-signed pair is generated in the state directory.
 	TLSCert, TLSKey string
+	// SessionTimeout ends a session unused for this long (default 30m).
+	SessionTimeout time.Duration
 	// Clock is the time of sessions and login limits; nil is time.Now.
 	// Tests move it to expire sessions.
 	Clock func() time.Time

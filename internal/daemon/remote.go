@@ -50,7 +50,7 @@ type lockdownState struct {
 // openRemote opens the users, the audit log and the lockdown state; with
 // HTTPS on, it loads (or generates) the TLS identity too.
 func (d *Daemon) openRemote() error {
-	users, err := auth.Open(filepath.Join(d.opts.StateDir, usersFile), d.opts.Clock)
+	users, err := d.openUsers()
 	if err != nil {
 		return err
 	}
@@ -73,6 +73,24 @@ func (d *Daemon) openRemote() error {
 		d.remote.identity = id
 	}
 	return nil
+}
+
+// openUsers opens the users of the state directory, with the sessions'
+// idle timeout.
+func (d *Daemon) openUsers() (*auth.Store, error) {
+	users, err := auth.Open(filepath.Join(d.opts.StateDir, usersFile), d.opts.Clock)
+	if err == nil && d.opts.SessionTimeout > 0 {
+		users.SetIdleTimeout(d.opts.SessionTimeout)
+	}
+	return users, err
+}
+
+// sessionTimeout is what logins report.
+func (d *Daemon) sessionTimeout() time.Duration {
+	if d.opts.SessionTimeout > 0 {
+		return d.opts.SessionTimeout
+	}
+	return 30 * time.Minute
 }
 
 // forwardAudit hands an audit entry to the forwarder in force.
@@ -167,7 +185,7 @@ func (d *Daemon) Login(_ context.Context, l api.Login, source string) (api.Sessi
 		return api.SessionInfo{}, err
 	}
 	d.record(audit.Entry{User: l.User, Source: source, Action: "login", Result: "ok"})
-	return api.SessionInfo{Token: token, User: s.User, Role: s.Role, IdleTimeout: (30 * time.Minute).String()}, nil
+	return api.SessionInfo{Token: token, User: s.User, Role: s.Role, IdleTimeout: d.sessionTimeout().String()}, nil
 }
 
 func (d *Daemon) lockedOut(user string) bool {

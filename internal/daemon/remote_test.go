@@ -149,8 +149,26 @@ func TestRemoteManagementOverTLS(t *testing.T) {
 	if code, body, _ := c.do("GET", api.PathHealth, nil); code != http.StatusOK || !strings.Contains(body, "ok") {
 		t.Errorf("/healthz: %d %s", code, body)
 	}
-	if code, body, _ := c.do("PATCH", api.PathSNMP, map[string]any{"syscontact": "bob"}); code != http.StatusForbidden || !strings.Contains(body, "lacks privilege Host.Config.SNMP") {
-		t.Errorf("ReadOnly changing SNMP: %d %s", code, body)
+	// Each command's privilege, named when it is missing.
+	for _, tc := range []struct {
+		method, path string
+		body         any
+		privilege    string
+	}{
+		{"PATCH", api.PathSNMP, map[string]any{"syscontact": "bob"}, "Host.Config.SNMP"},
+		{"POST", api.PathSNMPTest, struct{}{}, "Host.Config.SNMP"},
+		{"PATCH", api.PathSyslog, map[string]any{"loghosts": []string{}}, "Host.Config.Syslog"},
+		{"POST", api.PathSyslogMark, api.SyslogMark{Message: "x"}, "Host.Config.Syslog"},
+		{"POST", api.PathSyslogReload, struct{}{}, "Host.Config.Syslog"},
+		{"GET", api.PathUsers, nil, "Host.Config.Users"},
+		{"POST", api.PathUsers, api.NewUser{Name: "eve", Password: "eve-passw0rd", Role: "Administrator"}, "Host.Config.Users"},
+		{"PUT", api.PathLockdown, api.Lockdown{Enabled: true}, "Host.Config.Users"},
+		{"GET", api.PathBackup, nil, "Host.Config.Backup"},
+		{"POST", api.PathBackupReset, struct{}{}, "Host.Config.Backup"},
+	} {
+		if code, body, _ := c.do(tc.method, tc.path, tc.body); code != http.StatusForbidden || !strings.Contains(body, "lacks privilege "+tc.privilege) {
+			t.Errorf("ReadOnly %s %s: %d %s", tc.method, tc.path, code, body)
+		}
 	}
 	if code, body := c.login("nina", "nina-passw0rd"); code != http.StatusOK {
 		t.Fatalf("nina: %d %s", code, body)
