@@ -23,6 +23,12 @@ type Principal struct {
 
 type principalKey struct{}
 
+// WithPrincipal returns ctx carrying p, for changes that come from
+// elsewhere than a request (a hand edit of a configuration file).
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
 // PrincipalFrom returns who makes the request of ctx (the console when the
 // request did not come through a gate).
 func PrincipalFrom(ctx context.Context) Principal {

@@ -147,5 +147,6 @@ func (d *Daemon) reloadCollectors() {
 		}
 	}
 	d.collectors = set
+	d.auditChanges(d.fileEdit(d.collectorsPath()), "collectors.reload", old.cfg, cfg, nil)
 	d.log.Info("configuration reloaded", "file", d.collectorsPath())
 }

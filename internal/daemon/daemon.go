@@ -253,6 +253,12 @@ func (d *Daemon) reload(names []string) {
 	}
 }
 
+// fileEdit is the context of a change read from a configuration file:
+// whoever could write it (root, or the config directory's owners).
+func (d *Daemon) fileEdit(path string) context.Context {
+	return api.WithPrincipal(context.Background(), api.Principal{User: "root", Role: "Administrator", Source: "file " + path, Console: true})
+}
+
 // reloadSNMP applies a hand edit of snmp.toml.
 func (d *Daemon) reloadSNMP() {
 	if _, err := os.Stat(d.snmpPath()); errors.Is(err, os.ErrNotExist) {
@@ -267,11 +273,14 @@ func (d *Daemon) reloadSNMP() {
 	if err == nil {
 		plan, err = d.prepare(context.Background(), cfg)
 	}
+	old := d.agent.Config()
 	if err != nil {
 		d.log.Error("configuration change refused; the previous configuration keeps running", "file", d.snmpPath(), "err", err)
+		d.auditChanges(d.fileEdit(d.snmpPath()), "snmp.reload", old, cfg, err)
 		return
 	}
 	d.agent.Apply(plan)
+	d.auditChanges(d.fileEdit(d.snmpPath()), "snmp.reload", old, cfg, nil)
 	d.log.Info("configuration reloaded", "file", d.snmpPath())
 }
 

@@ -217,6 +217,13 @@ func TestDaemonWithCLIAndHandEdits(t *testing.T) {
 	if code, _, _ := d.cli(t, "-T"); code != 0 {
 		t.Errorf("agent not working after the refused edits")
 	}
+	// Hand edits are audited as the API's changes are.
+	trail, _ := os.ReadFile(filepath.Join(d.dir, "state", "audit.log"))
+	for _, want := range []string{`"action":"snmp.reload"`, `"setting":"syscontact"`, `"new":"noc@example.com"`, `"result":"invalid"`} {
+		if !bytes.Contains(trail, []byte(want)) {
+			t.Errorf("audit log lacks %s:\n%s", want, trail)
+		}
+	}
 	if got := names(trapd.WaitTraps(t, 4, 10*time.Second)); len(got) != 4 {
 		t.Errorf("snmptrapd got %v", got)
 	}

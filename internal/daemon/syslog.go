@@ -138,6 +138,7 @@ func (d *Daemon) reloadSyslog() {
 	if err == nil && reflect.DeepEqual(cfg, d.syslog.Config()) {
 		return
 	}
+	old := d.syslog.Config()
 	var p *forward.Plan
 	if err == nil {
 		p, err = forward.Prepare(cfg)
@@ -147,8 +148,10 @@ func (d *Daemon) reloadSyslog() {
 	}
 	if err != nil {
 		d.log.Error("configuration change refused; the previous configuration keeps running", "file", d.syslogPath(), "err", err)
+		d.auditChanges(d.fileEdit(d.syslogPath()), "syslog.reload", old, cfg, err)
 		return
 	}
+	d.auditChanges(d.fileEdit(d.syslogPath()), "syslog.reload", old, cfg, nil)
 	d.log.Info("configuration reloaded", "file", d.syslogPath())
 }
 
