@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"testing"
 
 	"hostagent/internal/api"
+	"hostagent/internal/apitest"
 )
 
 // daemon stands in for hostagentd's backup routes (not in api's handler
@@ -88,15 +88,7 @@ func start(t *testing.T, d *daemon) string {
 		d.resets++
 		w.WriteHeader(http.StatusNoContent)
 	})
-	sock := filepath.Join(t.TempDir(), "api.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return "unix:" + sock
+	return apitest.Serve(t, mux)
 }
 
 func run(server, stdin string, args ...string) (code int, stdout, stderr string) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"hostagent/internal/api"
+	"hostagent/internal/apitest"
 )
 
 // fingerprint is the stub daemon's certificate fingerprint when HTTPS is on.
@@ -78,16 +78,7 @@ func (s *service) state() (lockdown bool, sets []bool) {
 // they are called, which these tests never do.
 func start(t *testing.T, svc *service) string {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "api.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := api.NewGatedHandler(api.ConsoleGate{}, api.Services{Remote: svc}, slog.New(slog.DiscardHandler))
-	srv := &http.Server{Handler: h}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return "unix:" + sock
+	return apitest.Serve(t, api.NewGatedHandler(api.ConsoleGate{}, api.Services{Remote: svc}, slog.New(slog.DiscardHandler)))
 }
 
 func run(server, prog string, args ...string) (code int, stdout, stderr string) {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
-	"net/http"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -16,6 +14,7 @@ import (
 	"testing"
 
 	"hostagent/internal/api"
+	"hostagent/internal/apitest"
 	"hostagent/mibs"
 	"hostagent/snmpagent"
 )
@@ -90,15 +89,7 @@ var (
 // --server value for it.
 func start(t *testing.T, svc *service) string {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "api.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: api.NewHandler(svc, nil, slog.New(slog.DiscardHandler))}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return "unix:" + sock
+	return apitest.Serve(t, api.NewHandler(svc, nil, slog.New(slog.DiscardHandler)))
 }
 
 func run(server, prog string, args ...string) (code int, stdout, stderr string) {

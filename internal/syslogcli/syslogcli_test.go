@@ -6,8 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
-	"net"
-	"net/http"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -17,6 +15,7 @@ import (
 	"testing"
 
 	"hostagent/internal/api"
+	"hostagent/internal/apitest"
 	"hostagent/syslogd"
 	"hostagent/syslogd/output"
 )
@@ -114,15 +113,7 @@ const (
 // dereference it when called, and these tests never call them.
 func start(t *testing.T, svc *service) string {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "api.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: api.NewHandler(nil, svc, slog.New(slog.DiscardHandler))}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return "unix:" + sock
+	return apitest.Serve(t, api.NewHandler(nil, svc, slog.New(slog.DiscardHandler)))
 }
 
 func run(server, prog string, args ...string) (code int, stdout, stderr string) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"hostagent/internal/api"
+	"hostagent/internal/apitest"
 )
 
 // stub stands in for the daemon's users and roles API, with the policy's
@@ -153,15 +153,7 @@ func start(t *testing.T) (*stub, string) {
 			{Name: "NoAccess", Privileges: []string{}, BuiltIn: true},
 		},
 	}
-	sock := filepath.Join(t.TempDir(), "api.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: s.handler()}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return s, "unix:" + sock
+	return s, apitest.Serve(t, s.handler())
 }
 
 func run(server string, args ...string) (code int, stdout, stderr string) {
