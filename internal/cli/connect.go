@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hostagent/internal/configstore"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -253,30 +253,7 @@ func WriteSessionFile(file, token string) (err error) {
 			err = fmt.Errorf("--savesessionfile %s: %w", file, err)
 		}
 	}()
-	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.WriteString(token + "\n"); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
+	return configstore.WriteFile(file, []byte(token+"\n"), 0o600)
 }
 
 // ErrNoTerminal is ReadSecret's answer when stdin is not a terminal.

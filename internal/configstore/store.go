@@ -245,6 +245,17 @@ func Save(path string, v any, mode os.FileMode, header string) error {
 		return fmt.Errorf("config %s: encode: %w", path, err)
 	}
 
+	if err := WriteFile(path, buf.Bytes(), mode); err != nil {
+		return fmt.Errorf("config %w", err)
+	}
+	return nil
+}
+
+// WriteFile writes data to path atomically, as Save writes TOML: a temp
+// file in the same directory, write, fsync, chmod, rename, fsync of the
+// directory. Every file hostagent keeps (configuration, state, keys,
+// backups, session files) is written through it.
+func WriteFile(path string, data []byte, mode os.FileMode) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -253,20 +264,20 @@ func Save(path string, v any, mode os.FileMode, header string) error {
 	// filesystem.
 	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := writeTemp(tmp, buf.Bytes(), mode); err != nil {
+	if err := writeTemp(tmp, data, mode); err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("config %s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("config %s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	// Without this the rename itself may be lost on a crash, leaving the old
-	// file (or none) even though Save returned nil.
+	// file (or none) even though the write returned nil.
 	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("config %s: written but not yet durable: %w", path, err)
+		return fmt.Errorf("%s: written but not yet durable: %w", path, err)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"hostagent/internal/configstore"
 	"io/fs"
 	"math/big"
 	"net"
@@ -298,10 +299,10 @@ func generate(certPath, keyPath string, extraNames []string) (*Identity, error) 
 	if err := os.MkdirAll(filepath.Dir(certPath), 0o700); err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), keyFileMode); err != nil {
+	if err := configstore.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), keyFileMode); err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), certFileMode); err != nil {
+	if err := configstore.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), certFileMode); err != nil {
 		return nil, err
 	}
 	return &Identity{
@@ -350,43 +351,6 @@ func sans(host string, extra []string) ([]string, []net.IP, error) {
 		}
 	}
 	return dnsNames, ips, nil
-}
-
-// writeAtomic writes data to path via a temporary file in the same
-// directory: write, fsync, chmod, rename, then fsync the directory.
-func writeAtomic(path string, data []byte, mode os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(mode); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync() // best effort: some file systems refuse fsync on directories
-		d.Close()
-	}
-	return nil
 }
 
 // Fingerprint is the SHA-256 fingerprint of the certificate, in the form
