@@ -59,8 +59,7 @@ func (h *ownLog) Handle(ctx context.Context, r slog.Record) error {
 		th = th.WithGroup(h.group)
 	}
 	_ = th.Handle(ctx, r)
-	host, _ := os.Hostname()
-	rec := syslogd.Record{Time: r.Time, Hostname: host, AppName: "hostagentd", ProcID: pid, Facility: 3,
+	rec := syslogd.Record{Time: r.Time, Hostname: hostName, AppName: "hostagentd", ProcID: pid, Facility: 3,
 		Severity: severityOf(r.Level), Message: string(bytes.TrimSpace(b.Bytes())), Source: "hostagentd"}
 	select {
 	case h.queue <- rec:
@@ -88,7 +87,11 @@ func (h *ownLog) WithGroup(name string) slog.Handler {
 	return &c
 }
 
-var pid = strconv.Itoa(os.Getpid())
+// The process's id and host name, for the records of its own log.
+var (
+	pid         = strconv.Itoa(os.Getpid())
+	hostName, _ = os.Hostname()
+)
 
 func severityOf(l slog.Level) syslogd.Severity {
 	switch {
