@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -205,24 +204,11 @@ func TestRun(t *testing.T) {
 			svc := &service{lockdown: tt.lockdown, fingerprint: tt.fingerprint, remote: tt.remote}
 			server := start(t, svc)
 			if tt.noDaemon {
-				server = "unix:" + filepath.Join(t.TempDir(), "missing.sock")
+				server = apitest.Missing(t)
 			}
 
 			code, stdout, stderr := run(server, "vicfg-hostops", tt.args...)
-			if code != tt.code {
-				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.code, stderr)
-			}
-			if stdout != tt.stdout {
-				t.Errorf("stdout:\n%s\nwant:\n%s", stdout, tt.stdout)
-			}
-			if len(tt.stderr) == 0 && stderr != "" {
-				t.Errorf("stderr: %s", stderr)
-			}
-			for _, s := range tt.stderr {
-				if !strings.Contains(stderr, s) {
-					t.Errorf("stderr %q lacks %q", stderr, s)
-				}
-			}
+			apitest.CheckOutput(t, code, stdout, stderr, tt.code, tt.stdout, tt.stderr)
 			lockdown, sets := svc.state()
 			if !slices.Equal(sets, tt.sets) {
 				t.Errorf("lockdown set to %v, want %v", sets, tt.sets)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -450,24 +449,11 @@ func TestRun(t *testing.T) {
 			}
 			svc.updates = 0
 			if tt.noDaemon {
-				server = "unix:" + filepath.Join(t.TempDir(), "missing.sock")
+				server = apitest.Missing(t)
 			}
 
 			code, stdout, stderr := run(server, "vicfg-snmp", tt.args...)
-			if code != tt.code {
-				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.code, stderr)
-			}
-			if stdout != tt.stdout {
-				t.Errorf("stdout:\n%s\nwant:\n%s", stdout, tt.stdout)
-			}
-			if len(tt.stderr) == 0 && stderr != "" {
-				t.Errorf("stderr: %s", stderr)
-			}
-			for _, s := range tt.stderr {
-				if !strings.Contains(stderr, s) {
-					t.Errorf("stderr %q lacks %q", stderr, s)
-				}
-			}
+			apitest.CheckOutput(t, code, stdout, stderr, tt.code, tt.stdout, tt.stderr)
 			if svc.updates != tt.updates {
 				t.Errorf("%d changes requested, want %d", svc.updates, tt.updates)
 			}
