@@ -261,7 +261,7 @@ func (r *Rsyslogd) start(t testing.TB) error {
 	// -n: stay in the foreground, so that we own the process; -f, -i: our
 	// config and pid file only. No -d: debug output is huge and slow.
 	cmd := exec.Command(r.bin, "-n", "-f", r.conf, "-i", pid)
-	cmd.Env = rsyslogEnv()
+	cmd.Env = RsyslogEnv()
 	// Errors found before the config is loaded (e.g. syntax errors) only go
 	// to stderr.
 	cmd.Stdout, cmd.Stderr = stderr, stderr
@@ -290,9 +290,10 @@ func (r *Rsyslogd) Stop(t testing.TB) {
 	r.cmd = nil
 }
 
-// rsyslogEnv drops variables that would turn on rsyslog's debug output or
-// make it talk to systemd (socket activation, sd_notify).
-func rsyslogEnv() []string {
+// RsyslogEnv is this process's environment without the variables that
+// would turn on rsyslog's debug output or make it talk to systemd (socket
+// activation, sd_notify): for every rsyslogd a test starts.
+func RsyslogEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")

@@ -386,7 +386,7 @@ input(type="imfile" file=%q tag="hostd" ruleset="fwd" freshStartTail="off" readM
 	}
 	defer stderr.Close()
 	cmd := exec.Command(bin, "-n", "-f", conf, "-i", filepath.Join(dir, "rsyslogd.pid"))
-	cmd.Env = cleanEnv()
+	cmd.Env = peertest.RsyslogEnv()
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	t.Logf("rsyslogd config:\n%s", config)
 	return measure(t, "rsyslog tcp", cmd, s, func() string {
@@ -489,20 +489,6 @@ func backlogRSS(t testing.TB, bin, logDir string) {
 		totalLines, float64(rss)/(1<<20), verdict, cpu)
 	t.Log(line)
 	fmt.Println(line)
-}
-
-// cleanEnv drops what would turn on rsyslog's debug output or make it talk
-// to systemd.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "RSYSLOG_") || strings.HasPrefix(name, "LISTEN_") || name == "NOTIFY_SOCKET" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }
 
 // readTail returns the last 4 KiB of a file, for diagnostics.
