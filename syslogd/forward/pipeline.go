@@ -46,6 +46,8 @@ type pipeline struct {
 	dropped atomic.Uint64     // socket messages refused by a full spool
 	marked  uint64            // drops already announced
 
+	last lineSource // the file of the last line read (collect's goroutine only)
+
 	// delivered are batches written but not yet confirmed by the output:
 	// their checkpoint waits (see output.Confirmed).
 	delivered []deliveredBatch
@@ -227,10 +229,25 @@ func (p *pipeline) dropMark(n uint64) syslogd.Record {
 }
 
 func (p *pipeline) fileRecord(l tail.Line) syslogd.Record {
-	in := p.files.match(l.Path)
-	return syslogd.Record{Time: time.Now(), Hostname: p.files.hostname, AppName: in.appName(l.Path),
-		Facility: in.facility, Severity: in.severity, Message: l.Text, Source: l.Path, Offset: l.Offset,
-		Seq: p.nextSeq(l.ID.String())}
+	// Lines come in runs from one file: what depends on the file alone
+	// (its input, app-name, sequence key) is worked out once per run.
+	if l.Path != p.last.path || l.ID != p.last.id {
+		in := p.files.match(l.Path)
+		p.last = lineSource{path: l.Path, id: l.ID, in: in, app: in.appName(l.Path), key: l.ID.String()}
+	}
+	src := &p.last
+	return syslogd.Record{Time: time.Now(), Hostname: p.files.hostname, AppName: src.app,
+		Facility: src.in.facility, Severity: src.in.severity, Message: l.Text, Source: l.Path, Offset: l.Offset,
+		Seq: p.nextSeq(src.key)}
+}
+
+// lineSource is what the pipeline worked out for the file of its last line.
+type lineSource struct {
+	path string
+	id   tail.FileID
+	in   fileInput
+	app  string
+	key  string
 }
 
 // checkpoint records the confirmed batches: sequence numbers first, then
