@@ -89,7 +89,16 @@ type Record struct {
 	// For files: the offset just past the line, where reading resumes
 	// once this record is delivered everywhere (the checkpoint).
 	Offset int64
-	// Seq numbers the records of one source from 1, so a receiver can see
-	// gaps; it is sent in the structured data of RFC 5424 messages.
+	// SourceID names one generation of a file source (device, inode and
+	// fingerprint, see tail.FileID): app.log before and after a rotation
+	// are two sources that share a path. Empty for sockets.
+	SourceID string
+	// Seq numbers the records of one source (Source and SourceID) from 1.
+	// A record keeps its number when it is sent again, so a collector can
+	// drop duplicates and trust a gap; it is sent in the structured data of
+	// RFC 5424 messages, with the source.
 	Seq uint64
+	// Part is 0 for a whole message, and 1, 2, ... for the pieces of one
+	// split by an output to fit its loghost; the pieces share Seq.
+	Part int
 }

@@ -104,3 +104,21 @@ func BenchmarkAppend5424OctetCounting(b *testing.B) {
 		buf = Append(buf[:0], r, RFC5424, OctetCounting, 8192)
 	}
 }
+
+func TestSourceElement(t *testing.T) {
+	r := record()
+	r.Source, r.SourceID, r.Part = `/var/log/a "b" ]c\d.log`, "2049:1311:5f0c3a9e1b2d", 2
+	got := string(Append(nil, r, RFC5424, None, 0))
+	want := `[meta sequenceId="42"][` + SDID + ` source="/var/log/a \"b\" \]c\\d.log" file="2049:1311:5f0c3a9e1b2d" part="2"] Task`
+	if !strings.Contains(got, want) {
+		t.Errorf("got  %s\nwant it to contain %s", got, want)
+	}
+	if n := len(got) - len(r.Message); n > len(r.Hostname)+len(r.AppName)+len(r.ProcID)+len(r.MsgID)+45+SDLen(r) {
+		t.Errorf("header of %d bytes is over the bound SDLen gives", n)
+	}
+	r.Seq, r.SourceID, r.Part = 0, "", 0
+	r.Source = "unix:/run/hostagent/syslog.sock"
+	if got := string(Append(nil, r, RFC5424, None, 0)); !strings.Contains(got, ` - [`+SDID+` source="unix:/run/hostagent/syslog.sock"] Task`) {
+		t.Errorf("socket source: %s", got)
+	}
+}

@@ -112,7 +112,7 @@ func TestForwardFilesAndSocketToRsyslog(t *testing.T) {
 	if first.Facility != 19 || first.Severity != 4 || first.Hostname != "esx01" {
 		t.Errorf("file line fields: %+v", first)
 	}
-	if sshd.ProcID != "77" || sshd.Msg != "accepted" || sshd.Facility != 4 || sshd.StructuredData != `[meta sequenceId="1"]` {
+	if sshd.ProcID != "77" || sshd.Msg != "accepted" || sshd.Facility != 4 || sshd.StructuredData != `[meta sequenceId="1"][hostagent@32473 source="unix:/run/test.sock"]` {
 		t.Errorf("socket message: %+v", sshd)
 	}
 	if mark.MsgID != "MARK" || mark.Msg != "-- MARK --" {

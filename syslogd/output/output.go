@@ -191,10 +191,10 @@ func (o *Output) encode(batch []syslogd.Record) []byte {
 	return append([]byte(nil), o.buf...)
 }
 
-// maxFixedHeader bounds what a header holds besides its variable fields:
-// "<191>1 " (7), an RFC 3339 time with microseconds and offset (32),
-// five separators, and [meta sequenceId="2147483647"] (31).
-const maxFixedHeader = 7 + 32 + 5 + 31
+// maxFixedHeader bounds what a header holds besides its variable fields
+// and its structured data (format.SDLen): "<191>1 " (7), an RFC 3339 time
+// with microseconds and offset (32), five separators.
+const maxFixedHeader = 7 + 32 + 5
 
 // ContinuedMarker ends every part of a message split to fit the loghost's
 // maximum but the last, as the file tailer marks the parts of long lines.
@@ -208,11 +208,12 @@ func (o *Output) parts(r *syslogd.Record) []*syslogd.Record {
 	// The header's length is bounded by its fields' lengths plus the fixed
 	// parts (PRI, version, timestamp, separators, the sequence element):
 	// most messages fit by far, and are not formatted twice to find out.
-	if max <= 0 || len(r.Message)+len(r.Hostname)+len(r.AppName)+len(r.ProcID)+len(r.MsgID)+maxFixedHeader <= max {
+	if max <= 0 || len(r.Message)+len(r.Hostname)+len(r.AppName)+len(r.ProcID)+len(r.MsgID)+maxFixedHeader+format.SDLen(r) <= max {
 		return []*syslogd.Record{r}
 	}
 	empty := *r
 	empty.Message = ""
+	empty.Part = 99999                                                               // room for the part number of any piece
 	header := len(format.Append(nil, &empty, o.settings.Format, format.None, 0)) + 1 // and the space before MSG
 	if header+len(r.Message) <= max {
 		return []*syslogd.Record{r}
@@ -231,6 +232,7 @@ func (o *Output) parts(r *syslogd.Record) []*syslogd.Record {
 			}
 		}
 		part := *r
+		part.Part = len(out) + 1
 		part.Message = msg[:n]
 		if n < len(msg) {
 			part.Message += ContinuedMarker
