@@ -25,11 +25,11 @@ func BenchmarkFollow(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		ctx, cancel := context.WithCancel(context.Background())
-		out := make(chan Line, 1024)
+		out := make(chan []Line, 8)
 		errc := make(chan error, 1)
 		go func() { errc <- Follow(ctx, Config{Globs: []string{filepath.Join(dir, "*.log")}}, nil, out, nil) }()
-		for range lines {
-			<-out
+		for n := 0; n < lines; {
+			n += len(<-out)
 		}
 		cancel()
 		if err := <-errc; err != nil {

@@ -1,4 +1,11 @@
-// Package tail reads the files of the log directory line by line: it follows globs, picks up new files, follows rotation by rename and by copytruncate, and resumes each file where its lines were last delivered.
+// Package tail reads the files of the log directory line by line: it
+// follows globs, picks up new files, and knows each file by its identity
+// (device, inode, fingerprint), not its path. It follows rotation by
+// rename and by copytruncate, even several rotations while delivery is
+// blocked or the agent is stopped (finding generations under their new
+// names, in logrotate's copies and in .gz files), resumes each file where
+// its lines were last delivered with their numbering, says which lines
+// were really lost, and keeps the open descriptors within a budget.
 package tail
 
 import (
@@ -35,6 +42,34 @@ type Config struct {
 	// ForgetAfter is how long a file may be gone before its position is
 	// pruned. Default 24h.
 	ForgetAfter time.Duration
+	// FollowSymlinks allows a glob's symbolic links to lead out of the
+	// directory they are in; by default such a link is skipped (a link to
+	// a secret in the log directory must not get it forwarded).
+	FollowSymlinks bool
+	// MaxOpen bounds the files held open at once by this Follow; 0 shares
+	// the process's budget, half its descriptor limit (see budget).
+	MaxOpen int
+	// OnLoss, if set, is called (from any goroutine) for lines that are
+	// really gone: a file deleted or truncated before they were read, with
+	// no copy of it left. The loss is logged as a warning too.
+	OnLoss func(Loss)
+}
+
+// Loss is a part of a file that could not be read.
+type Loss struct {
+	Path   string
+	ID     FileID
+	From   int64 // byte offset where the lost part starts
+	To     int64 // where it ends, or -1 when not known
+	Reason string
+}
+
+func (l Loss) String() string {
+	to := "its end (size not known)"
+	if l.To >= 0 {
+		to = fmt.Sprintf("%d", l.To)
+	}
+	return fmt.Sprintf("%s (inode %d): bytes from %d to %s were not read: %s", l.Path, l.ID.Inode, l.From, to, l.Reason)
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -78,17 +113,24 @@ type Line struct {
 	// After a restart in the middle of a split line, its rest arrives as a
 	// new line.
 	Part int
+	// Source names the content the line belongs to (see sourceTag): one
+	// generation of the file, the same in its copies and after a restart.
+	Source string
+	// Seq numbers the records of one Source from 1: lines, and parts of
+	// split lines. Re-reading after a restart gives a line the same number.
+	Seq uint64
 }
 
 // Follow watches cfg.Globs and sends every line not yet delivered to out, in file order,
 // starting each known file at its position (pos) and new files at 0, until ctx is done.
-// out is unbuffered or bounded by the caller: when it blocks, reading stops (backpressure)
-// — the file is still there, nothing is lost. Returns nil on ctx done.
+// Lines go in slices of up to 512, each from one file; the consumer owns a slice it
+// receives. out is unbuffered or bounded by the caller: when it blocks, reading stops
+// (backpressure) — the file is still there, nothing is lost. Returns nil on ctx done.
 //
 // Follow only reads positions; the consumer calls pos.Set after delivery
 // and pos.Save when it likes. Follow prunes positions of files gone for
 // cfg.ForgetAfter.
-func Follow(ctx context.Context, cfg Config, pos *Positions, out chan<- Line, log *slog.Logger) error {
+func Follow(ctx context.Context, cfg Config, pos *Positions, out chan<- []Line, log *slog.Logger) error {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return err
@@ -106,7 +148,16 @@ func Follow(ctx context.Context, cfg Config, pos *Positions, out chan<- Line, lo
 	defer w.close()
 
 	fw := &follower{cfg: cfg, pos: pos, out: out, log: log, reg: newRegistry(), watch: w,
-		streams: map[string]*stream{}, done: make(chan string)}
+		streams: map[string]*stream{}, done: make(chan string), budget: sharedBudget(),
+		since: pos.savedAt(), warned: map[string]bool{}}
+	if cfg.MaxOpen > 0 {
+		fw.budget = newBudget(cfg.MaxOpen)
+	}
+	if fw.since.IsZero() {
+		// No earlier run: rotated generations older than this one are not
+		// ours to send; those modified from now on may be missed ones.
+		fw.since = time.Now()
+	}
 	for _, g := range cfg.Globs {
 		fw.targets = append(fw.targets, newTarget(g))
 	}
@@ -119,15 +170,23 @@ func Follow(ctx context.Context, cfg Config, pos *Positions, out chan<- Line, lo
 type follower struct {
 	cfg     Config
 	pos     *Positions
-	out     chan<- Line
+	out     chan<- []Line
 	log     *slog.Logger
 	reg     *registry
 	watch   *dirWatcher
 	targets []target
 
+	budget  *budget
+	// since is where the agent's knowledge of the files ends: rotated
+	// generations modified after it may hold lines never read.
+	since time.Time
+
 	streams map[string]*stream
 	done    chan string // a stream's path, when it ended
 	wg      sync.WaitGroup
+
+	warnMu sync.Mutex
+	warned map[string]bool // skipped symlinks already logged
 }
 
 func (fw *follower) run(ctx context.Context) {
@@ -152,6 +211,9 @@ func (fw *follower) run(ctx context.Context) {
 		case <-tick.C:
 			fw.watchDirs()
 			fw.scan(ctx)
+			for _, s := range fw.streams {
+				s.refresh()
+			}
 			if n := fw.pos.Prune(fw.cfg.ForgetAfter); n > 0 {
 				fw.log.Info("forgot positions of log files gone for a while", "files", n, "after", fw.cfg.ForgetAfter)
 			}
@@ -166,6 +228,11 @@ func (fw *follower) run(ctx context.Context) {
 
 func (fw *follower) handle(ctx context.Context, ev fsnotify.Event) {
 	if s, ok := fw.streams[ev.Name]; ok {
+		if ev.Has(fsnotify.Create) {
+			// A new file bears the path (rotation): put it in the chain
+			// now, whatever reading is doing.
+			s.observe()
+		}
 		s.poke()
 		return
 	}
@@ -192,6 +259,10 @@ func (fw *follower) matches(path string) bool {
 func (fw *follower) scan(ctx context.Context) {
 	for _, t := range fw.targets {
 		for _, path := range t.files() {
+			if s, ok := fw.streams[path]; ok {
+				s.observe()
+				continue
+			}
 			fw.startIfFile(ctx, path)
 		}
 	}
@@ -209,8 +280,7 @@ func (fw *follower) startIfFile(ctx context.Context, path string) {
 	if _, ok := fw.streams[path]; ok || ctx.Err() != nil || !fw.matches(path) {
 		return
 	}
-	fi, err := os.Stat(path)
-	if err != nil || !fi.Mode().IsRegular() {
+	if _, err := fw.stat(path); err != nil {
 		return
 	}
 	s := newStream(path, fw)
@@ -222,4 +292,72 @@ func (fw *follower) startIfFile(ctx context.Context, path string) {
 		case <-ctx.Done():
 		}
 	})
+}
+
+// stat is os.Stat of a path the globs matched, under the symlink rule: a
+// link whose target lies outside the link's own directory is refused
+// (errNotRegular) unless FollowSymlinks, and so is anything but a regular
+// file.
+func (fw *follower) stat(path string) (os.FileInfo, error) {
+	target, err := fw.resolve(path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(target)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w", path, errNotRegular)
+	}
+	return fi, nil
+}
+
+// open opens a path the globs matched, under the same rule as stat.
+func (fw *follower) open(path string) (*content, error) {
+	target, err := fw.resolve(path)
+	if err != nil {
+		return nil, err
+	}
+	return openContent(target)
+}
+
+// resolve returns the file path names: itself, or an allowed link's
+// target.
+func (fw *follower) resolve(path string) (string, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return "", err
+	}
+	if fi.Mode()&os.ModeSymlink == 0 {
+		return path, nil
+	}
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", err
+	}
+	if fw.cfg.FollowSymlinks {
+		return target, nil
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+	if err == nil && filepath.Dir(target) == dir {
+		return target, nil
+	}
+	fw.warnMu.Lock()
+	first := !fw.warned[path]
+	fw.warned[path] = true
+	fw.warnMu.Unlock()
+	if first {
+		fw.log.Warn("symbolic link in the log directory points outside it; not followed (set follow_symlinks to allow it)",
+			"path", path, "target", target)
+	}
+	return "", fmt.Errorf("%s: link to %s outside its directory: %w", path, target, errNotRegular)
+}
+
+// lost reports lines that are really gone.
+func (fw *follower) lost(l Loss) {
+	fw.log.Warn("log lines lost", "path", l.Path, "inode", l.ID.Inode, "from", l.From, "to", l.To, "reason", l.Reason)
+	if fw.cfg.OnLoss != nil {
+		fw.cfg.OnLoss(l)
+	}
 }

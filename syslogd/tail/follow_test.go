@@ -209,16 +209,13 @@ func TestTruncatedAndRewrittenPastOffsetIsNoticed(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
 	appendFile(t, path, "old 1\nold 2\n")
-	fh, err := os.Open(path)
+	c, err := openContent(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fh.Close()
-	fi, _ := fh.Stat()
-	k, _ := fileKey(fi)
-	head, _ := readHead(fh, fi.Size())
-	tl := newTailer(path, fh, k, head, 0, DefaultMaxLine)
-	out := make(chan Line, 10)
+	defer c.Close()
+	tl := newTailer(path, c, c.key, c.head, 0, 0, DefaultMaxLine)
+	out := make(chan []Line, 10)
 	if _, err := tl.readToEOF(t.Context(), out); err != nil {
 		t.Fatal(err)
 	}
@@ -235,8 +232,8 @@ func TestTruncatedAndRewrittenPastOffsetIsNoticed(t *testing.T) {
 	}
 	close(out)
 	var got []Line
-	for l := range out {
-		got = append(got, l)
+	for ls := range out {
+		got = append(got, ls...)
 	}
 	wantTexts(t, got, "old 1", "old 2", "new content, longer than before")
 }
@@ -257,7 +254,7 @@ func TestRestartResumesAfterDeliveredLines(t *testing.T) {
 	f := startFollow(t, testConfig(dir), pos)
 	got := f.next(10, 5*time.Second)
 	for _, l := range got[:6] { // lines 0..5 delivered; 6..9 were in flight
-		pos.Set(l.ID, l.Path, l.Offset)
+		pos.Set(l.ID, l.Path, l.Offset, l.Seq)
 	}
 	if err := pos.Save(); err != nil {
 		t.Fatal(err)
@@ -275,7 +272,7 @@ func TestRestartResumesAfterDeliveredLines(t *testing.T) {
 		if want := fmt.Sprintf("line %d", i+6); l.Text != want {
 			t.Fatalf("after restart line %d: %q, want %q", i, l.Text, want)
 		}
-		pos2.Set(l.ID, l.Path, l.Offset)
+		pos2.Set(l.ID, l.Path, l.Offset, l.Seq)
 	}
 	f2.none(3 * testPoll)
 	if err := pos2.Save(); err != nil {
@@ -366,11 +363,16 @@ func TestEqualShortFilesAreNotConfused(t *testing.T) {
 	// Delivering a's line says nothing about b's.
 	for _, l := range got {
 		if l.Path == a {
-			pos.Set(l.ID, l.Path, l.Offset)
+			pos.Set(l.ID, l.Path, l.Offset, l.Seq)
 		}
 	}
 	for _, l := range got {
-		if off, ok := pos.Get(l.ID); (l.Path == a) != ok || (ok && off != 5) {
+		// Both are known (discovered) from their start; only a's moved.
+		want := int64(0)
+		if l.Path == a {
+			want = 5
+		}
+		if off, _, ok := pos.Get(l.ID); !ok || off != want {
 			t.Fatalf("%s: Get = %d, %v", l.Path, off, ok)
 		}
 	}
@@ -424,7 +426,7 @@ func TestCancelWhileConsumerIsBlocked(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	for _, cfg := range []Config{{}, {Globs: []string{"/var/log/[.log"}}} {
-		if err := Follow(t.Context(), cfg, nil, make(chan Line), nil); err == nil {
+		if err := Follow(t.Context(), cfg, nil, make(chan []Line), nil); err == nil {
 			t.Errorf("Follow(%+v) = nil, want an error", cfg)
 		}
 	}

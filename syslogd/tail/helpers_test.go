@@ -34,7 +34,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 // it returned nil and left no goroutine behind (a small goleak).
 type following struct {
 	t       testing.TB
-	out     chan Line
+	out     chan []Line
+	queued  []Line // received and not yet taken by next
 	cancel  context.CancelFunc
 	errc    chan error
 	base    int
@@ -43,7 +44,7 @@ type following struct {
 
 func startFollow(t testing.TB, cfg Config, pos *Positions) *following {
 	t.Helper()
-	f := &following{t: t, out: make(chan Line), errc: make(chan error, 1), base: runtime.NumGoroutine()}
+	f := &following{t: t, out: make(chan []Line), errc: make(chan error, 1), base: runtime.NumGoroutine()}
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancel = cancel
 	go func() { f.errc <- Follow(ctx, cfg, pos, f.out, testLogger(t)) }()
@@ -94,11 +95,16 @@ func (f *following) next(n int, timeout time.Duration) []Line {
 	var got []Line
 	deadline := time.After(timeout)
 	for len(got) < n {
+		if len(f.queued) > 0 {
+			k := min(n-len(got), len(f.queued))
+			got, f.queued = append(got, f.queued[:k]...), f.queued[k:]
+			continue
+		}
 		select {
-		case l := <-f.out:
-			got = append(got, l)
+		case ls := <-f.out:
+			f.queued = ls
 		case <-deadline:
-			f.t.Fatalf("got %d of %d lines within %v: %v", len(got), n, timeout, texts(got))
+			f.t.Fatalf("got %d of %d lines within %v: %v", len(got), n, timeout, summary(got))
 		}
 	}
 	return got
@@ -107,11 +113,22 @@ func (f *following) next(n int, timeout time.Duration) []Line {
 // none checks that no line arrives for d.
 func (f *following) none(d time.Duration) {
 	f.t.Helper()
+	if len(f.queued) > 0 {
+		f.t.Fatalf("unexpected line %+v", f.queued[0])
+	}
 	select {
-	case l := <-f.out:
-		f.t.Fatalf("unexpected line %+v", l)
+	case ls := <-f.out:
+		f.t.Fatalf("unexpected line %+v", ls[0])
 	case <-time.After(d):
 	}
+}
+
+// summary is the first and last few lines' texts, for a failure message.
+func summary(ls []Line) []string {
+	if len(ls) <= 10 {
+		return texts(ls)
+	}
+	return append(append(texts(ls[:5]), "..."), texts(ls[len(ls)-5:])...)
 }
 
 func texts(ls []Line) []string {
@@ -155,6 +172,18 @@ func wantTexts(t testing.TB, got []Line, want ...string) {
 // openFDsTo counts this process's descriptors open on path (deleted or not).
 func openFDsTo(t testing.TB, path string) int {
 	t.Helper()
+	return openFDs(t, func(target string) bool { return target == path })
+}
+
+// openFDsIn counts this process's descriptors open on files in dir.
+func openFDsIn(t testing.TB, dir string) int {
+	t.Helper()
+	return openFDs(t, func(target string) bool { return filepath.Dir(target) == dir })
+}
+
+// openFDs counts this process's descriptors open on a file that match.
+func openFDs(t testing.TB, match func(target string) bool) int {
+	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Skip("no /proc/self/fd:", err)
@@ -162,7 +191,7 @@ func openFDsTo(t testing.TB, path string) int {
 	n := 0
 	for _, e := range ents {
 		target, err := os.Readlink("/proc/self/fd/" + e.Name())
-		if err == nil && strings.TrimSuffix(target, " (deleted)") == path {
+		if err == nil && match(strings.TrimSuffix(target, " (deleted)")) {
 			n++
 		}
 	}

@@ -1,6 +1,7 @@
 package tail
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -25,12 +26,12 @@ const fingerprintSize = 256
 // against the file (hash its first FingerprintLen bytes again).
 //
 // Two files with equal short content have equal fingerprints, so the
-// fingerprint is never used alone: device and inode tell apart files that
-// exist at the same time, and the fingerprint only tells whether the file on
-// an inode is still the one we read (not truncated and rewritten, not a new
-// file on a reused inode). A new file on a reused inode whose first bytes
-// equal the old file's first bytes cannot be told apart; with content this
-// short (under 256 bytes, identical) the damage is bounded by that content.
+// fingerprint is never used alone to tell files apart that exist at the
+// same time: device and inode do that. The fingerprint tells whether the
+// file on an inode is still the one we read (not truncated and rewritten,
+// not a new file on a reused inode), and it finds a file's content again
+// under another inode: in logrotate's copy (copytruncate) or, decompressed,
+// in the .gz a rotated generation became.
 type FileID struct {
 	Device         uint64
 	Inode          uint64
@@ -44,6 +45,12 @@ func (id FileID) String() string {
 		fp = fp[:12]
 	}
 	return fmt.Sprintf("dev=%d ino=%d fp=%s/%d", id.Device, id.Inode, fp, id.FingerprintLen)
+}
+
+// matches reports whether head (a file's first bytes) is the content id
+// was taken from: its first FingerprintLen bytes hash to Fingerprint.
+func (id FileID) matches(head []byte) bool {
+	return id.FingerprintLen <= len(head) && fingerprint(head[:id.FingerprintLen]) == id.Fingerprint
 }
 
 // inodeKey is the part of a FileID that does not change while a file lives.
@@ -62,6 +69,25 @@ func fingerprint(head []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// sourceTag names the lines of one generation of a file for the collector
+// (Line.Source): the device and inode the content was first read from, and
+// a hash of its first line, at most max bytes of it. Unlike the
+// fingerprint it does not grow with the file: by the time a file's first
+// record is sent, its first line is complete or longer than max (MaxLine),
+// so every later look at the same content gives the same tag, in this run
+// or after a restart, and in logrotate's copy of it too (which is why the
+// inode is the original's, not the copy's).
+func sourceTag(k inodeKey, head []byte, max int) string {
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i+1]
+	}
+	if len(head) > max {
+		head = head[:max]
+	}
+	sum := sha256.Sum256(head)
+	return fmt.Sprintf("%d:%d:%s", k.dev, k.ino, hex.EncodeToString(sum[:6]))
+}
+
 // errNoInode is returned where the platform gives no device and inode.
 var errNoInode = errors.New("file has no device/inode on this platform")
 
@@ -73,17 +99,17 @@ func fileKey(fi os.FileInfo) (inodeKey, error) {
 	return k, nil
 }
 
-// readHead reads the first min(size, fingerprintSize) bytes of f. A file
+// readHead reads the first min(size, fingerprintSize) bytes of r. A file
 // that shrank meanwhile yields fewer bytes, which is what is there.
-func readHead(f *os.File, size int64) ([]byte, error) {
+func readHead(r io.ReaderAt, size int64) ([]byte, error) {
 	n := min(size, fingerprintSize)
 	if n <= 0 {
 		return nil, nil
 	}
 	buf := make([]byte, n)
-	got, err := f.ReadAt(buf, 0)
+	got, err := r.ReadAt(buf, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read head of %s: %w", f.Name(), err)
+		return nil, fmt.Errorf("read head: %w", err)
 	}
 	return buf[:got], nil
 }

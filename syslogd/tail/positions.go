@@ -26,6 +26,10 @@ type Positions struct {
 
 	mu      sync.Mutex
 	entries map[inodeKey]*position
+	// loadedSavedAt is when the positions file was last written before this
+	// process loaded it: a rotated generation modified since then may bear
+	// lines the previous run never read (see stream.restore).
+	loadedSavedAt time.Time
 
 	// saveMu orders Saves so an older snapshot can never be renamed over
 	// a newer one.
@@ -36,6 +40,7 @@ type position struct {
 	id     FileID
 	path   string
 	offset int64
+	seq    uint64 // records (lines and parts) up to offset: the last one's Seq
 	// seen is when Follow last found this file; not persisted, so the
 	// grace period counts from when this process started looking.
 	seen time.Time
@@ -43,7 +48,8 @@ type position struct {
 
 // positionsFile is the TOML layout of the positions file.
 type positionsFile struct {
-	Files []positionRecord `toml:"file"`
+	SavedAt time.Time        `toml:"saved_at"`
+	Files   []positionRecord `toml:"file"`
 }
 
 type positionRecord struct {
@@ -53,6 +59,7 @@ type positionRecord struct {
 	Fingerprint    string `toml:"fingerprint"`
 	FingerprintLen int    `toml:"fingerprint_len"`
 	Offset         int64  `toml:"offset"`
+	Seq            uint64 `toml:"seq"`
 }
 
 const positionsHeader = `hostagent log file positions: where the delivered lines of each file end.
@@ -91,9 +98,10 @@ func LoadPositions(path string, log *slog.Logger) (*Positions, error) {
 	}
 
 	now := time.Now()
+	p.loadedSavedAt = pf.SavedAt
 	for _, r := range pf.Files {
 		id := FileID{Device: r.Device, Inode: r.Inode, Fingerprint: r.Fingerprint, FingerprintLen: r.FingerprintLen}
-		p.entries[id.key()] = &position{id: id, path: r.Path, offset: r.Offset, seen: now}
+		p.entries[id.key()] = &position{id: id, path: r.Path, offset: r.Offset, seq: r.Seq, seen: now}
 	}
 	return p, nil
 }
@@ -112,19 +120,21 @@ func (pf *positionsFile) validate() error {
 	return nil
 }
 
-// Get returns the delivered offset recorded for exactly this identity (as
-// carried by Line.ID).
-func (p *Positions) Get(id FileID) (offset int64, ok bool) {
+// Get returns the delivered offset, and the Seq of the last delivered
+// record, recorded for exactly this identity (as carried by Line.ID).
+func (p *Positions) Get(id FileID) (offset int64, seq uint64, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e, ok := p.entries[id.key()]
 	if !ok || e.id != id {
-		return 0, false
+		return 0, 0, false
 	}
-	return e.offset, true
+	return e.offset, e.seq, true
 }
 
-// Set records that the lines of the file id up to offset were delivered.
+// Set records that the lines of the file id up to offset were delivered,
+// seq being the Seq of the last of them: a restart numbers the next line
+// seq+1, so a line keeps its number however often it is sent.
 // For the same file it only ever moves forward, so late or repeated calls
 // are harmless. A different file on the same inode (its fingerprint differs
 // and it is not the same file grown) replaces the entry.
@@ -143,7 +153,7 @@ func (p *Positions) Get(id FileID) (offset int64, ok bool) {
 // until the new content's lines carry a different or longer fingerprint. A
 // restart in that window finds the old fingerprint no longer matching and
 // reads the file from 0: under 256 bytes of lines repeat, none are lost.
-func (p *Positions) Set(id FileID, path string, offset int64) {
+func (p *Positions) Set(id FileID, path string, offset int64, seq uint64) {
 	if offset < 0 {
 		return
 	}
@@ -152,42 +162,93 @@ func (p *Positions) Set(id FileID, path string, offset int64) {
 	now := time.Now()
 	e, ok := p.entries[id.key()]
 	if !ok {
-		p.entries[id.key()] = &position{id: id, path: path, offset: offset, seen: now}
+		p.entries[id.key()] = &position{id: id, path: path, offset: offset, seq: seq, seen: now}
 		return
 	}
 	e.seen = now
 	switch {
 	case e.id == id:
-		if offset > e.offset {
-			e.offset, e.path = offset, path
+		if offset > e.offset || (offset == e.offset && seq > e.seq) {
+			e.offset, e.seq, e.path = offset, seq, path
 		}
 	case id.FingerprintLen > e.id.FingerprintLen && offset >= e.offset:
-		e.id, e.offset, e.path = id, offset, path
+		e.id, e.offset, e.seq, e.path = id, offset, seq, path
 	case id.FingerprintLen < e.id.FingerprintLen && offset <= e.offset:
 		// Stale: this file was already recorded further, with a longer head.
 	default:
-		e.id, e.offset, e.path = id, offset, path
+		e.id, e.offset, e.seq, e.path = id, offset, seq, path
 	}
+}
+
+// discover records a file that bore a followed path, at offset 0 unless
+// it is known: saved with the next Save, it tells a restart that this
+// generation existed and was not read yet, even if it has been rotated
+// away since.
+func (p *Positions) discover(id FileID, path string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.entries[id.key()]; !ok {
+		p.entries[id.key()] = &position{id: id, path: path, seen: time.Now()}
+	}
+}
+
+// grow lets the fingerprint of the file on inode k follow its growth
+// (head being its first bytes now) before any of its lines is delivered:
+// a generation waiting to be read must be recognisable, in its .gz, by a
+// restart, even though it was empty when it was discovered.
+func (p *Positions) grow(k inodeKey, head []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.entries[k]; ok && len(head) > e.id.FingerprintLen && e.id.matches(head) {
+		e.id = newFileID(k, head)
+	}
+}
+
+// minContentMatch is the shortest fingerprint trusted to find a file's
+// content under another inode (a copy, a .gz): a few bytes could be the
+// start of many files; 32 usually hold a timestamp and a host name.
+const minContentMatch = 32
+
+// content finds a recorded file whose content starts with head: the file
+// logrotate copied (copytruncate) or compressed. Of several, the one read
+// furthest.
+func (p *Positions) content(head []byte) (id FileID, offset int64, seq uint64, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range p.entries {
+		if e.id.FingerprintLen >= minContentMatch && e.id.matches(head) && (!ok || e.offset > offset) {
+			id, offset, seq, ok = e.id, e.offset, e.seq, true
+		}
+	}
+	return id, offset, seq, ok
+}
+
+// savedAt is when the positions file was written before it was loaded;
+// zero when there was none.
+func (p *Positions) savedAt() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.loadedSavedAt
 }
 
 // resume returns where to start reading the file on inode k whose first
 // bytes are head and whose size is size, if a position for it is known and
 // the file is still the one it was recorded for.
-func (p *Positions) resume(k inodeKey, head []byte, size int64) (int64, bool) {
+func (p *Positions) resume(k inodeKey, head []byte, size int64) (int64, uint64, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e, ok := p.entries[k]
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
 	e.seen = time.Now()
-	if e.id.FingerprintLen > len(head) || fingerprint(head[:e.id.FingerprintLen]) != e.id.Fingerprint {
-		return 0, false // another file on a reused inode, or rewritten
+	if !e.id.matches(head) {
+		return 0, 0, false // another file on a reused inode, or rewritten
 	}
-	if e.offset > size {
-		return 0, false // truncated while we were not looking
+	if size >= 0 && e.offset > size {
+		return 0, 0, false // truncated while we were not looking
 	}
-	return e.offset, true
+	return e.offset, e.seq, true
 }
 
 // touch notes that the file on inode k still exists, so Prune keeps it.
@@ -223,11 +284,11 @@ func (p *Positions) Save() error {
 	defer p.saveMu.Unlock()
 
 	p.mu.Lock()
-	pf := positionsFile{Files: make([]positionRecord, 0, len(p.entries))}
+	pf := positionsFile{SavedAt: time.Now().UTC().Truncate(time.Millisecond), Files: make([]positionRecord, 0, len(p.entries))}
 	for _, e := range p.entries {
 		pf.Files = append(pf.Files, positionRecord{
 			Path: e.path, Device: e.id.Device, Inode: e.id.Inode,
-			Fingerprint: e.id.Fingerprint, FingerprintLen: e.id.FingerprintLen, Offset: e.offset,
+			Fingerprint: e.id.Fingerprint, FingerprintLen: e.id.FingerprintLen, Offset: e.offset, Seq: e.seq,
 		})
 	}
 	p.mu.Unlock()

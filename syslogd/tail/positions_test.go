@@ -19,8 +19,8 @@ func TestPositionsSaveAndLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b := testID(10, "hello\n"), testID(11, strings.Repeat("x", 300)[:256])
-	p.Set(a, "/var/log/a.log", 6)
-	p.Set(b, "/var/log/b.log", 4096)
+	p.Set(a, "/var/log/a.log", 6, 1)
+	p.Set(b, "/var/log/b.log", 4096, 1)
 	if err := p.Save(); err != nil {
 		t.Fatal(err)
 	}
@@ -29,11 +29,11 @@ func TestPositionsSaveAndLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	for id, want := range map[FileID]int64{a: 6, b: 4096} {
-		if got, ok := q.Get(id); !ok || got != want {
+		if got, _, ok := q.Get(id); !ok || got != want {
 			t.Errorf("Get(%v) = %d, %v; want %d", id, got, ok, want)
 		}
 	}
-	if _, ok := q.Get(testID(12, "hello\n")); ok {
+	if _, _, ok := q.Get(testID(12, "hello\n")); ok {
 		t.Error("Get of an unknown inode found a position")
 	}
 	info, err := os.Stat(path)
@@ -78,13 +78,13 @@ func TestPositionsCorruptFileIsSetAside(t *testing.T) {
 func TestPositionsSetMovesForwardOnly(t *testing.T) {
 	p, _ := LoadPositions(filepath.Join(t.TempDir(), "p.toml"), nil)
 	id := testID(1, strings.Repeat("a", 256))
-	p.Set(id, "/a.log", 100)
-	p.Set(id, "/a.log", 50) // late or repeated call
-	if got, _ := p.Get(id); got != 100 {
+	p.Set(id, "/a.log", 100, 1)
+	p.Set(id, "/a.log", 50, 1) // late or repeated call
+	if got, _, _ := p.Get(id); got != 100 {
 		t.Fatalf("offset %d after a backward Set, want 100", got)
 	}
-	p.Set(id, "/a.log", 150)
-	if got, _ := p.Get(id); got != 150 {
+	p.Set(id, "/a.log", 150, 1)
+	if got, _, _ := p.Get(id); got != 150 {
 		t.Fatalf("offset %d, want 150", got)
 	}
 }
@@ -92,18 +92,18 @@ func TestPositionsSetMovesForwardOnly(t *testing.T) {
 func TestPositionsFingerprintGrowsWithShortFile(t *testing.T) {
 	p, _ := LoadPositions(filepath.Join(t.TempDir(), "p.toml"), nil)
 	short, grown := testID(1, "first\n"), testID(1, "first\nsecond\n")
-	p.Set(short, "/a.log", 6)
-	p.Set(grown, "/a.log", 13)
-	if got, ok := p.Get(grown); !ok || got != 13 {
+	p.Set(short, "/a.log", 6, 1)
+	p.Set(grown, "/a.log", 13, 1)
+	if got, _, ok := p.Get(grown); !ok || got != 13 {
 		t.Fatalf("Get(grown) = %d, %v", got, ok)
 	}
-	p.Set(short, "/a.log", 6) // stale
-	if got, ok := p.Get(grown); !ok || got != 13 {
+	p.Set(short, "/a.log", 6, 1) // stale
+	if got, _, ok := p.Get(grown); !ok || got != 13 {
 		t.Fatalf("stale Set moved the position: %d, %v", got, ok)
 	}
 	// Resuming checks the recorded fingerprint against the file's start,
 	// however much the file has grown since.
-	if off, ok := p.resume(short.key(), []byte("first\nsecond\nthird\n"), 19); !ok || off != 13 {
+	if off, _, ok := p.resume(short.key(), []byte("first\nsecond\nthird\n"), 19); !ok || off != 13 {
 		t.Fatalf("resume on the grown file = %d, %v; want 13", off, ok)
 	}
 }
@@ -111,27 +111,27 @@ func TestPositionsFingerprintGrowsWithShortFile(t *testing.T) {
 func TestPositionsOtherFileOnSameInode(t *testing.T) {
 	p, _ := LoadPositions(filepath.Join(t.TempDir(), "p.toml"), nil)
 	old, reused := testID(7, strings.Repeat("o", 256)), testID(7, strings.Repeat("n", 256))
-	p.Set(old, "/a.log", 5000)
-	p.Set(reused, "/a.log", 40) // a new file, started from 0
-	if got, ok := p.Get(reused); !ok || got != 40 {
+	p.Set(old, "/a.log", 5000, 1)
+	p.Set(reused, "/a.log", 40, 1) // a new file, started from 0
+	if got, _, ok := p.Get(reused); !ok || got != 40 {
 		t.Fatalf("Get(reused) = %d, %v; want 40", got, ok)
 	}
-	if _, ok := p.Get(old); ok {
+	if _, _, ok := p.Get(old); ok {
 		t.Fatal("old identity still answered")
 	}
 	// On restart a file whose first bytes differ from the recorded ones
 	// is read from 0, even with the same device and inode...
-	if _, ok := p.resume(old.key(), []byte(strings.Repeat("x", 256)), 10000); ok {
+	if _, _, ok := p.resume(old.key(), []byte(strings.Repeat("x", 256)), 10000); ok {
 		t.Fatal("resume matched a different file on the same inode")
 	}
 	// ...and so is one that is now shorter than the recorded offset.
-	if _, ok := p.resume(old.key(), []byte(strings.Repeat("n", 256)), 39); ok {
+	if _, _, ok := p.resume(old.key(), []byte(strings.Repeat("n", 256)), 39); ok {
 		t.Fatal("resume past the end of a truncated file")
 	}
 	// Two short files with equal content differ by inode.
 	a, b := testID(100, "x\n"), testID(101, "x\n")
-	p.Set(a, "/a.log", 2)
-	if _, ok := p.Get(b); ok {
+	p.Set(a, "/a.log", 2, 1)
+	if _, _, ok := p.Get(b); ok {
 		t.Fatal("equal short content confused two files")
 	}
 }
@@ -139,17 +139,17 @@ func TestPositionsOtherFileOnSameInode(t *testing.T) {
 func TestPositionsPrune(t *testing.T) {
 	p, _ := LoadPositions(filepath.Join(t.TempDir(), "p.toml"), nil)
 	gone, here := testID(1, "gone\n"), testID(2, "here\n")
-	p.Set(gone, "/gone.log", 5)
-	p.Set(here, "/here.log", 5)
+	p.Set(gone, "/gone.log", 5, 1)
+	p.Set(here, "/here.log", 5, 1)
 	time.Sleep(30 * time.Millisecond)
 	p.touch(here.key())
 	if n := p.Prune(20 * time.Millisecond); n != 1 {
 		t.Fatalf("pruned %d, want 1", n)
 	}
-	if _, ok := p.Get(gone); ok {
+	if _, _, ok := p.Get(gone); ok {
 		t.Fatal("gone file kept")
 	}
-	if _, ok := p.Get(here); !ok {
+	if _, _, ok := p.Get(here); !ok {
 		t.Fatal("present file pruned")
 	}
 }

@@ -5,52 +5,93 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hostagent/syslogd"
 	"io"
-	"os"
+	"time"
+
+	"hostagent/syslogd"
 )
 
 // readChunk is how much one read asks for: large enough that a busy file
 // is read in few syscalls, small enough to stay cheap per open file.
 const readChunk = 64 << 10
 
-// tailer reads one file (one inode) through its open descriptor, so it
-// keeps reading the same file after the path is renamed or unlinked.
+// tailer reads one file's content from where its lines were last sent,
+// line by line, numbering them. The content is usually one inode read
+// through its descriptor, so renames and unlinks do not matter; it can also
+// be the same content found elsewhere (logrotate's copy, or the .gz a
+// rotated file became), read under the identity it was first read with.
 type tailer struct {
-	path    string // the name its lines are reported under
-	f       *os.File
-	key     inodeKey
-	head    []byte // the file's first bytes as last seen, up to fingerprintSize
+	path    string   // the name its lines are reported under
+	src     *content // nil while suspended (closed to spare descriptors)
+	key     inodeKey // identity of the content: the original's for a copy
+	head    []byte   // the content's first bytes as last seen, up to fingerprintSize
 	id      FileID
+	tag     string // Line.Source; "" until the first line is complete
+	final   bool   // content that does not grow (a copy, a .gz): done at its end
 	maxLine int
 
 	readOff   int64  // bytes of the file consumed into pending or sent
 	lineStart int64  // file offset of pending[0]
 	pending   []byte // the start of a line whose newline has not arrived
 	part      int    // parts of the current line already sent
+	seq       uint64 // records sent of this content: lines and parts
+	lastSize  int64     // the size at the last look, to tell what a truncation cut
+	lastLook  time.Time // when the file was last seen not truncated
 	buf       []byte
+	ready     []Line // lines made and not yet handed to the consumer
 }
 
-func newTailer(path string, f *os.File, k inodeKey, head []byte, start int64, maxLine int) *tailer {
-	return &tailer{
-		path: path, f: f, key: k, head: head, id: newFileID(k, head), maxLine: maxLine,
-		readOff: start, lineStart: start, buf: make([]byte, readChunk),
+// maxHandOff bounds the lines handed to the consumer at once: lines go in
+// slices, one channel operation per read rather than per line.
+const maxHandOff = 512
+
+// handOff gives the consumer the lines made so far; it blocks while the
+// consumer does (backpressure).
+func (t *tailer) handOff(ctx context.Context, out chan<- []Line) error {
+	if len(t.ready) == 0 {
+		return nil
 	}
+	select {
+	case out <- t.ready:
+		t.ready = make([]Line, 0, maxHandOff)
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func newTailer(path string, src *content, k inodeKey, head []byte, start int64, seq uint64, maxLine int) *tailer {
+	t := &tailer{
+		path: path, src: src, key: k, head: head, id: newFileID(k, head), maxLine: maxLine,
+		readOff: start, lineStart: start, seq: seq, lastSize: start, lastLook: time.Now(), buf: make([]byte, readChunk),
+	}
+	t.tag = t.stableTag(head)
+	return t
+}
+
+// stableTag is the content's source tag if head holds enough of it to be
+// final (see sourceTag), else "".
+func (t *tailer) stableTag(head []byte) string {
+	cap := min(fingerprintSize, t.maxLine)
+	if bytes.IndexByte(head, '\n') >= 0 || len(head) >= cap || (t.final && len(head) > 0) {
+		return sourceTag(t.key, head, cap)
+	}
+	return ""
 }
 
 // checkTruncated notices copytruncate: the file got shorter than what was
 // read, or its first bytes changed (truncated and already rewritten past
 // our offset). It returns the file's current first bytes; on truncation the
-// caller flushes what is pending (it belongs to the old content, under the
-// old FileID) and then calls restart. It also lets the fingerprint of a
-// short file grow with the file.
+// caller looks for the rest of the old content in logrotate's copy, and
+// then calls restart. It also lets the fingerprint of a short file grow
+// with the file.
 func (t *tailer) checkTruncated() (truncated bool, head []byte, err error) {
-	fi, err := t.f.Stat()
+	fi, err := t.src.f.Stat()
 	if err != nil {
-		return false, nil, fmt.Errorf("stat %s: %w", t.f.Name(), err)
+		return false, nil, fmt.Errorf("stat %s: %w", t.src.f.Name(), err)
 	}
 	size := fi.Size()
-	head, err = readHead(t.f, size)
+	head, err = readHead(t.src.f, size)
 	if err != nil {
 		return false, nil, err
 	}
@@ -58,6 +99,7 @@ func (t *tailer) checkTruncated() (truncated bool, head []byte, err error) {
 	if size < t.readOff || rewritten {
 		return true, head, nil
 	}
+	t.lastSize, t.lastLook = size, time.Now()
 	if len(head) > len(t.head) {
 		t.head = head
 		t.id = newFileID(t.key, head)
@@ -65,20 +107,42 @@ func (t *tailer) checkTruncated() (truncated bool, head []byte, err error) {
 	return false, head, nil
 }
 
+// replaced reports whether the file's first bytes are no longer those of
+// the content being read. Checked after every read, so that no byte read
+// after a copytruncate is taken for the old content: a pread of 256 bytes
+// per 64 KiB read.
+func (t *tailer) replaced() bool {
+	var b [fingerprintSize]byte
+	n, err := t.src.f.ReadAt(b[:len(t.head)], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false // the read that follows reports it
+	}
+	return n < len(t.head) || !bytes.Equal(b[:n], t.head)
+}
+
 // restart reads the file again from 0: what is there now was written after
-// the truncation.
+// the truncation, a new content with its own identity and numbering.
 func (t *tailer) restart(head []byte) {
-	t.head, t.id = head, newFileID(t.key, head)
-	t.readOff, t.lineStart, t.pending, t.part = 0, 0, t.pending[:0], 0
+	t.head, t.id = head, newFileID(t.src.key, head)
+	t.key = t.src.key
+	t.readOff, t.lineStart, t.pending, t.part, t.seq, t.lastSize = 0, 0, t.pending[:0], 0, 0, 0
+	t.tag = t.stableTag(head)
 }
 
 // readToEOF sends every complete line (and every MaxLine part of an
 // over-long one) up to the current end of the file. It blocks while out
 // blocks: that is the backpressure, nothing is read ahead. It reports
 // whether any bytes were read.
-func (t *tailer) readToEOF(ctx context.Context, out chan<- Line) (grew bool, err error) {
+func (t *tailer) readToEOF(ctx context.Context, out chan<- []Line) (grew bool, err error) {
 	for {
-		n, err := t.f.ReadAt(t.buf, t.readOff)
+		n, err := t.src.ReadAt(t.buf, t.readOff)
+		if n > 0 && !t.final && t.replaced() {
+			// Truncated and written again (copytruncate) since the last
+			// look: these bytes belong to the new content, not at this
+			// offset. Left for follow, which reads the rest of the old
+			// content from the copy, then the new one from its start.
+			return grew, nil
+		}
 		if n > 0 {
 			grew = true
 			t.readOff += int64(n)
@@ -86,19 +150,23 @@ func (t *tailer) readToEOF(ctx context.Context, out chan<- Line) (grew bool, err
 			if serr := t.sendLines(ctx, out); serr != nil {
 				return grew, serr
 			}
+			if serr := t.handOff(ctx, out); serr != nil {
+				return grew, serr
+			}
 		}
 		if errors.Is(err, io.EOF) || (err == nil && n == 0) {
+			t.lastSize = max(t.lastSize, t.readOff)
 			return grew, nil
 		}
 		if err != nil {
-			return grew, fmt.Errorf("read %s: %w", t.f.Name(), err)
+			return grew, fmt.Errorf("read %s: %w", t.src.f.Name(), err)
 		}
 	}
 }
 
 // sendLines sends what pending holds of complete lines and full parts,
 // keeping the unfinished rest.
-func (t *tailer) sendLines(ctx context.Context, out chan<- Line) error {
+func (t *tailer) sendLines(ctx context.Context, out chan<- []Line) error {
 	start := 0
 	for {
 		rest := t.pending[start:]
@@ -109,9 +177,7 @@ func (t *tailer) sendLines(ctx context.Context, out chan<- Line) error {
 		if (nl < 0 && len(rest) > t.maxLine) || nl > t.maxLine {
 			cut := splitPoint(rest, t.maxLine)
 			t.part++
-			line := Line{Path: t.path, ID: t.id, Offset: t.lineStart + int64(start+cut),
-				Text: syslogd.Escape(rest[:cut]) + ContinuedMarker, Part: t.part}
-			if err := send(ctx, out, line); err != nil {
+			if err := t.send(ctx, out, syslogd.Escape(rest[:cut])+ContinuedMarker, t.lineStart+int64(start+cut), t.part); err != nil {
 				return err
 			}
 			start += cut
@@ -131,33 +197,57 @@ func (t *tailer) sendLines(ctx context.Context, out chan<- Line) error {
 }
 
 // sendLast sends a whole line, or the last part of a split one.
-func (t *tailer) sendLast(ctx context.Context, out chan<- Line, raw []byte, end int64) error {
+func (t *tailer) sendLast(ctx context.Context, out chan<- []Line, raw []byte, end int64) error {
 	raw = bytes.TrimSuffix(raw, []byte{'\r'}) // CRLF files: the CR belongs to the line end
 	part := 0
 	if t.part > 0 {
 		part = t.part + 1
 	}
 	t.part = 0
-	return send(ctx, out, Line{Path: t.path, ID: t.id, Offset: end, Text: syslogd.Escape(raw), Part: part})
+	return t.send(ctx, out, syslogd.Escape(raw), end, part)
+}
+
+func (t *tailer) send(ctx context.Context, out chan<- []Line, text string, end int64, part int) error {
+	if t.tag == "" {
+		// The first record: the content's first line is complete now (or
+		// longer than MaxLine), so its tag is final. Plain files only; a
+		// copy or .gz is tagged when opened.
+		if head, err := readHead(t.src, min(int64(fingerprintSize), end)); err == nil {
+			t.tag = sourceTag(t.key, head, min(fingerprintSize, t.maxLine))
+		}
+	}
+	t.seq++
+	t.ready = append(t.ready, Line{Path: t.path, ID: t.id, Source: t.tag, Offset: end, Seq: t.seq, Text: text, Part: part})
+	if len(t.ready) >= maxHandOff {
+		return t.handOff(ctx, out)
+	}
+	return nil
 }
 
 // flush sends a last line that never got its newline; called only when the
 // file will not be read again (its writer is gone, or it was truncated).
-func (t *tailer) flush(ctx context.Context, out chan<- Line) error {
+func (t *tailer) flush(ctx context.Context, out chan<- []Line) error {
 	if len(t.pending) == 0 {
 		return nil
 	}
 	err := t.sendLast(ctx, out, t.pending, t.lineStart+int64(len(t.pending)))
 	t.lineStart += int64(len(t.pending))
 	t.pending = t.pending[:0]
-	return err
+	if err != nil {
+		return err
+	}
+	return t.handOff(ctx, out)
 }
 
-func send(ctx context.Context, out chan<- Line, l Line) error {
-	select {
-	case out <- l:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+// suspend closes the file to give its descriptor back; reading resumes
+// where it stopped once the file is found again by its identity.
+func (t *tailer) suspend(b *budget) {
+	if t.src != nil {
+		t.src.Close()
+		t.src = nil
+		b.release()
 	}
 }
+
+// close ends reading for good.
+func (t *tailer) close(b *budget) { t.suspend(b) }
