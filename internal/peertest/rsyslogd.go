@@ -1,11 +1,13 @@
 package peertest
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -22,6 +24,11 @@ type RsyslogdOptions struct {
 	TCP bool // imtcp, plain; accepts octet-counted (RFC 6587) and newline framing
 	UDP bool // imudp
 	TLS bool // imtcp with the gtls driver (RFC 5425); server certificate from CA()
+	// RELP is imrelp (rsyslog's Reliable Event Logging Protocol), from the
+	// Debian package rsyslog-relp. It answers each message "200 OK" only
+	// after the message was written to the output file: see StartRsyslogd
+	// on the Direct main queue.
+	RELP bool
 }
 
 // Message is one received message, field by field as rsyslog parsed it.
@@ -46,7 +53,7 @@ type RsyslogdOptions struct {
 //     message"), and with octet counting the rest of the frame becomes a
 //     message of its own; over UDP the datagram limit (65507 bytes) is lower.
 type Message struct {
-	Listener       string // "tcp", "udp" or "tls": the input that received it
+	Listener       string // "tcp", "udp", "tls" or "relp": the input that received it
 	Facility       int
 	Severity       int
 	Timestamp      string // RFC 3339 (date-rfc3339); if sent as "-", the time of reception; RFC 3164: year guessed, in rsyslogd's zone
@@ -64,6 +71,7 @@ type Message struct {
 type Rsyslogd struct {
 	bin, dir                    string
 	tcpPort, udpPort, tlsPort   int
+	relpPort                    int
 	ca                          *TestCA
 	probe                       string // APP-NAME of readiness probes, left out of Messages
 	runs                        int    // how often rsyslogd was started
@@ -81,15 +89,30 @@ type Rsyslogd struct {
 // processes its own messages (processInternalMessages="on") instead of sending
 // them to the system's syslog socket. The process is killed in t.Cleanup; if
 // the test failed, rsyslogd's own messages and stderr are logged with t.Log.
+//
+// The main queue is Direct (main_queue(queue.type="Direct")): no queue at
+// all, the thread of the input that read a message runs the ruleset's
+// action (omfile, itself with rsyslog's default Direct action queue, and
+// flushOnTXEnd on) before it returns for more. So what rsyslogd has
+// acknowledged, or read and come back for more after, is in the output
+// file: a test that kills it loses nothing it confirmed, as a collector
+// with a disk queue would behave, and unlike rsyslog's default in-memory
+// main queue, which loses what it holds. For RELP this is what makes
+// "200 OK" mean written: librelp calls imrelp's receive callback for each
+// "syslog" frame and sends the "rsp 200 OK" only when it returns, and with
+// a Direct queue the callback's submit runs the action within it.
 func StartRsyslogd(t testing.TB, opts RsyslogdOptions) *Rsyslogd {
 	t.Helper()
 	bin := RequireCommand(t, "rsyslogd", "rsyslog")
-	if !opts.TCP && !opts.UDP && !opts.TLS {
-		t.Fatal("peertest: StartRsyslogd needs at least one of TCP, UDP, TLS")
+	if !opts.TCP && !opts.UDP && !opts.TLS && !opts.RELP {
+		t.Fatal("peertest: StartRsyslogd needs at least one of TCP, UDP, TLS, RELP")
 	}
 	// gtls is a separate package, and rsyslogd only complains in its log.
 	if opts.TLS && !gtlsInstalled() {
 		unavailable(t, "rsyslog's gtls driver (lmnsd_gtls.so) is missing; it is in the Debian package rsyslog-gnutls (apt-get install rsyslog-gnutls)")
+	}
+	if opts.RELP && !rsyslogModuleInstalled("imrelp.so") {
+		unavailable(t, "rsyslog's RELP input (imrelp.so) is missing; it is in the Debian package rsyslog-relp (apt-get install rsyslog-relp)")
 	}
 	// The free ports are found by binding and releasing them, so another
 	// process may take one before rsyslogd binds; then try new ports.
@@ -117,9 +140,13 @@ func StartRsyslogd(t testing.TB, opts RsyslogdOptions) *Rsyslogd {
 
 var errListenFailed = errors.New("rsyslogd could not listen")
 
-func gtlsInstalled() bool {
-	matches, _ := filepath.Glob("/usr/lib/*/rsyslog/lmnsd_gtls.so")
-	more, _ := filepath.Glob("/usr/lib/rsyslog/lmnsd_gtls.so")
+func gtlsInstalled() bool { return rsyslogModuleInstalled("lmnsd_gtls.so") }
+
+// rsyslogModuleInstalled tells whether rsyslog's module file is where
+// Debian (or a build from source) puts it.
+func rsyslogModuleInstalled(name string) bool {
+	matches, _ := filepath.Glob("/usr/lib/*/rsyslog/" + name)
+	more, _ := filepath.Glob("/usr/lib/rsyslog/" + name)
 	return len(matches)+len(more) > 0
 }
 
@@ -146,6 +173,9 @@ func (r *Rsyslogd) configure(t testing.TB, opts RsyslogdOptions) error {
 		r.tlsPort = port(freeTCPPort)
 		r.ca = NewTestCA(t)
 	}
+	if opts.RELP {
+		r.relpPort = port(freeTCPPort)
+	}
 	if err != nil {
 		return err
 	}
@@ -167,11 +197,15 @@ func (r *Rsyslogd) config(t testing.TB) string {
 			r.ca.CertFile, cert, key)
 	}
 	b.WriteString(")\n")
+	b.WriteString("main_queue(queue.type=\"Direct\")\n")
 	if r.tcpPort != 0 || r.tlsPort != 0 {
 		b.WriteString("module(load=\"imtcp\")\n")
 	}
 	if r.udpPort != 0 {
 		b.WriteString("module(load=\"imudp\")\n")
+	}
+	if r.relpPort != 0 {
+		b.WriteString("module(load=\"imrelp\")\n")
 	}
 	b.WriteString(`template(name="peertest_json" type="list" option.jsonf="on") {
   property(outname="listener" name="inputname" format="jsonf")
@@ -204,6 +238,10 @@ func (r *Rsyslogd) config(t testing.TB) string {
 	if r.udpPort != 0 {
 		fmt.Fprintf(&b, "input(type=\"imudp\" name=\"udp\" address=\"127.0.0.1\" port=\"%d\" ruleset=\"peertest\")\n", r.udpPort)
 	}
+	if r.relpPort != 0 {
+		// maxDataSize defaults to maxMessageSize (64k above).
+		fmt.Fprintf(&b, "input(type=\"imrelp\" name=\"relp\" address=\"127.0.0.1\" port=\"%d\" ruleset=\"peertest\")\n", r.relpPort)
+	}
 	fmt.Fprintf(&b, "*.* action(type=\"omfile\" file=%q)\n", r.logFile)
 	return b.String()
 }
@@ -216,6 +254,9 @@ func (r *Rsyslogd) UDPAddr() string { return addr(r.udpPort) }
 
 // TLSAddr returns the TLS listener's "127.0.0.1:PORT", or "".
 func (r *Rsyslogd) TLSAddr() string { return addr(r.tlsPort) }
+
+// RELPAddr returns the RELP listener's "127.0.0.1:PORT", or "".
+func (r *Rsyslogd) RELPAddr() string { return addr(r.relpPort) }
 
 // CA returns the CA that signed the TLS listener's certificate (whose SANs
 // are localhost, 127.0.0.1 and ::1); nil without TLS.
@@ -322,6 +363,9 @@ func (r *Rsyslogd) awaitProbes() error {
 		conf := &tls.Config{RootCAs: r.ca.Pool, ServerName: "localhost"}
 		pending["tls"] = func(msg string) error { return sendStream(r.TLSAddr(), conf, msg) }
 	}
+	if r.relpPort != 0 {
+		pending["relp"] = func(msg string) error { return sendRELP(r.RELPAddr(), msg) }
+	}
 	deadline := time.After(startTimeout)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -370,6 +414,51 @@ func sendStream(addr string, conf *tls.Config, msg string) error {
 	defer c.Close()
 	_, err = c.Write([]byte(msg + "\n"))
 	return err
+}
+
+// sendRELP sends one message in a RELP session of its own (open, syslog,
+// close), each frame answered before the next: enough for a probe. The
+// full client, with windowing and reconnection, is hostagent's
+// syslogd/output; this one must not depend on the code it tests.
+func sendRELP(addr, msg string) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	rd := bufio.NewReader(c)
+	for i, f := range [][2]string{{"open", "relp_version=0\nrelp_software=peertest\ncommands=syslog"}, {"syslog", msg}, {"close", ""}} {
+		txnr := i + 1
+		frame := fmt.Sprintf("%d %s %d", txnr, f[0], len(f[1]))
+		if f[1] != "" {
+			frame += " " + f[1]
+		}
+		if _, err := io.WriteString(c, frame+"\n"); err != nil {
+			return err
+		}
+		// The answer: TXNR SP "rsp" SP DATALEN [SP DATA] LF, DATA starting
+		// with the status.
+		var rtx, n int
+		var cmd string
+		if _, err := fmt.Fscanf(rd, "%d %s %d", &rtx, &cmd, &n); err != nil {
+			return fmt.Errorf("RELP %s: %w", f[0], err)
+		}
+		if n < 0 || n > 1<<16 {
+			return fmt.Errorf("RELP %s: DATALEN %d", f[0], n)
+		}
+		rest := make([]byte, 1+n+1) // SP DATA LF
+		if n == 0 {
+			rest = rest[:1] // LF
+		}
+		if _, err := io.ReadFull(rd, rest); err != nil {
+			return fmt.Errorf("RELP %s: %w", f[0], err)
+		}
+		if rtx != txnr || cmd != "rsp" || (f[0] != "close" && !strings.HasPrefix(string(rest), " 200")) {
+			return fmt.Errorf("RELP %s: answer %d %s %q", f[0], rtx, cmd, rest)
+		}
+	}
+	return nil
 }
 
 func sendUDP(addr, msg string) error {
