@@ -12,6 +12,7 @@ var loghostSeeds = []string{
 	"tcp://loghost:70000", "tcp://loghost:x", "tcp://", "tcp://bad_host:514", "tcp://loghost:514/x",
 	"tcp://u@loghost:514", "tcp://loghost:", "udp://[::1", "[::1]:514", "::1",
 	"tcp://loghost:+514", "tcp://loghost:0514", "udp://loghost.?", "udp://loghost#", "udp://LOGHOST.",
+	"relp://collector", "relp://[::1]:2514", "relp://collector:0",
 }
 
 // FuzzParseLoghost checks that an accepted loghost is complete and that

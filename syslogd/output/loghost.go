@@ -1,7 +1,11 @@
 // Package output sends Records to one loghost each: it parses loghost URIs
-// as ESXi writes them, keeps the connection (UDP, TCP or TLS), writes a
-// batch in one go, and after a failure reconnects with a backoff and writes
-// the batch again, so a batch is either delivered or still pending.
+// as ESXi writes them (and relp:// for rsyslog's RELP), keeps the
+// connection (UDP, TCP, TLS or RELP), writes a batch in one go, and counts
+// a batch as delivered only on evidence: the collector's RELP
+// acknowledgements, or on TCP and TLS the kernel's word that the
+// collector's process read it. Until then it is kept, and after a failure
+// written again to a new connection, so a batch is either delivered or
+// still pending.
 package output
 
 import (
@@ -17,21 +21,26 @@ import (
 
 // Loghost is one remote collector.
 type Loghost struct {
-	Scheme string // "udp", "tcp" or "ssl"
+	Scheme string // "udp", "tcp", "ssl" or "relp"
 	Host   string // hostname or IP literal, without brackets
 	Port   int
 }
 
-// Default ports: syslog's 514, and 1514 for ssl as ESXi uses it.
-var defaultPorts = map[string]int{"udp": 514, "tcp": 514, "ssl": 1514}
+// Default ports: syslog's 514, 1514 for ssl as ESXi uses it, 2514 for relp
+// as rsyslog's documentation and most RELP collectors use it.
+var defaultPorts = map[string]int{"udp": 514, "tcp": 514, "ssl": 1514, "relp": 2514}
+
+// schemeList names the schemes for messages.
+const schemeList = "udp, tcp, ssl or relp"
 
 // MaxLoghosts bounds the list, as each loghost holds a connection and a queue.
 const MaxLoghosts = 16
 
 // ParseLoghost reads udp://host:514, tcp://host:1514, ssl://host:1514,
-// [::1] forms, or a bare host[:port] (UDP, as ESXi's older --setserver).
+// relp://host:2514, [::1] forms, or a bare host[:port] (UDP, as ESXi's
+// older --setserver).
 func ParseLoghost(s string) (Loghost, error) {
-	const allowed = "write udp://host[:port], tcp://host[:port] or ssl://host[:port] (IPv6 in brackets)"
+	const allowed = "write udp://host[:port], tcp://host[:port], ssl://host[:port] or relp://host[:port] (IPv6 in brackets)"
 	raw := strings.TrimSpace(s)
 	if !strings.Contains(raw, "://") {
 		raw = "udp://" + raw
@@ -42,7 +51,7 @@ func ParseLoghost(s string) (Loghost, error) {
 	}
 	h := Loghost{Scheme: strings.ToLower(u.Scheme), Host: u.Hostname()}
 	if _, ok := defaultPorts[h.Scheme]; !ok {
-		return h, fmt.Errorf("loghost %q: scheme %q is not udp, tcp or ssl", s, u.Scheme)
+		return h, fmt.Errorf("loghost %q: scheme %q is not %s", s, u.Scheme, schemeList)
 	}
 	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return h, fmt.Errorf("loghost %q: only a host and a port may follow the scheme; %s", s, allowed)

@@ -17,6 +17,8 @@ func TestParseLoghost(t *testing.T) {
 		"10.0.0.5":                  "udp://10.0.0.5:514",
 		"loghost:5140":              "udp://loghost:5140",
 		" tcp://loghost:1514/ ":     "tcp://loghost:1514",
+		"relp://collector":          "relp://collector:2514",
+		"RELP://[::1]:20514":        "relp://[::1]:20514",
 	} {
 		h, err := ParseLoghost(in)
 		if err != nil || h.String() != want {
@@ -24,7 +26,7 @@ func TestParseLoghost(t *testing.T) {
 		}
 	}
 	for in, says := range map[string]string{
-		"http://loghost":      `scheme "http"`,
+		"http://loghost":      `scheme "http" is not udp, tcp, ssl or relp`,
 		"tcp://loghost:0":     `port "0"`,
 		"tcp://loghost:70000": `port "70000"`,
 		"tcp://loghost:x":     "loghost",

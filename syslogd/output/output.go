@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -22,8 +20,8 @@ import (
 // Settings are how one loghost is written to.
 type Settings struct {
 	Format     format.Format
-	Framing    format.Framing // ignored for UDP: one message per datagram
-	MaxMessage int            // octets per message; longer ones are cut
+	Framing    format.Framing // ignored for UDP (one message per datagram) and RELP (its own frames)
+	MaxMessage int            // octets per message; longer ones are split
 	RetryMax   time.Duration  // cap of the reconnection backoff
 	// TLS (ssl://): the collector's certificate is verified against CAFile
 	// (the system's roots when empty) and the loghost's name.
@@ -32,45 +30,61 @@ type Settings struct {
 }
 
 // DefaultSettings are ESXi's: RFC 5424 with octet counting on TCP and TLS,
-// RFC 3164 on UDP within RFC 5426's 2048 octets, a 180 s retry cap.
+// RFC 3164 on UDP within RFC 5426's 2048 octets, a 180 s retry cap. RELP
+// carries RFC 5424 in its own frames, within the 8 KiB that rsyslog's
+// imrelp accepts by default (its maxDataSize is rsyslog's maxMessageSize).
 func DefaultSettings(h Loghost) Settings {
 	s := Settings{Format: format.RFC5424, Framing: format.OctetCounting, MaxMessage: 8192, RetryMax: 180 * time.Second}
-	if h.Scheme == "udp" {
+	switch h.Scheme {
+	case "udp":
 		s.Format, s.Framing, s.MaxMessage = format.RFC3164, format.None, 2048
+	case "relp":
+		s.Framing = format.None
 	}
 	return s
+}
+
+// Guarantee says in a sentence what counts as delivered on a scheme, for
+// vicfg-syslog --show.
+func Guarantee(scheme string) string {
+	switch scheme {
+	case "udp":
+		return "none: UDP cannot confirm delivery"
+	case "tcp", "ssl":
+		return "read by the collector's process (TCP acknowledgements and window)"
+	case "relp":
+		return "acknowledged by the collector (RELP)"
+	}
+	return ""
 }
 
 // Stats are an output's counters, for vicfg-syslog --show.
 type Stats struct {
 	Loghost    string `json:"loghost"`
 	Connected  bool   `json:"connected"`
-	Sent       uint64 `json:"sent"`       // messages written (TCP, TLS) or sent (UDP)
+	Guarantee  string `json:"guarantee"`  // what "confirmed" means on this scheme (see Guarantee)
+	Sent       uint64 `json:"sent"`       // messages written (TCP, TLS, RELP) or sent (UDP)
+	Confirmed  uint64 `json:"confirmed"`  // messages confirmed delivered; always 0 on UDP
 	Retried    uint64 `json:"retried"`    // batches written again after a failure
 	Reconnects uint64 `json:"reconnects"` // connections made after the first
-	LastError  string `json:"last_error,omitempty"`
+	// Unconfirmed are messages written and not yet confirmed: kept, and
+	// written again after a reconnection.
+	Unconfirmed int `json:"unconfirmed"`
+	// SendFailures are UDP datagrams lost on the way out: refused by the
+	// local kernel even after retries (a full queue, no route), or reported
+	// refused by the collector's host (ICMP port unreachable).
+	SendFailures uint64 `json:"send_failures"`
+	LastError    string `json:"last_error,omitempty"`
 }
 
-// A stream collector that dies takes with it what it had not read yet,
-// although the writes succeeded: TCP says nothing of what the application
-// read. So a written batch counts as delivered (confirmed) only once the
-// connection was seen alive confirmAfter later; until then it is kept, and
-// written again after a reconnection. At most maxUnconfirmed bytes wait:
-// beyond that the oldest batch is taken as confirmed.
-const (
-	confirmAfter   = 250 * time.Millisecond
-	maxUnconfirmed = 1 << 20
-)
-
-// written is a batch written to the connection, not yet confirmed.
-type written struct {
-	id   uint64
-	data []byte
-	at   time.Time
-}
-
-// Output writes to one loghost. Deliver and Check are called by one
-// goroutine.
+// Output writes to one loghost. Deliver, Check and Close are called by one
+// goroutine; Stats by any.
+//
+// What counts as delivered depends on the scheme (see the README's "What
+// each transport guarantees"): on RELP the collector's acknowledgement of
+// every message (relp.go), on TCP and TLS the kernel's evidence that the
+// collector's process read the bytes (stream.go), on UDP nothing: a batch
+// counts as delivered once sent (udp.go), and Stats says so.
 type Output struct {
 	host     Loghost
 	settings Settings
@@ -80,24 +94,35 @@ type Output struct {
 	conn net.Conn
 	buf  []byte
 
-	nextID      uint64
-	unconfirmed []written
-	pending     int // bytes in unconfirmed
-	confirmed   atomic.Uint64
+	nextID    uint64
+	confirmed atomic.Uint64 // id of the newest batch confirmed
+
+	resumeAt   time.Time     // Check's next reconnection attempt
+	resumeWait time.Duration // and its backoff
+
+	stream streamState // tcp, ssl
+	relp   relpState   // relp
+	udp    udpState    // udp
 
 	connected                 atomic.Bool
 	sent, retried, reconnects atomic.Uint64
+	confirmedMsgs, sendFails  atomic.Uint64
+	unconfirmedMsgs           atomic.Int64
 	dials                     atomic.Uint64
 	mu                        sync.Mutex
 	lastError                 string
 }
 
-// writeTimeout bounds one write: a collector that stops reading (a full
-// TCP window) is treated as down rather than stalling forever.
+// writeTimeout bounds one write: a collector that stops reading for that
+// long (a full TCP window) is taken as down, and what it has not
+// confirmed is written again to a new connection.
 const writeTimeout = 30 * time.Second
 
 // New prepares the output; it connects on the first Deliver.
 func New(h Loghost, s Settings, log *slog.Logger) (*Output, error) {
+	if _, ok := defaultPorts[h.Scheme]; !ok {
+		return nil, fmt.Errorf("loghost %s: scheme %q is not %s", h, h.Scheme, schemeList)
+	}
 	o := &Output{host: h, settings: s, log: log.With("loghost", h.String())}
 	if h.Scheme == "ssl" {
 		cfg := &tls.Config{ServerName: h.Host, MinVersion: tls.VersionTLS12, InsecureSkipVerify: s.InsecureSkipVerify}
@@ -124,29 +149,100 @@ func New(h Loghost, s Settings, log *slog.Logger) (*Output, error) {
 }
 
 // Deliver sends batch and returns its id once every message is written to
-// the connection (TCP, TLS) or sent (UDP); Confirmed says when it counts as
-// delivered. On a failure it reconnects, with a backoff doubling from 1 s
-// up to RetryMax, and writes the unconfirmed batches and this one again:
-// the collector may get messages twice, never lose them. It returns
-// ctx.Err() if ctx ends first.
+// the connection (TCP, TLS, RELP) or sent (UDP); Confirmed says when it
+// counts as delivered. It may wait first, while too much is written and
+// not yet confirmed (backpressure). On a failure it reconnects, with a
+// backoff doubling from 1 s up to RetryMax, and writes everything not yet
+// confirmed again: the collector may get messages twice, never lose them.
+// It returns ctx.Err() if ctx ends first.
 func (o *Output) Deliver(ctx context.Context, batch []syslogd.Record) (uint64, error) {
 	o.nextID++
 	id := o.nextID
-	var data []byte
-	if o.host.Scheme != "udp" {
-		data = o.encode(batch)
+	var err error
+	switch o.host.Scheme {
+	case "udp":
+		err = o.sendUDP(ctx, id, batch)
+	case "relp":
+		err = o.deliverRELP(ctx, id, batch)
+	default:
+		err = o.deliverStream(ctx, id, batch)
 	}
+	if err == nil {
+		o.sent.Add(uint64(len(batch)))
+	}
+	return id, err
+}
+
+// Confirmed is the id of the newest batch counted as delivered: every
+// batch up to it may be checkpointed.
+func (o *Output) Confirmed() uint64 { return o.confirmed.Load() }
+
+// Unconfirmed is the number of messages written and not yet confirmed.
+func (o *Output) Unconfirmed() int { return int(o.unconfirmedMsgs.Load()) }
+
+// Check looks for evidence of delivery without writing (RELP
+// acknowledgements, the TCP connection's state), so that batches are
+// confirmed while no new line comes. It does not block for long.
+func (o *Output) Check() {
+	if o.conn == nil {
+		o.resume()
+		return
+	}
+	var err error
+	switch o.host.Scheme {
+	case "relp":
+		err = o.checkRELP()
+	case "tcp", "ssl":
+		err = o.checkStream()
+	}
+	if err != nil {
+		o.fail(err) // the next Deliver writes what is unconfirmed again
+	}
+}
+
+// resumeTimeout bounds Check's attempt to reconnect.
+const resumeTimeout = 500 * time.Millisecond
+
+// resume reconnects, from Check, an output whose connection failed while
+// messages wait for confirmation, and writes them again: no new line may
+// come to make Deliver do it, and the collector would lack them meanwhile.
+// Attempts back off as Deliver's do.
+func (o *Output) resume() {
+	if o.Unconfirmed() == 0 || o.host.Scheme == "udp" || time.Now().Before(o.resumeAt) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), resumeTimeout)
+	defer cancel()
+	var err error
+	if o.host.Scheme == "relp" {
+		// One window now; Check sends the rest as answers come.
+		if err = o.openRELP(ctx); err == nil {
+			err = o.sendRELP()
+		}
+	} else {
+		err = o.flushStream(ctx)
+	}
+	if err == nil {
+		o.resumeWait = 0
+		return
+	}
+	o.fail(err)
+	o.resumeWait = min(max(2*o.resumeWait, time.Second), o.settings.RetryMax)
+	o.resumeAt = time.Now().Add(o.resumeWait)
+}
+
+// retrying runs try until it succeeds, reconnecting after each failure
+// with a backoff doubling from 1 s up to RetryMax; it returns ctx.Err()
+// once ctx ends.
+func (o *Output) retrying(ctx context.Context, try func() error) error {
 	backoff := min(time.Second, o.settings.RetryMax)
 	for attempt := 0; ; attempt++ {
-		var err error
-		if o.host.Scheme == "udp" {
-			err = o.sendUDP(ctx, id, batch)
-		} else {
-			err = o.write(ctx, id, data)
-		}
+		err := try()
 		if err == nil {
-			o.sent.Add(uint64(len(batch)))
-			return id, nil
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 		o.fail(err)
 		if attempt == 0 {
@@ -155,40 +251,18 @@ func (o *Output) Deliver(ctx context.Context, batch []syslogd.Record) (uint64, e
 		o.retried.Add(1)
 		select {
 		case <-ctx.Done():
-			return id, ctx.Err()
+			return ctx.Err()
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, o.settings.RetryMax)
 	}
 }
 
-// Confirmed is the id of the newest batch counted as delivered: every
-// batch up to it may be checkpointed.
-func (o *Output) Confirmed() uint64 { return o.confirmed.Load() }
-
-// Check looks at the connection without writing, so that batches are
-// confirmed while no new line comes.
-func (o *Output) Check() {
-	if o.conn == nil || len(o.unconfirmed) == 0 {
-		return
-	}
-	if err := o.alive(); err != nil {
-		o.fail(err) // the next Deliver writes them again
-		return
-	}
-	o.confirm(time.Now().Add(-confirmAfter))
-}
-
-// encode frames a batch for a stream, which gets it in one write: one
-// system call for many lines. It is kept until confirmed.
-func (o *Output) encode(batch []syslogd.Record) []byte {
-	o.buf = o.buf[:0]
-	for i := range batch {
-		for _, part := range o.parts(&batch[i]) {
-			o.buf = format.Append(o.buf, part, o.settings.Format, o.settings.Framing, o.settings.MaxMessage)
-		}
-	}
-	return append([]byte(nil), o.buf...)
+// confirm records batch id, of n messages, as delivered.
+func (o *Output) confirm(id uint64, n int) {
+	o.confirmed.Store(id)
+	o.confirmedMsgs.Add(uint64(n))
+	o.unconfirmedMsgs.Add(-int64(n))
 }
 
 // maxFixedHeader bounds what a header holds besides its variable fields
@@ -243,142 +317,35 @@ func (o *Output) parts(r *syslogd.Record) []*syslogd.Record {
 	return out
 }
 
-func (o *Output) write(ctx context.Context, id uint64, data []byte) error {
-	if o.conn != nil {
-		if err := o.alive(); err != nil {
-			return err
-		}
-		o.confirm(time.Now().Add(-confirmAfter))
-	}
-	if o.conn == nil {
-		if err := o.dial(ctx); err != nil {
-			return err
-		}
-		// A new connection: what the old one may have lost goes first.
-		for _, w := range o.unconfirmed {
-			if err := o.writeAll(w.data); err != nil {
-				return err
-			}
-		}
-	}
-	if err := o.writeAll(data); err != nil {
-		return err
-	}
-	o.unconfirmed = append(o.unconfirmed, written{id: id, data: data, at: time.Now()})
-	o.pending += len(data)
-	for o.pending > maxUnconfirmed && len(o.unconfirmed) > 1 {
-		o.confirmFirst()
-	}
-	return nil
-}
-
-func (o *Output) writeAll(data []byte) error {
-	_ = o.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := o.conn.Write(data); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	return nil
-}
-
-// sendUDP sends each message as a datagram. UDP has no delivery to
-// confirm: a batch counts as delivered once sent.
-func (o *Output) sendUDP(ctx context.Context, id uint64, batch []syslogd.Record) error {
-	if o.conn == nil {
-		if err := o.dial(ctx); err != nil {
-			return err
-		}
-	}
-	for i := range batch {
-		for _, part := range o.parts(&batch[i]) {
-			o.buf = format.Append(o.buf[:0], part, o.settings.Format, format.None, o.settings.MaxMessage)
-			if _, err := o.conn.Write(o.buf); err != nil {
-				return fmt.Errorf("send: %w", err)
-			}
-		}
-	}
-	o.confirmed.Store(id)
-	return nil
-}
-
-// confirm takes as delivered the batches written before cut.
-func (o *Output) confirm(cut time.Time) {
-	for len(o.unconfirmed) > 0 && !o.unconfirmed[0].at.After(cut) {
-		o.confirmFirst()
-	}
-}
-
-func (o *Output) confirmFirst() {
-	w := o.unconfirmed[0]
-	o.unconfirmed = o.unconfirmed[1:]
-	o.pending -= len(w.data)
-	o.confirmed.Store(w.id)
-}
-
-// alive tells whether a collector that was stopped or restarted has closed
-// the connection since the last batch: a write would still succeed into
-// the kernel's buffer and its lines would be lost with the reset that
-// follows. It peeks at the socket without waiting and without consuming
-// anything (under TLS the bytes belong to the TLS layer); a read with a
-// past deadline would not do, as Go then returns without asking the kernel.
-func (o *Output) alive() error {
-	conn := o.conn
-	if tc, ok := conn.(*tls.Conn); ok {
-		conn = tc.NetConn()
-	}
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	raw, err := sc.SyscallConn()
+// dial connects (and under TLS shakes hands). Keep-alive probes after 1 s
+// of silence make the collector's kernel send its current window while
+// nothing else flows, which stream.go reads as evidence (see there).
+func (o *Output) dial(ctx context.Context) (net.Conn, error) {
+	d := net.Dialer{Timeout: 10 * time.Second,
+		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: time.Second, Interval: time.Second, Count: 30}}
+	conn, err := d.DialContext(ctx, o.network(), o.host.Addr())
 	if err != nil {
-		return nil
-	}
-	var n int
-	var peekErr error
-	var b [1]byte
-	if err := raw.Read(func(fd uintptr) bool {
-		n, _, peekErr = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return true // never wait
-	}); err != nil {
-		return fmt.Errorf("the connection is closed: %w", err)
-	}
-	switch {
-	case errors.Is(peekErr, syscall.EAGAIN):
-		return nil // open, nothing to read: the usual case
-	case peekErr != nil:
-		return fmt.Errorf("the connection failed: %w", peekErr)
-	case n == 0:
-		return errors.New("the collector closed the connection")
-	}
-	return nil // the collector sent something (a TLS ticket): still open
-}
-
-func (o *Output) dial(ctx context.Context) error {
-	d := net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	network := o.host.Scheme
-	if network == "ssl" {
-		network = "tcp"
-	}
-	conn, err := d.DialContext(ctx, network, o.host.Addr())
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	if o.tls != nil {
-		tc := tls.Client(conn, o.tls)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			conn.Close()
-			return fmt.Errorf("TLS handshake: %w", err)
-		}
-		conn = tc
+		return nil, fmt.Errorf("connect: %w", err)
 	}
 	if o.dials.Add(1) > 1 {
 		o.reconnects.Add(1)
 		o.log.Info("loghost connected again")
 	}
+	return conn, nil
+}
+
+func (o *Output) network() string {
+	if o.host.Scheme == "udp" {
+		return "udp"
+	}
+	return "tcp"
+}
+
+// connectedTo records a working connection.
+func (o *Output) connectedTo(conn net.Conn) {
 	o.conn = conn
 	o.connected.Store(true)
 	o.setError("")
-	return nil
 }
 
 // fail drops the connection after an error so the next attempt dials.
@@ -387,6 +354,8 @@ func (o *Output) fail(err error) {
 		o.conn.Close()
 		o.conn = nil
 	}
+	o.stream.reset()
+	o.relp.reset()
 	o.connected.Store(false)
 	o.setError(err.Error())
 }
@@ -397,13 +366,18 @@ func (o *Output) setError(s string) {
 	o.mu.Unlock()
 }
 
-// Close ends the connection.
+// Close ends the connection; on RELP it says so to the collector first.
 func (o *Output) Close() error {
 	if o.conn == nil {
 		return nil
 	}
+	if o.host.Scheme == "relp" {
+		o.closeRELP()
+	}
 	err := o.conn.Close()
 	o.conn = nil
+	o.stream.reset()
+	o.relp.reset()
 	o.connected.Store(false)
 	return err
 }
@@ -412,6 +386,7 @@ func (o *Output) Close() error {
 func (o *Output) Stats() Stats {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return Stats{Loghost: o.host.String(), Connected: o.connected.Load(), Sent: o.sent.Load(),
-		Retried: o.retried.Load(), Reconnects: o.reconnects.Load(), LastError: o.lastError}
+	return Stats{Loghost: o.host.String(), Connected: o.connected.Load(), Guarantee: Guarantee(o.host.Scheme),
+		Sent: o.sent.Load(), Confirmed: o.confirmedMsgs.Load(), Retried: o.retried.Load(), Reconnects: o.reconnects.Load(),
+		Unconfirmed: int(o.unconfirmedMsgs.Load()), SendFailures: o.sendFails.Load(), LastError: o.lastError}
 }

@@ -165,8 +165,9 @@ func TestDeliverGivesUpWithTheContext(t *testing.T) {
 }
 
 // TestUnreadBatchIsWrittenAgain: the collector accepts a batch into its
-// socket and dies before reading it. The write had succeeded; the batch,
-// not yet confirmed, is written again to the next connection.
+// socket and dies before reading it. The write had succeeded, and the
+// kernel acknowledged the bytes; the batch is not confirmed, and is written
+// again to the next connection.
 func TestUnreadBatchIsWrittenAgain(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -186,10 +187,14 @@ func TestUnreadBatchIsWrittenAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Confirmed() >= first {
-		t.Fatal("a batch was confirmed as soon as written")
-	}
 	c := <-accepted
+	for range 20 { // the connection stays open a while: still nothing proves a read
+		o.Check()
+		time.Sleep(5 * time.Millisecond)
+	}
+	if o.Confirmed() >= first || o.Unconfirmed() != 3 {
+		t.Fatalf("confirmed %d, %d unconfirmed: a batch nobody read was confirmed", o.Confirmed(), o.Unconfirmed())
+	}
 	c.Close() // dies with the batch unread: the kernel drops it
 	ln.Close()
 
@@ -203,9 +208,125 @@ func TestUnreadBatchIsWrittenAgain(t *testing.T) {
 			t.Errorf("line %d: %q, want sequenceId %s", i, got[i], want)
 		}
 	}
-	time.Sleep(confirmAfter + 50*time.Millisecond)
-	o.Check()
-	if o.Confirmed() != 2 {
-		t.Errorf("confirmed %d after the connection stayed open, want 2", o.Confirmed())
+}
+
+// bigBatch is n records of about 1 KiB.
+func bigBatch(from, n int) []syslogd.Record {
+	b := batch(from, n)
+	for i := range b {
+		b[i].Message = strings.Repeat("y", 1000)
+	}
+	return b
+}
+
+// TestReadBatchesAreConfirmed: a collector that reads everything gets its
+// batches confirmed once it has read well past them; the newest ones wait
+// for more.
+func TestReadBatchesAreConfirmed(t *testing.T) {
+	s := listen(t, "127.0.0.1:0")
+	o := newlineOutput(t, s.ln.Addr().String())
+	ctx := context.Background()
+	var last uint64
+	for i := range 40 { // 40 MB: far beyond the window the collector shows
+		id, err := o.Deliver(ctx, bigBatch(i*1000, 1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = id
+	}
+	// Once the collector has read everything, the batches well before the
+	// end are confirmed (within a keep-alive's second, which refreshes the
+	// window the collector shows).
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		s.mu.Lock()
+		read := len(s.lines)
+		s.mu.Unlock()
+		if read == int(last)*1000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the collector read %d of %d lines", read, last*1000)
+		}
+		o.Check()
+	}
+	for deadline := time.Now().Add(10 * time.Second); o.Confirmed() < last/4; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("confirmed %d of %d batches", o.Confirmed(), last)
+		}
+		o.Check()
+	}
+	if o.Confirmed() == last {
+		t.Errorf("the newest batch was confirmed with nothing written after it")
+	}
+	st := o.Stats()
+	if st.Confirmed != o.Confirmed()*1000 || st.Unconfirmed != int(last-o.Confirmed())*1000 || st.Guarantee == "" {
+		t.Errorf("stats %+v after %d batches confirmed", st, o.Confirmed())
+	}
+	s.mu.Lock()
+	read := len(s.lines)
+	s.mu.Unlock()
+	if read < int(o.Confirmed())*1000 {
+		t.Errorf("%d lines read, %d confirmed", read, o.Confirmed()*1000)
+	}
+}
+
+// TestStalledCollectorHoldsDelivery: a collector that accepts and never
+// reads. Nothing is confirmed, and once the unconfirmed window is full,
+// Deliver waits (backpressure) until its context ends.
+func TestStalledCollectorHoldsDelivery(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	o := newlineOutput(t, ln.Addr().String())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var err2 error
+	written := 0
+	for i := 0; err2 == nil && i < 1000; i++ {
+		_, err2 = o.Deliver(ctx, bigBatch(i*100, 100))
+		written++
+	}
+	if err2 != context.DeadlineExceeded {
+		t.Fatalf("Deliver = %v after %d batches, want to wait until the context ends", err2, written)
+	}
+	if o.Confirmed() != 0 {
+		t.Errorf("%d batches confirmed, nothing was read", o.Confirmed())
+	}
+	if written*100*1000 > 2*maxUnconfirmed {
+		t.Errorf("%d batches written before waiting: the window is not bounded", written)
+	}
+}
+
+// TestUDPCountsFailures: datagrams to a port where nothing listens are
+// reported refused by the kernel (ICMP port unreachable) and counted;
+// Deliver goes on, and nothing counts as confirmed.
+func TestUDPCountsFailures(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close() // nothing listens
+	h, _ := ParseLoghost("udp://" + addr)
+	o, err := New(h, DefaultSettings(h), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	id, err := o.Deliver(context.Background(), batch(1, 100))
+	if err != nil || o.Confirmed() != id {
+		t.Fatalf("Deliver = %d, %v; confirmed %d", id, err, o.Confirmed())
+	}
+	st := o.Stats()
+	if st.SendFailures == 0 || st.Confirmed != 0 || st.Sent != 100 || st.Guarantee != "none: UDP cannot confirm delivery" || st.LastError == "" {
+		t.Errorf("stats %+v: want send failures counted and no confirmation", st)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +39,18 @@ func deliver(t *testing.T, uri string, tune func(*output.Settings), batch []sysl
 	return o
 }
 
+// waitConfirmed calls Check, as the pipeline does when idle, until batch
+// id is confirmed.
+func waitConfirmed(t *testing.T, o *output.Output, id uint64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); o.Confirmed() < id; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("batch %d not confirmed after 10 s: %+v", id, o.Stats())
+		}
+		o.Check()
+	}
+}
+
 func records(app string, n int) []syslogd.Record {
 	var out []syslogd.Record
 	for i := 1; i <= n; i++ {
@@ -51,23 +65,24 @@ func records(app string, n int) []syslogd.Record {
 }
 
 // TestRsyslogReceivesEveryField sends to a real rsyslogd over TCP (octet
-// counting and newline framing), TLS and UDP, and checks each message
-// field by field as rsyslog parsed it.
+// counting and newline framing), TLS, RELP and UDP, and checks each
+// message field by field as rsyslog parsed it.
 func TestRsyslogReceivesEveryField(t *testing.T) {
 	peertest.RequireCommand(t, "rsyslogd", "rsyslog")
-	r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{TCP: true, UDP: true, TLS: true})
+	r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{TCP: true, UDP: true, TLS: true, RELP: true})
 
+	relp := deliver(t, "relp://"+r.RELPAddr(), nil, records("vobd", 3))
 	deliver(t, "tcp://"+r.TCPAddr(), nil, records("hostd", 3))
 	deliver(t, "tcp://"+r.TCPAddr(), func(s *output.Settings) { s.Framing = format.Newline }, records("vpxa", 2))
 	deliver(t, "ssl://"+r.TLSAddr(), func(s *output.Settings) { s.CAFile = r.CA().CertFile }, records("fdm", 2))
 	deliver(t, "udp://"+r.UDPAddr(), nil, records("vmkernel", 2))
-	got := r.WaitMessages(t, 9, 10*time.Second)
+	got := r.WaitMessages(t, 12, 10*time.Second)
 
 	byApp := map[string][]peertest.Message{}
 	for _, m := range got {
 		byApp[m.AppName] = append(byApp[m.AppName], m)
 	}
-	for app, listener := range map[string]string{"hostd": "tcp", "vpxa": "tcp", "fdm": "tls"} {
+	for app, listener := range map[string]string{"hostd": "tcp", "vpxa": "tcp", "fdm": "tls", "vobd": "relp"} {
 		ms := byApp[app]
 		for i, m := range ms {
 			want := peertest.Message{
@@ -82,8 +97,13 @@ func TestRsyslogReceivesEveryField(t *testing.T) {
 			}
 		}
 	}
-	if len(byApp["hostd"]) != 3 || len(byApp["vpxa"]) != 2 || len(byApp["fdm"]) != 2 {
-		t.Errorf("counts: %d hostd, %d vpxa, %d fdm", len(byApp["hostd"]), len(byApp["vpxa"]), len(byApp["fdm"]))
+	if len(byApp["hostd"]) != 3 || len(byApp["vpxa"]) != 2 || len(byApp["fdm"]) != 2 || len(byApp["vobd"]) != 3 {
+		t.Errorf("counts: %d hostd, %d vpxa, %d fdm, %d vobd", len(byApp["hostd"]), len(byApp["vpxa"]), len(byApp["fdm"]), len(byApp["vobd"]))
+	}
+	// Every RELP message was answered 200: the batch is confirmed.
+	waitConfirmed(t, relp, 1)
+	if st := relp.Stats(); st.Confirmed != 3 || st.Unconfirmed != 0 || st.Guarantee != output.Guarantee("relp") {
+		t.Errorf("RELP stats %+v, want 3 confirmed", st)
 	}
 	// UDP defaults to RFC 3164, as older collectors expect.
 	for i, m := range byApp["vmkernel"] {
@@ -174,5 +194,211 @@ func TestLongMessagesAreSplitNotCut(t *testing.T) {
 		if joined.String() != long {
 			t.Errorf("%s: %d parts do not add up to the message (%d of %d octets)", listener, parts, joined.Len(), len(long))
 		}
+	}
+}
+
+// feeder delivers records numbered 1..n ("n=<number>" in MSG) in batches
+// of per, from its own goroutine, as the pipeline does: Deliver for each
+// batch, Check while idle. Batch id k holds numbers (k-1)*per+1 to k*per.
+type feeder struct {
+	o      *output.Output
+	n, per int
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startFeeder(t *testing.T, o *output.Output, n, per int) *feeder {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &feeder{o: o, n: n, per: per, cancel: cancel, done: make(chan error, 1)}
+	pad := strings.Repeat("x", 80)
+	go func() {
+		for from := 1; from <= n; from += per {
+			var b []syslogd.Record
+			for i := from; i < from+per && i <= n; i++ {
+				b = append(b, syslogd.Record{Time: time.Now(), Hostname: "esx01", AppName: "loss", Facility: 16, Severity: 6,
+					Seq: uint64(i), Message: fmt.Sprintf("n=%d %s", i, pad)})
+			}
+			if _, err := o.Deliver(ctx, b); err != nil {
+				f.done <- err
+				return
+			}
+		}
+		for ctx.Err() == nil {
+			o.Check()
+			time.Sleep(20 * time.Millisecond)
+		}
+		f.done <- nil
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-f.done
+	})
+	return f
+}
+
+func (f *feeder) batches() uint64 { return uint64((f.n + f.per - 1) / f.per) }
+
+// received counts, per number, the records in rsyslogd's output file.
+func received(t *testing.T, r *peertest.Rsyslogd, n int) []int {
+	t.Helper()
+	data, err := os.ReadFile(r.MessagesFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := make([]int, n+1)
+	for line := range strings.Lines(string(data)) {
+		i := strings.Index(line, `"msg":"n=`)
+		if i < 0 {
+			continue
+		}
+		line = line[i+len(`"msg":"n=`):]
+		end := strings.IndexByte(line, ' ')
+		if end < 0 {
+			continue // a line cut by a kill
+		}
+		if v, err := strconv.Atoi(line[:end]); err == nil && v >= 1 && v <= n {
+			counts[v]++
+		}
+	}
+	return counts
+}
+
+// missing returns how many of the numbers 1..upTo are not in counts, and
+// the first of them.
+func missing(counts []int, upTo int) (int, int) {
+	lost, first := 0, 0
+	for v := 1; v <= upTo; v++ {
+		if counts[v] == 0 {
+			if lost == 0 {
+				first = v
+			}
+			lost++
+		}
+	}
+	return lost, first
+}
+
+// checkConfirmedWritten fails the test if a record of a batch the output
+// confirmed is not in the output file of a collector that has just been
+// killed: the pipeline would never send it again.
+func checkConfirmedWritten(t *testing.T, r *peertest.Rsyslogd, f *feeder, when string) {
+	t.Helper()
+	confirmed := f.o.Confirmed()
+	upTo := min(int(confirmed)*f.per, f.n)
+	if lost, first := missing(received(t, r, f.n), upTo); lost > 0 {
+		t.Errorf("%s: %d of the %d records confirmed (batches 1-%d) are not in the collector's output, from number %d",
+			when, lost, upTo, confirmed, first)
+	}
+	t.Logf("%s: %d batches (%d records) confirmed, all written", when, confirmed, upTo)
+}
+
+// waitAllReceived waits until every record arrived at least once, and
+// reports duplicates.
+func waitAllReceived(t *testing.T, r *peertest.Rsyslogd, f *feeder, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		counts := received(t, r, f.n)
+		lost, first := missing(counts, f.n)
+		if lost == 0 {
+			dups := 0
+			for _, c := range counts[1:] {
+				dups += c - 1
+			}
+			t.Logf("all %d records received, %d duplicates; stats %+v", f.n, dups, f.o.Stats())
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d records lost (first: %d) after %v; stats %+v", lost, f.n, first, timeout, f.o.Stats())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func newOutput(t *testing.T, uri string, tune func(*output.Settings)) *output.Output {
+	t.Helper()
+	h, err := output.ParseLoghost(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := output.DefaultSettings(h)
+	s.RetryMax = 100 * time.Millisecond
+	if tune != nil {
+		tune(&s)
+	}
+	o, err := output.New(h, s, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	return o
+}
+
+// waitFor polls cond until it holds, or fails the test after timeout.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, timeout)
+		}
+	}
+}
+
+// TestRELPCollectorKilledWhileBehind: rsyslogd (imrelp) is killed with
+// SIGKILL while messages flow and some are unanswered, then started again.
+// Every message it answered is in its output; every message arrives.
+func TestRELPCollectorKilledWhileBehind(t *testing.T) {
+	r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{RELP: true})
+	o := newOutput(t, "relp://"+r.RELPAddr(), nil)
+	f := startFeeder(t, o, 100_000, 1000)
+	waitFor(t, "10 batches confirmed", 30*time.Second, func() bool { return o.Confirmed() >= 10 })
+	r.Stop(t)
+	if o.Confirmed() == f.batches() {
+		t.Fatal("everything was confirmed before the kill: the test proves nothing; send more")
+	}
+	checkConfirmedWritten(t, r, f, "killed")
+	r.Start(t)
+	waitAllReceived(t, r, f, 60*time.Second)
+	waitFor(t, "every batch confirmed", 30*time.Second, func() bool { return o.Confirmed() == f.batches() })
+}
+
+// TestStreamCollectorStalledThenKilled: rsyslogd (imtcp, plain and TLS) is
+// stopped with SIGSTOP while lines flow, until the agent can write no
+// more; then killed, and started again. Nothing it had not read (and
+// written) was confirmed, and every line arrives.
+func TestStreamCollectorStalledThenKilled(t *testing.T) {
+	for _, scheme := range []string{"tcp", "ssl"} {
+		t.Run(scheme, func(t *testing.T) {
+			r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{TCP: scheme == "tcp", TLS: scheme == "ssl"})
+			uri, tune := "tcp://"+r.TCPAddr(), func(*output.Settings) {}
+			if scheme == "ssl" {
+				uri, tune = "ssl://"+r.TLSAddr(), func(s *output.Settings) { s.CAFile = r.CA().CertFile }
+			}
+			o := newOutput(t, uri, tune)
+			f := startFeeder(t, o, 300_000, 2000)
+			waitFor(t, "10 batches confirmed", 30*time.Second, func() bool { return o.Confirmed() >= 10 })
+			r.Pause(t)
+			// Stalled: the agent writes until its unconfirmed window or the
+			// sockets are full, then waits.
+			var last uint64
+			still := 0
+			waitFor(t, "the agent held back by the stalled collector", 30*time.Second, func() bool {
+				sent := o.Stats().Sent
+				if sent == last {
+					still++
+				} else {
+					last, still = sent, 0
+				}
+				return still >= 100 // 0.5 s without a batch going out
+			})
+			if o.Confirmed() == f.batches() {
+				t.Fatal("everything was confirmed before the stall: the test proves nothing; send more")
+			}
+			r.Stop(t)
+			checkConfirmedWritten(t, r, f, "stalled, then killed")
+			r.Start(t)
+			waitAllReceived(t, r, f, 60*time.Second)
+		})
 	}
 }
