@@ -24,6 +24,10 @@ type Config struct {
 	UDP      string      `toml:"udp" json:"udp"`           // optional local UDP listener, e.g. "127.0.0.1:514"; "" = none
 	Hostname string      `toml:"hostname" json:"hostname"` // HOSTNAME of forwarded messages; "" = this host's name
 	MaxLine  int         `toml:"max_line" json:"max_line"` // bytes; longer file lines are split, never dropped
+	// FollowSymlinks lets a symbolic link among the files lead outside its
+	// directory; off, such a link is skipped with a warning, so that a
+	// link to a secret placed in the log directory does not get it sent.
+	FollowSymlinks bool `toml:"follow_symlinks" json:"follow_symlinks,omitempty"`
 	// SpoolMax bounds each loghost's queue of socket messages on disk.
 	SpoolMax int64 `toml:"spool_max" json:"spool_max"`
 }

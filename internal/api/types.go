@@ -80,10 +80,17 @@ type SyslogState struct {
 type LoghostStatus struct {
 	Loghost   string `json:"loghost"`
 	Connected bool   `json:"connected"`
-	Queued    int64  `json:"queued"`  // messages waiting: socket messages in the spool, lines not yet read from files are not counted
-	Sent      uint64 `json:"sent"`    // messages written (TCP, TLS) or sent (UDP)
-	Dropped   uint64 `json:"dropped"` // socket messages dropped with the spool full
-	LastError string `json:"last_error,omitempty"`
+	// Guarantee says what "confirmed" means on this loghost's transport,
+	// and that UDP confirms nothing.
+	Guarantee   string `json:"guarantee"`
+	Queued      int64  `json:"queued"`      // bytes of socket messages in the spool not yet delivered; lines not yet read from files are not counted
+	Sent        uint64 `json:"sent"`        // messages written (TCP, TLS, RELP) or sent (UDP)
+	Confirmed   uint64 `json:"confirmed"`   // messages with evidence of delivery (0 on UDP)
+	Unconfirmed int    `json:"unconfirmed"` // written, kept until confirmed, written again after a reconnection
+	Dropped     uint64 `json:"dropped"`     // socket messages the spool could not take (full, or the disk)
+	SendFailed  uint64 `json:"send_failed"` // UDP datagrams the local kernel refused
+	Lost        uint64 `json:"lost"`        // parts of log files deleted or truncated before they were read
+	LastError   string `json:"last_error,omitempty"`
 }
 
 // SyslogPatch changes the loghosts; nil leaves them.

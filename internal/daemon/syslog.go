@@ -166,7 +166,8 @@ func (d *Daemon) syslogStateLocked() api.SyslogState {
 	st := api.SyslogState{Config: d.syslog.Config(), Loghosts: []api.LoghostStatus{}}
 	for _, s := range d.syslog.Status() {
 		st.Loghosts = append(st.Loghosts, api.LoghostStatus{Loghost: s.Loghost, Connected: s.Connected,
-			Queued: s.Queued, Sent: s.Sent, Dropped: s.Dropped, LastError: s.LastError})
+			Guarantee: s.Guarantee, Queued: s.Queued, Sent: s.Sent, Confirmed: s.Confirmed, Unconfirmed: s.Unconfirmed,
+			Dropped: s.Dropped, SendFailed: s.SendFailures, Lost: s.Lost, LastError: s.LastError})
 	}
 	return st
 }

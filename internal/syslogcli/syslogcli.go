@@ -262,7 +262,18 @@ func show(w io.Writer, st api.SyslogState) {
 		}
 		// Only the loghost and its state are columns: the counters follow
 		// as text, as ESXi's commands print them.
-		fmt.Fprintf(tw, "%s\t%s\tqueued %d  sent %d  dropped %d%s\n", l.Loghost, state, l.Queued, l.Sent, l.Dropped, last)
+		fmt.Fprintf(tw, "%s\t%s\tqueued %d  sent %d  confirmed %d  unconfirmed %d  dropped %d", l.Loghost, state,
+			l.Queued, l.Sent, l.Confirmed, l.Unconfirmed, l.Dropped)
+		if l.SendFailed > 0 {
+			fmt.Fprintf(tw, "  send failed %d", l.SendFailed)
+		}
+		if l.Lost > 0 {
+			fmt.Fprintf(tw, "  file parts lost %d", l.Lost)
+		}
+		fmt.Fprintf(tw, "%s\n", last)
+		if l.Guarantee != "" {
+			fmt.Fprintf(tw, "\t\tdelivery: %s\n", l.Guarantee)
+		}
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nLocal syslog socket : %s\nLocal UDP listener  : %s\nLog files :\n", orNone(c.Socket), orNone(c.UDP))

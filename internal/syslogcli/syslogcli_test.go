@@ -90,17 +90,19 @@ func (s *service) ReloadSyslog(context.Context) (api.SyslogState, error) {
 }
 
 var status = []api.LoghostStatus{
-	{Loghost: "tcp://a:1514", Connected: true, Sent: 1200},
-	{Loghost: "udp://b:514", Connected: true, Sent: 10},
-	{Loghost: "ssl://c:1514", Queued: 5, LastError: "connect: connection refused"},
+	{Loghost: "tcp://a:1514", Connected: true, Sent: 1200, Confirmed: 1100, Unconfirmed: 100, Guarantee: "read by the collector's process"},
+	{Loghost: "udp://b:514", Connected: true, Sent: 10, SendFailed: 2, Guarantee: "none: UDP cannot confirm delivery"},
+	{Loghost: "ssl://c:1514", Queued: 5, Lost: 1, LastError: "connect: connection refused"},
 }
 
 // The --show lines for status and the default configuration.
 const (
 	showLoghosts = "Syslog loghosts :\n" +
-		"tcp://a:1514  connected  queued 0  sent 1200  dropped 0\n" +
-		"udp://b:514   connected  queued 0  sent 10  dropped 0\n" +
-		"ssl://c:1514  down       queued 5  sent 0  dropped 0  (last error: connect: connection refused)\n"
+		"tcp://a:1514  connected  queued 0  sent 1200  confirmed 1100  unconfirmed 100  dropped 0\n" +
+		"                         delivery: read by the collector's process\n" +
+		"udp://b:514   connected  queued 0  sent 10  confirmed 0  unconfirmed 0  dropped 0  send failed 2\n" +
+		"                         delivery: none: UDP cannot confirm delivery\n" +
+		"ssl://c:1514  down       queued 5  sent 0  confirmed 0  unconfirmed 0  dropped 0  file parts lost 1  (last error: connect: connection refused)\n"
 	showLocal = "\nLocal syslog socket : /run/hostagent/syslog.sock\n" +
 		"Local UDP listener  : none\n" +
 		"Log files :\n" +
@@ -324,7 +326,7 @@ func TestRun(t *testing.T) {
 		{
 			name: "bad scheme", before: populated, args: []string{"--loghost", "http://x"}, code: 1, updates: 1,
 			stdout: "Setting loghost(s) to http://x...\n",
-			stderr: []string{`vicfg-syslog: loghost "http://x": scheme "http" is not udp, tcp or ssl`},
+			stderr: []string{`vicfg-syslog: loghost "http://x": scheme "http" is not udp, tcp, ssl or relp`},
 		},
 		{
 			name: "port 0", args: []string{"--loghost", "tcp://h:0"}, code: 1, updates: 1,

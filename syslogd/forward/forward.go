@@ -216,23 +216,20 @@ func (f *Forwarder) Mark(message string) {
 		Facility: 5, Severity: 6, Message: message, Source: "mark"})
 }
 
-// Status is each loghost's state, in configuration order.
+// Status is each loghost's state, in configuration order: its output's
+// counters, and the pipeline's own.
 type Status struct {
-	Loghost   string
-	Connected bool
-	Queued    int64 // bytes of socket messages waiting in the spool
-	Sent      uint64
-	Dropped   uint64
-	LastError string
+	output.Stats
+	Queued  int64  // bytes of socket messages waiting in the spool
+	Dropped uint64 // socket messages the spool could not take
+	Lost    uint64 // parts of files gone before they were read (see tail.Loss)
 }
 
 // Status reports every loghost.
 func (f *Forwarder) Status() []Status {
 	var out []Status
 	for _, pl := range f.pipelines {
-		connected, queued, st := pl.status()
-		out = append(out, Status{Loghost: pl.host.String(), Connected: connected, Queued: queued,
-			Sent: st.Sent, Dropped: pl.dropped.Load(), LastError: st.LastError})
+		out = append(out, Status{Stats: pl.out.Stats(), Queued: pl.sp.Size(), Dropped: pl.dropped.Load(), Lost: pl.lost.Load()})
 	}
 	return out
 }
@@ -242,8 +239,9 @@ func (f *Forwarder) Config() syslogd.Config { return f.plan.cfg }
 
 // fileInputs names and prioritises the lines of each glob.
 type fileInputs struct {
-	inputs   []fileInput
-	hostname string
+	inputs         []fileInput
+	hostname       string
+	followSymlinks bool
 }
 
 type fileInput struct {
@@ -254,7 +252,7 @@ type fileInput struct {
 }
 
 func newFileInputs(cfg syslogd.Config) (*fileInputs, error) {
-	fi := &fileInputs{hostname: cfg.Hostname}
+	fi := &fileInputs{hostname: cfg.Hostname, followSymlinks: cfg.FollowSymlinks}
 	if fi.hostname == "" {
 		fi.hostname, _ = os.Hostname()
 	}

@@ -25,6 +25,10 @@ const (
 	maxBatch    = 4096
 	batchWait   = 20 * time.Millisecond
 	confirmPoll = 100 * time.Millisecond
+	// saveEvery bounds how often checkpoints are written to disk (each is
+	// an atomic write with fsyncs): more often only shortens what a crash
+	// repeats, it never changes what is lost, which is nothing.
+	saveEvery = 250 * time.Millisecond
 )
 
 // pipeline forwards to one loghost: its own reading of the files (its own
@@ -39,28 +43,55 @@ type pipeline struct {
 	dir   string
 	log   *slog.Logger
 
-	lines chan tail.Line
+	lines    chan []tail.Line
+	leftover []tail.Line // lines received that did not fit the last batch
 
 	mu      sync.Mutex
-	seq     map[string]uint64 // next sequence number per source
+	seq     map[string]uint64 // last sequence number per socket source; file lines carry theirs
 	dropped atomic.Uint64     // socket messages refused by a full spool
 	marked  uint64            // drops already announced
+	alarm   chan struct{}     // a drop to announce: wakes collect
+	lost    atomic.Uint64     // losses of file lines reported by tail
 
 	last lineSource // the file of the last line read (collect's goroutine only)
 
 	// delivered are batches written but not yet confirmed by the output:
 	// their checkpoint waits (see output.Confirmed).
 	delivered []deliveredBatch
+
+	// What the saver writes next: the spool position of the newest
+	// confirmed batch, and whether positions or numbers changed.
+	saveMu      sync.Mutex
+	spoolMark   spool.Cursor
+	spoolMarked bool
+	posDirty    bool
+	seqVersion  uint64 // bumped by nextSeq; compared with seqSaved
+	seqSaved    uint64
+	saveWake    chan struct{}
 }
 
+// deliveredBatch is a batch written to the output: where each of its
+// files' lines end (the checkpoint of each run of lines from one file),
+// and the spool position after its socket messages.
 type deliveredBatch struct {
 	id    uint64
-	lines []tail.Line
+	marks []lineMark
 	spool spool.Cursor
 }
 
-// seqFile holds the sequence numbers, saved before the positions so that
-// a crash between the two can repeat lines but never reuse a number.
+// lineMark is the last line of a run of lines from one file.
+type lineMark struct {
+	id     tail.FileID
+	path   string
+	offset int64
+	seq    uint64
+}
+
+// seqFile holds the last sequence number of each socket source (the
+// socket, the UDP listener, marks, the agent's own notices), saved before
+// the spool's cursor so that a crash between the two can repeat messages
+// but never reuse a number. File lines are numbered by their place in
+// their file, saved with their positions.
 type seqFile struct {
 	Next map[string]uint64 `toml:"next"`
 }
@@ -83,13 +114,24 @@ func newPipeline(h output.Loghost, s output.Settings, files *fileInputs, stateDi
 	}
 	var seq seqFile
 	if _, err := configstore.Load(filepath.Join(dir, "sequence.toml"), &seq); err != nil {
-		log.Warn("sequence numbers lost; they start again at 1", "err", err)
+		log.Warn("sequence numbers of socket messages lost; they go on above those still spooled", "err", err)
 	}
 	if seq.Next == nil {
 		seq.Next = map[string]uint64{}
 	}
+	// Messages spooled after the last save carry numbers above it.
+	for src, n := range sp.QueuedSeqs() {
+		seq.Next[src] = max(seq.Next[src], n)
+	}
+	// Sources of file lines were kept here by older versions: pruned.
+	for src := range seq.Next {
+		if !strings.Contains(src, ":") && src != "mark" && src != "hostagent" {
+			delete(seq.Next, src)
+		}
+	}
 	return &pipeline{host: h, out: out, sp: sp, pos: pos, files: files, dir: dir, log: log,
-		lines: make(chan tail.Line, maxBatch), seq: seq.Next}, nil
+		lines: make(chan []tail.Line, maxBatch/512), seq: seq.Next, alarm: make(chan struct{}, 1),
+		saveWake: make(chan struct{}, 1)}, nil
 }
 
 // dirName makes a loghost a directory name: tcp://[::1]:1514 → tcp_[__1]_1514.
@@ -103,11 +145,14 @@ func (p *pipeline) nextSeq(source string) uint64 {
 	defer p.mu.Unlock()
 	n := p.seq[source] + 1
 	p.seq[source] = n
+	p.seqVersion++
 	return n
 }
 
-// submit queues a socket message (or a mark) on this loghost's spool; a
-// full spool drops it, counted, and the count is announced later.
+// submit queues a socket message (or a mark, or a notice) on this
+// loghost's spool; a message the spool refuses (full, or the disk is) is
+// dropped, counted, and the count announced as soon as the spool takes a
+// message again. Its number is not given again: the gap says it.
 func (p *pipeline) submit(r syslogd.Record) {
 	r.Seq = p.nextSeq(r.Source)
 	if err := p.sp.Append(r); err != nil {
@@ -115,7 +160,19 @@ func (p *pipeline) submit(r syslogd.Record) {
 			p.log.Warn("socket message not spooled", "err", err)
 		}
 		p.dropped.Add(1)
+		select {
+		case p.alarm <- struct{}{}:
+		default:
+		}
 	}
+}
+
+// fileLoss announces lines of a file that are really gone (tail.Loss) to
+// the loghost, through the spool like the agent's other notices.
+func (p *pipeline) fileLoss(l tail.Loss) {
+	p.lost.Add(1)
+	p.submit(syslogd.Record{Time: time.Now(), Hostname: p.files.hostname, AppName: "hostagent", MsgID: "LOST",
+		Facility: 5, Severity: 4, Message: "log lines lost: " + l.String(), Source: "hostagent"})
 }
 
 // run reads the files and the spool and delivers until ctx is done, or
@@ -128,12 +185,23 @@ func (p *pipeline) run(ctx context.Context, stopping <-chan struct{}, globs []st
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := tail.Follow(ctx, tail.Config{Globs: globs, MaxLine: maxLine}, p.pos, p.lines, p.log); err != nil {
+			cfg := tail.Config{Globs: globs, MaxLine: maxLine, FollowSymlinks: p.files.followSymlinks, OnLoss: p.fileLoss}
+			if err := tail.Follow(ctx, cfg, p.pos, p.lines, p.log); err != nil {
 				p.log.Error("log files not followed", "err", err)
 			}
 		}()
 	}
-	defer wg.Wait()
+	saverCtx, stopSaver := context.WithCancel(context.Background())
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.saver(saverCtx)
+	}()
+	defer func() {
+		stopSaver()
+		wg.Wait()
+		p.save() // the last word: what was confirmed up to the stop
+	}()
 	for {
 		select {
 		case <-stopping:
@@ -159,9 +227,23 @@ func (p *pipeline) run(ctx context.Context, stopping <-chan struct{}, globs []st
 			// lines are read again at the next start, its spooled records too.
 			return
 		}
-		p.delivered = append(p.delivered, deliveredBatch{id: id, lines: lines, spool: p.sp.Cursor()})
+		p.delivered = append(p.delivered, deliveredBatch{id: id, marks: marks(lines), spool: p.sp.Cursor()})
 		p.checkpoint()
 	}
+}
+
+// marks keeps, of a batch's file lines, the last of each run from one
+// file: all a checkpoint needs, without holding the lines' text while the
+// batch waits for its confirmation.
+func marks(lines []tail.Line) []lineMark {
+	var out []lineMark
+	for i, l := range lines {
+		if i+1 < len(lines) && lines[i+1].ID == l.ID && lines[i+1].Path == l.Path {
+			continue
+		}
+		out = append(out, lineMark{id: l.ID, path: l.Path, offset: l.Offset, seq: l.Seq})
+	}
+	return out
 }
 
 // collect waits for the first record, then takes what else is ready, up
@@ -169,12 +251,21 @@ func (p *pipeline) run(ctx context.Context, stopping <-chan struct{}, globs []st
 func (p *pipeline) collect(ctx context.Context, stopping <-chan struct{}) ([]syslogd.Record, []tail.Line, error) {
 	var batch []syslogd.Record
 	var lines []tail.Line
-	if n := p.dropped.Load(); n > p.marked {
-		batch = append(batch, p.dropMark(n-p.marked))
-		p.marked = n
-	}
+	batch = p.announceDrops(batch)
 	spooled, err := p.sp.Read(maxBatch)
 	batch = append(batch, spooled...)
+	take := func(ls []tail.Line) {
+		n := min(len(ls), maxBatch-len(batch))
+		now := time.Now()
+		for i := range ls[:n] {
+			batch = append(batch, p.fileRecord(&ls[i], now))
+		}
+		lines = append(lines, ls[:n]...)
+		p.leftover = ls[n:]
+	}
+	if len(p.leftover) > 0 && len(batch) < maxBatch {
+		take(p.leftover)
+	}
 	// With batches awaiting confirmation, do not wait long for a record:
 	// an idle pass checks the connection and checkpoints them.
 	first := time.Hour
@@ -183,7 +274,7 @@ func (p *pipeline) collect(ctx context.Context, stopping <-chan struct{}) ([]sys
 	}
 	timer := time.NewTimer(first)
 	defer timer.Stop()
-	for len(batch) < maxBatch {
+	for len(batch) < maxBatch && len(p.leftover) == 0 {
 		if len(batch) > 0 {
 			timer.Reset(batchWait)
 		}
@@ -192,13 +283,15 @@ func (p *pipeline) collect(ctx context.Context, stopping <-chan struct{}) ([]sys
 			return batch, lines, err
 		case <-stopping:
 			return batch, lines, err
-		case l := <-p.lines:
-			lines = append(lines, l)
-			batch = append(batch, p.fileRecord(l))
+		case ls := <-p.lines:
+			take(ls)
 			continue
 		case <-p.sp.Ready():
 			more, rerr := p.sp.Read(maxBatch - len(batch))
 			batch, err = append(batch, more...), errors.Join(err, rerr)
+			continue
+		case <-p.alarm:
+			batch = p.announceDrops(batch)
 			continue
 		case <-timer.C:
 		}
@@ -222,23 +315,37 @@ func (p *pipeline) drain(ctx context.Context) {
 	}
 }
 
-// dropMark is the line ESXi sends when its queue dropped messages.
-func (p *pipeline) dropMark(n uint64) syslogd.Record {
-	return syslogd.Record{Time: time.Now(), Hostname: p.files.hostname, AppName: "hostagent", Facility: 5, Severity: 4,
-		Message: fmt.Sprintf("%d messages dropped: the spool for %s was full", n, p.host), Source: "hostagent", Seq: p.nextSeq("hostagent")}
+// announceDrops adds to batch the line ESXi sends when its queue dropped
+// messages, for the drops not announced yet. It goes straight into the
+// batch, not through the spool that refused them: it is sent within
+// moments, and if it is lost with a crash the numbering's gap still shows.
+func (p *pipeline) announceDrops(batch []syslogd.Record) []syslogd.Record {
+	n := p.dropped.Load()
+	if n <= p.marked {
+		return batch
+	}
+	damaged := ""
+	if d := p.sp.Damaged(); d > 0 {
+		damaged = fmt.Sprintf(" (%d damaged records skipped in all)", d)
+	}
+	batch = append(batch, syslogd.Record{Time: time.Now(), Hostname: p.files.hostname, AppName: "hostagent", MsgID: "DROPPED",
+		Facility: 5, Severity: 4, Source: "hostagent", Seq: p.nextSeq("hostagent"),
+		Message: fmt.Sprintf("%d messages dropped: the spool for %s could not take them (full, or the disk is)%s", n-p.marked, p.host, damaged)})
+	p.marked = n
+	return batch
 }
 
-func (p *pipeline) fileRecord(l tail.Line) syslogd.Record {
+func (p *pipeline) fileRecord(l *tail.Line, now time.Time) syslogd.Record {
 	// Lines come in runs from one file: what depends on the file alone
 	// (its input, app-name, sequence key) is worked out once per run.
 	if l.Path != p.last.path || l.ID != p.last.id {
 		in := p.files.match(l.Path)
-		p.last = lineSource{path: l.Path, id: l.ID, in: in, app: in.appName(l.Path), key: l.ID.String()}
+		p.last = lineSource{path: l.Path, id: l.ID, in: in, app: in.appName(l.Path)}
 	}
 	src := &p.last
-	return syslogd.Record{Time: time.Now(), Hostname: p.files.hostname, AppName: src.app,
-		Facility: src.in.facility, Severity: src.in.severity, Message: l.Text, Source: l.Path, Offset: l.Offset,
-		Seq: p.nextSeq(src.key)}
+	return syslogd.Record{Time: now, Hostname: p.files.hostname, AppName: src.app,
+		Facility: src.in.facility, Severity: src.in.severity, Message: l.Text, Source: l.Path, SourceID: l.Source,
+		Offset: l.Offset, Seq: l.Seq}
 }
 
 // lineSource is what the pipeline worked out for the file of its last line.
@@ -247,11 +354,11 @@ type lineSource struct {
 	id   tail.FileID
 	in   fileInput
 	app  string
-	key  string
 }
 
-// checkpoint records the confirmed batches: sequence numbers first, then
-// the files' positions, then the spool's.
+// checkpoint takes the confirmed batches: their files' positions move in
+// memory now, and the saver writes them, the sequence numbers and the
+// spool's position shortly after.
 func (p *pipeline) checkpoint() {
 	confirmed := p.out.Confirmed()
 	n := 0
@@ -263,36 +370,96 @@ func (p *pipeline) checkpoint() {
 	}
 	done := p.delivered[:n]
 	p.delivered = p.delivered[n:]
-
-	p.mu.Lock()
-	seq := seqFile{Next: make(map[string]uint64, len(p.seq))}
-	for k, v := range p.seq {
-		seq.Next[k] = v
-	}
-	p.mu.Unlock()
-	if err := configstore.Save(filepath.Join(p.dir, "sequence.toml"), seq, 0o640, "Sequence numbers per source, for this loghost."); err != nil {
-		p.log.Warn("sequence numbers not saved", "err", err)
-	}
 	moved := false
 	for _, b := range done {
-		for _, l := range b.lines {
-			p.pos.Set(l.ID, l.Path, l.Offset)
+		for _, m := range b.marks {
+			p.pos.Set(m.id, m.path, m.offset, m.seq)
 			moved = true
 		}
 	}
-	if moved {
-		if err := p.pos.Save(); err != nil {
-			p.log.Warn("file positions not saved; lines may be sent again after a restart", "err", err)
-		}
-	}
-	if err := p.sp.CommitTo(done[len(done)-1].spool); err != nil {
-		p.log.Warn("spool position not saved; messages may be sent again after a restart", "err", err)
+	p.saveMu.Lock()
+	p.spoolMark, p.spoolMarked = done[len(done)-1].spool, true
+	p.posDirty = p.posDirty || moved
+	p.saveMu.Unlock()
+	select {
+	case p.saveWake <- struct{}{}:
+	default:
 	}
 }
 
-func (p *pipeline) status() (connected bool, queued int64, st output.Stats) {
-	st = p.out.Stats()
-	return st.Connected, p.sp.Size(), st
+// saver writes checkpoints when there are new ones, at most every
+// saveEvery, off the delivering goroutine.
+func (p *pipeline) saver(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.saveWake:
+		}
+		p.save()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(saveEvery):
+		}
+	}
+}
+
+// save writes what checkpoint took: the socket sources' sequence numbers
+// first, then the spool's position, so that a crash between the two can
+// repeat messages but never give a number twice; then the files'
+// positions (their numbers are saved with them).
+func (p *pipeline) save() {
+	p.saveMu.Lock()
+	mark, marked, posDirty := p.spoolMark, p.spoolMarked, p.posDirty
+	p.spoolMarked, p.posDirty = false, false
+	p.saveMu.Unlock()
+
+	p.mu.Lock()
+	var seq *seqFile
+	if p.seqVersion != p.seqSaved {
+		seq = &seqFile{Next: make(map[string]uint64, len(p.seq))}
+		for k, v := range p.seq {
+			seq.Next[k] = v
+		}
+	}
+	version := p.seqVersion
+	p.mu.Unlock()
+	if seq != nil {
+		if err := configstore.Save(filepath.Join(p.dir, "sequence.toml"), seq, 0o640, "Sequence numbers per socket source, for this loghost."); err != nil {
+			p.log.Warn("sequence numbers not saved; the spool keeps its position until they are", "err", err)
+			p.remark(mark, marked)
+			marked = false
+		} else {
+			p.mu.Lock()
+			p.seqSaved = version
+			p.mu.Unlock()
+		}
+	}
+	if marked {
+		if err := p.sp.CommitTo(mark); err != nil {
+			p.log.Warn("spool position not saved; messages may be sent again after a restart", "err", err)
+			p.remark(mark, marked)
+		}
+	}
+	if posDirty {
+		if err := p.pos.Save(); err != nil {
+			p.log.Warn("file positions not saved; lines may be sent again after a restart", "err", err)
+			p.saveMu.Lock()
+			p.posDirty = true // try again with the next checkpoint
+			p.saveMu.Unlock()
+		}
+	}
+}
+
+// remark keeps a spool position that could not be written for the next
+// save, unless a newer one came meanwhile.
+func (p *pipeline) remark(mark spool.Cursor, marked bool) {
+	p.saveMu.Lock()
+	defer p.saveMu.Unlock()
+	if marked && !p.spoolMarked {
+		p.spoolMark, p.spoolMarked = mark, true
+	}
 }
 
 func (p *pipeline) close() {
