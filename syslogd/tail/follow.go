@@ -176,7 +176,7 @@ type follower struct {
 	watch   *dirWatcher
 	targets []target
 
-	budget  *budget
+	budget *budget
 	// since is where the agent's knowledge of the files ends: rotated
 	// generations modified after it may hold lines never read.
 	since time.Time

@@ -30,11 +30,11 @@ type tailer struct {
 	final   bool   // content that does not grow (a copy, a .gz): done at its end
 	maxLine int
 
-	readOff   int64  // bytes of the file consumed into pending or sent
-	lineStart int64  // file offset of pending[0]
-	pending   []byte // the start of a line whose newline has not arrived
-	part      int    // parts of the current line already sent
-	seq       uint64 // records sent of this content: lines and parts
+	readOff   int64     // bytes of the file consumed into pending or sent
+	lineStart int64     // file offset of pending[0]
+	pending   []byte    // the start of a line whose newline has not arrived
+	part      int       // parts of the current line already sent
+	seq       uint64    // records sent of this content: lines and parts
 	lastSize  int64     // the size at the last look, to tell what a truncation cut
 	lastLook  time.Time // when the file was last seen not truncated
 	buf       []byte
