@@ -104,6 +104,25 @@ func (s *stream) observe() bool {
 	return true
 }
 
+// acquire waits for a descriptor slot for the file to read now. A stream
+// that holds later generations open first gives up the newest of them (it
+// is found again by its inode when its turn comes): streams waiting for a
+// slot while each holds some could otherwise wait for each other forever.
+func (s *stream) acquire(ctx context.Context) error {
+	if s.fw.budget.tryAcquire() {
+		return nil
+	}
+	s.mu.Lock()
+	for i := len(s.chain) - 1; i >= 0; i-- {
+		if s.chain[i].held != nil {
+			s.drop(s.chain[i])
+			break
+		}
+	}
+	s.mu.Unlock()
+	return s.fw.budget.acquire(ctx)
+}
+
 // drop closes a generation's held descriptor, giving its slot back.
 func (s *stream) drop(g *gen) {
 	if g.held != nil {
@@ -175,12 +194,14 @@ func (s *stream) run(ctx context.Context) {
 	tick := time.NewTicker(s.fw.cfg.Poll)
 	defer tick.Stop()
 	defer s.releaseAll()
-	s.observe()
+	// Holding nothing yet, wait for one descriptor to look next to the
+	// path with, one file at a time.
 	if s.fw.budget.acquire(ctx) != nil {
 		return
 	}
-	s.restore() // one descriptor at a time, under this slot
+	s.restore()
 	s.fw.budget.release()
+	s.observe()
 	failing := false
 	for ctx.Err() == nil {
 		g := s.front()
@@ -254,7 +275,7 @@ func (s *stream) open(ctx context.Context, g *gen) (*tailer, error) {
 	g.held = nil
 	s.mu.Unlock()
 	if c == nil {
-		if err := s.fw.budget.acquire(ctx); err != nil {
+		if err := s.acquire(ctx); err != nil {
 			return nil, err
 		}
 		var err error
@@ -497,7 +518,7 @@ func (s *stream) changed(t *tailer) bool {
 // reopen finds a suspended tailer's file again by its identity: at the
 // path, rotated next to it, or compressed.
 func (s *stream) reopen(ctx context.Context, t *tailer) error {
-	if err := s.fw.budget.acquire(ctx); err != nil {
+	if err := s.acquire(ctx); err != nil {
 		return err
 	}
 	c, err := s.locate(t.key, t.head)
