@@ -13,7 +13,8 @@ import (
 // Config is the forwarder's configuration, stored in syslog.toml.
 type Config struct {
 	// Loghosts are the collectors, as ESXi writes them: udp://host:514,
-	// tcp://host:1514, ssl://host:1514. Checked by the output package.
+	// tcp://host:1514, ssl://host:1514; and relp://host:2514. Checked by
+	// the output package.
 	Loghosts []string `toml:"loghosts" json:"loghosts"`
 	// Options per loghost, keyed by the loghost as written in Loghosts;
 	// a loghost without options takes its scheme's defaults.

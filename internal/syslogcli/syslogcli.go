@@ -54,8 +54,10 @@ func usage(w io.Writer, prog string, fs *pflag.FlagSet, conn *cli.ConnectionFlag
 	fmt.Fprintf(w, "Configure hostagentd's remote syslog forwarding, as ESXi's vicfg-syslog does.\n\n")
 	fmt.Fprint(w, conn.OwnFlagUsages(fs))
 	fmt.Fprint(w, "\nConnection options:\n"+conn.FlagUsages())
-	fmt.Fprint(w, "\nLoghosts are written udp://host[:port], tcp://host[:port] or ssl://host[:port]\n"+
-		"(IPv6 in brackets): the port defaults to 514, and to 1514 for ssl.\n"+
+	fmt.Fprint(w, "\nLoghosts are written udp://host[:port], tcp://host[:port], ssl://host[:port]\n"+
+		"or relp://host[:port] (IPv6 in brackets): the port defaults to 514, to 1514\n"+
+		"for ssl and to 2514 for relp. Use relp where nothing may be lost: only RELP\n"+
+		"has the collector acknowledge each message; UDP confirms nothing.\n"+
 		"The changes of one invocation, --reset included (it comes first), are\n"+
 		"applied together or not at all; then --reload runs, then --mark, then --show.\n")
 }

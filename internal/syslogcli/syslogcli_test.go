@@ -495,7 +495,7 @@ func TestHelp(t *testing.T) {
 			"Usage: " + tt.prog + " [--server unix:PATH] OPTIONS\n",
 			"-s, --setserver HOST", "-p, --setport PORT", "-i, --show", "--loghost URI[,URI...]",
 			"--reset", "--mark MESSAGE", "--reload", "--server unix:PATH", "-h, --help",
-			"udp://host[:port], tcp://host[:port] or ssl://host[:port]", "514", "1514",
+			"or relp://host[:port] (IPv6 in brackets)", "514", "1514",
 		} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("%s %s lacks %q:\n%s", tt.prog, tt.flag, want, out.String())

@@ -96,6 +96,8 @@ func settingsFor(h output.Loghost, o syslogd.LoghostOptions) (output.Settings, e
 			errs = append(errs, fmt.Errorf("loghost_options %q: %w", name, err))
 		} else if h.Scheme == "udp" {
 			errs = append(errs, fmt.Errorf("loghost_options %q: framing %q: UDP sends one message per datagram, without framing", name, o.Framing))
+		} else if h.Scheme == "relp" {
+			errs = append(errs, fmt.Errorf("loghost_options %q: framing %q: RELP frames each message itself; framing applies to tcp:// and ssl:// only", name, o.Framing))
 		}
 		s.Framing = f
 	}

@@ -365,3 +365,28 @@ func TestCopytruncateWhileCaughtUp(t *testing.T) {
 	f.none(5 * testPoll)
 	checkLines(t, got, 0, 4000)
 }
+
+// TestDescriptorBudgetEmptyFiles: files opened empty, closed to spare
+// descriptors, then written: each is found again and read from its start.
+func TestDescriptorBudgetEmptyFiles(t *testing.T) {
+	dir := t.TempDir()
+	const files, maxOpen = 40, 3
+	for i := range files {
+		appendFile(t, filepath.Join(dir, fmt.Sprintf("f%02d.log", i)), "")
+	}
+	cfg := testConfig(dir)
+	cfg.MaxOpen = maxOpen
+	f := startFollow(t, cfg, nil)
+	time.Sleep(3 * testPoll) // not needed for correctness: lets every stream open and suspend first
+	for i := range files {
+		appendFile(t, filepath.Join(dir, fmt.Sprintf("f%02d.log", i)), numbered(fmt.Sprintf("f%02d", i), 0, 5))
+	}
+	seen := map[string]bool{}
+	for _, l := range f.next(files*5, 10*time.Second) {
+		seen[l.Text] = true
+	}
+	if len(seen) != files*5 {
+		t.Fatalf("%d distinct lines of %d", len(seen), files*5)
+	}
+	f.none(3 * testPoll)
+}

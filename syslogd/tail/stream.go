@@ -538,11 +538,9 @@ func (s *stream) reopen(ctx context.Context, t *tailer) error {
 		// Rotated and compressed meanwhile: what was pending is read again
 		// from the .gz, which does not grow.
 		t.readOff, t.pending, t.part, t.final = t.lineStart, t.pending[:0], 0, true
-	} else if !newFileID(t.key, c.head).matches(t.head) {
-		c.Close()
-		s.fw.budget.release()
-		return fmt.Errorf("%s: the file on inode %d changed while it was closed", s.path, t.key.ino)
 	}
+	// Content rewritten on the same inode while it was closed (copytruncate
+	// of a quiet file) is the truncation follow's next look handles.
 	t.src = c
 	return nil
 }
