@@ -6,9 +6,10 @@ RUN     := .run
 DEMO    := 127.0.0.1:16162
 
 # Debian packages the integration tests start as real peers: net-snmp's
-# snmptrapd, libvirtd (with virsh) serving its test driver, and rsyslogd
-# (with its TLS driver) as the remote syslog collector.
-TEST_PACKAGES := snmptrapd snmp libvirt-daemon libvirt-clients rsyslog rsyslog-gnutls
+# snmptrapd, libvirtd (with virsh) serving its test driver, rsyslogd (with
+# its TLS driver and RELP input) as the remote syslog collector, and the
+# real logrotate rotating the files the forwarder reads.
+TEST_PACKAGES := snmptrapd snmp libvirt-daemon libvirt-clients rsyslog rsyslog-gnutls rsyslog-relp logrotate
 
 .PHONY: all build run test test-deps bench clean
 
