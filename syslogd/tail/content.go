@@ -53,10 +53,18 @@ func (c *content) ReadAt(p []byte, off int64) (int, error) {
 			return 0, err
 		}
 	}
-	n, err := io.ReadFull(c.zr, p)
+	// gzip says io.EOF at the end of intact data; io.ErrUnexpectedEOF (or a
+	// checksum error) means the .gz is damaged or cut short.
+	n := 0
+	var err error
+	for n < len(p) && err == nil {
+		var k int
+		k, err = c.zr.Read(p[n:])
+		n += k
+	}
 	c.zpos += int64(n)
 	if errors.Is(err, io.ErrUnexpectedEOF) {
-		err = io.EOF
+		err = fmt.Errorf("compressed data cut short: %w", err)
 	}
 	return n, err
 }
@@ -125,7 +133,12 @@ func newContent(f *os.File) (*content, error) {
 	}
 	c := &content{f: f, key: k, size: fi.Size(), mtime: fi.ModTime()}
 	var magic [2]byte
-	if n, _ := f.ReadAt(magic[:], 0); n == 2 && magic == [2]byte{0x1f, 0x8b} {
+	n, _ := f.ReadAt(magic[:], 0)
+	if n < 2 && strings.HasSuffix(f.Name(), ".gz") {
+		// Being written by gzip: not a plain file, and not readable yet.
+		return nil, fmt.Errorf("%s: %w", f.Name(), errNotReady)
+	}
+	if n == 2 && magic == [2]byte{0x1f, 0x8b} {
 		c.br = bufio.NewReaderSize(f, 64<<10)
 		if c.zr, err = gzip.NewReader(c.br); err != nil {
 			return nil, fmt.Errorf("gzip %s: %w", f.Name(), err)
@@ -149,6 +162,7 @@ var (
 	errNotRegular = errors.New("not a regular file")
 	errClaimed    = errors.New("file is being read under another name")
 	errGone       = errors.New("file is gone")
+	errNotReady   = errors.New("compressed file still being written")
 )
 
 // isRotationName reports whether name is a rotated generation of base as

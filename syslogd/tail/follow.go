@@ -12,9 +12,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -195,6 +197,16 @@ func (fw *follower) run(ctx context.Context) {
 	// rather than by neither.
 	fw.watchDirs()
 	fw.scan(ctx)
+	// A file rotated away while the agent was stopped, with no new file at
+	// its path yet (logrotate's nocreate): its stream reads the unread rest
+	// of the rotated generation, then ends.
+	for _, path := range fw.pos.paths() {
+		if _, ok := fw.streams[path]; !ok && fw.matches(path) {
+			if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+				fw.startStream(ctx, path)
+			}
+		}
+	}
 
 	tick := time.NewTicker(fw.cfg.Poll)
 	defer tick.Stop()
@@ -232,6 +244,8 @@ func (fw *follower) handle(ctx context.Context, ev fsnotify.Event) {
 			// A new file bears the path (rotation): put it in the chain
 			// now, whatever reading is doing.
 			s.observe()
+		} else if ev.Has(fsnotify.Write) {
+			s.grown()
 		}
 		s.poke()
 		return
@@ -283,6 +297,11 @@ func (fw *follower) startIfFile(ctx context.Context, path string) {
 	if _, err := fw.stat(path); err != nil {
 		return
 	}
+	fw.startStream(ctx, path)
+}
+
+// startStream starts following path.
+func (fw *follower) startStream(ctx context.Context, path string) {
 	s := newStream(path, fw)
 	fw.streams[path] = s
 	fw.wg.Go(func() {
@@ -323,24 +342,33 @@ func (fw *follower) open(path string) (*content, error) {
 }
 
 // resolve returns the file path names: itself, or an allowed link's
-// target.
+// target. Unless FollowSymlinks, the file must lie inside the directory
+// the path's glob names before its first wildcard (/var/log/vmware for
+// /var/log/vmware/*.log, /var/log for /var/log/*/*.log), symbolic links
+// resolved on both sides: a link to a file, or to a directory, that leads
+// out of the log tree is refused. A link inside it (hostd.log ->
+// hostd-2026.log) is followed.
 func (fw *follower) resolve(path string) (string, error) {
 	fi, err := os.Lstat(path)
 	if err != nil {
 		return "", err
 	}
-	if fi.Mode()&os.ModeSymlink == 0 {
+	link := fi.Mode()&os.ModeSymlink != 0
+	root, wild := fw.rootOf(path)
+	if fw.cfg.FollowSymlinks || (!link && !wild) {
+		// A plain name in a directory without wildcards: the file is in
+		// the configured directory, whatever links lead to it.
+		if link {
+			return filepath.EvalSymlinks(path)
+		}
 		return path, nil
 	}
 	target, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return "", err
 	}
-	if fw.cfg.FollowSymlinks {
-		return target, nil
-	}
-	dir, err := filepath.EvalSymlinks(filepath.Dir(path))
-	if err == nil && filepath.Dir(target) == dir {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err == nil && strings.HasPrefix(target, strings.TrimSuffix(realRoot, "/")+"/") {
 		return target, nil
 	}
 	fw.warnMu.Lock()
@@ -348,10 +376,21 @@ func (fw *follower) resolve(path string) (string, error) {
 	fw.warned[path] = true
 	fw.warnMu.Unlock()
 	if first {
-		fw.log.Warn("symbolic link in the log directory points outside it; not followed (set follow_symlinks to allow it)",
-			"path", path, "target", target)
+		fw.log.Warn("symbolic link in the log directory leads outside it; not followed (set follow_symlinks to allow it)",
+			"path", path, "target", target, "directory", root)
 	}
-	return "", fmt.Errorf("%s: link to %s outside its directory: %w", path, target, errNotRegular)
+	return "", fmt.Errorf("%s: leads to %s, outside %s: %w", path, target, root, errNotRegular)
+}
+
+// rootOf returns the directory path's glob names before its first
+// wildcard, and whether that glob has wildcards in its directory part.
+func (fw *follower) rootOf(path string) (root string, wild bool) {
+	for _, t := range fw.targets {
+		if t.matches(path) {
+			return t.root(), hasMeta(t.dir)
+		}
+	}
+	return filepath.Dir(path), false
 }
 
 // lost reports lines that are really gone.

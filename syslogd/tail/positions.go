@@ -223,6 +223,21 @@ func (p *Positions) content(head []byte) (id FileID, offset int64, seq uint64, o
 	return id, offset, seq, ok
 }
 
+// paths lists the paths of the recorded files, each once.
+func (p *Positions) paths() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range p.entries {
+		if !seen[e.path] {
+			seen[e.path] = true
+			out = append(out, e.path)
+		}
+	}
+	return out
+}
+
 // savedAt is when the positions file was written before it was loaded;
 // zero when there was none.
 func (p *Positions) savedAt() time.Time {

@@ -80,9 +80,14 @@ func (s *stream) observe() bool {
 	// looked for by it when its turn comes.
 	g := &gen{key: k}
 	if s.fw.budget.tryAcquire() {
-		if c, err := s.fw.open(s.path); err == nil && c.key == k {
+		c, err := s.fw.open(s.path)
+		switch {
+		case err == nil && c.key == k:
 			g.held, g.head = c, c.head
-		} else {
+		case errors.Is(err, errNotReady):
+			s.fw.budget.release()
+			return true // a .gz being written: looked at again once it is
+		default:
 			if err == nil {
 				c.Close()
 			}
@@ -137,14 +142,50 @@ func (s *stream) drop(g *gen) {
 func (s *stream) refresh() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, g := range s.chain {
-		if g.held == nil || g.held.compressed() {
-			continue
+	for i, g := range s.chain {
+		s.fw.pos.touch(g.key)
+		switch {
+		case g.held != nil && !g.held.compressed():
+			if head, err := readHead(g.held.f, fingerprintSize); err == nil && len(head) > len(g.head) {
+				g.head = head
+				s.fw.pos.grow(g.key, head)
+			}
+		case g.held == nil && i > 0 && len(g.head) < fingerprintSize:
+			// Not held (no descriptor was free): its first bytes are read
+			// through a brief open by its inode, so that it can still be
+			// found in its .gz if logrotate compresses it before its turn.
+			if c, err := s.locate(g.key, nil); err == nil {
+				if !c.compressed() && len(c.head) > len(g.head) {
+					g.head = c.head
+					s.fw.pos.grow(g.key, c.head)
+				}
+				c.Close()
+			}
 		}
-		if head, err := readHead(g.held.f, fingerprintSize); err == nil && len(head) > len(g.head) {
-			g.head = head
-			s.fw.pos.grow(g.key, head)
+	}
+}
+
+// grown is told by the follower that the path's file was written: if that
+// file waits its turn without a descriptor and its first bytes are not
+// all known yet, they are read now through a brief open, so that it can be
+// found in its .gz even if logrotate compresses it before the next tick.
+func (s *stream) grown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.chain)
+	if n < 2 {
+		return
+	}
+	g := s.chain[n-1]
+	if g.held != nil || len(g.head) >= fingerprintSize {
+		return
+	}
+	if c, err := s.fw.open(s.path); err == nil {
+		if c.key == g.key && !c.compressed() && len(c.head) > len(g.head) {
+			g.head = c.head
+			s.fw.pos.grow(g.key, c.head)
 		}
+		c.Close()
 	}
 }
 
@@ -157,17 +198,18 @@ func (s *stream) front() *gen {
 	return s.chain[0]
 }
 
-// pop removes the generation read to its end. If it is still the newest
-// seen at the path (an error ended its reading), it is forgotten as such,
-// so the next observe takes it up again.
-func (s *stream) pop(g *gen) {
+// pop removes the generation read to its end, or whose reading failed.
+// A failed one that is still the newest seen at the path is forgotten as
+// such, so the next observe takes it up again; one read to its end (a .gz
+// a glob matches) is not read again.
+func (s *stream) pop(g *gen, failed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.chain) > 0 && s.chain[0] == g {
 		s.chain = s.chain[1:]
 	}
 	s.drop(g)
-	if s.haveLast && s.last == g.key && len(s.chain) == 0 {
+	if failed && s.haveLast && s.last == g.key && len(s.chain) == 0 {
 		s.haveLast = false
 	}
 }
@@ -230,16 +272,18 @@ func (s *stream) run(ctx context.Context) {
 			if err != nil {
 				s.fw.log.Warn("reading log file failed; reopening", "path", s.path, "err", err)
 			}
-			s.pop(g)
+			s.pop(g, err != nil)
 			continue
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, errGone):
-			s.pop(g)
+			s.pop(g, false)
 			continue
+		case errors.Is(err, errNotReady):
+			// Being compressed: read once gzip has finished it.
 		case errors.Is(err, errClaimed):
 			if s.newer() {
-				s.pop(g) // read under its other name by the stream that holds it
+				s.pop(g, false) // read under its other name by the stream that holds it
 				continue
 			}
 			// The other stream releases it once drained; retry then.
@@ -301,6 +345,17 @@ func (s *stream) open(ctx context.Context, g *gen) (*tailer, error) {
 	switch {
 	case g.origin != nil:
 		key, start, seq, from = g.origin.key(), g.offset, g.seq, "its copy"
+	case c.compressed() && s.compressedFrom(c, &key, &start, &seq):
+		// A .gz a glob matches: the content of a file read before goes
+		// on under that file's identity, not again from its start, and
+		// only once that file's own stream is done with it.
+		if s.fw.reg.claimed(key) {
+			s.fw.reg.unclaim(c.key)
+			c.Close()
+			s.fw.budget.release()
+			return nil, errClaimed
+		}
+		from = "the file it was compressed from"
 	default:
 		if off, n, ok := s.fw.reg.resume(c.key, c.head, c.size); ok {
 			start, seq, from = off, n, "where this run stopped"
@@ -317,6 +372,20 @@ func (s *stream) open(ctx context.Context, g *gen) (*tailer, error) {
 	return t, nil
 }
 
+// compressedFrom finds the file a .gz was made from among those read
+// before, and where its lines went on.
+func (s *stream) compressedFrom(c *content, key *inodeKey, start *int64, seq *uint64) bool {
+	if k, m, ok := s.fw.reg.content(c.head); ok {
+		*key, *start, *seq = k, m.offset, m.seq
+		return true
+	}
+	if id, off, n, ok := s.fw.pos.content(c.head); ok {
+		*key, *start, *seq = id.key(), off, n
+		return true
+	}
+	return false
+}
+
 // locate opens the file on inode k: at the path, or rotated next to it.
 // Failing that, a .gz whose decompressed start is head: logrotate's
 // compress made it from the file, which is then deleted.
@@ -326,6 +395,8 @@ func (s *stream) locate(k inodeKey, head []byte) (*content, error) {
 			return c, nil
 		}
 		c.Close()
+	} else if errors.Is(err, errNotReady) {
+		return nil, err
 	}
 	sibs := siblings(s.path)
 	for _, c := range sibs {
@@ -393,8 +464,10 @@ func (s *stream) restore() {
 // earlier decides whether the sibling c is a generation to read before the
 // current file, and from where.
 func (s *stream) earlier(c *content, since time.Time) *gen {
-	if s.fw.reg.claimed(c.key) {
-		return nil // another stream reads it under a name its glob matches
+	if s.fw.matches(c.path) || s.fw.reg.claimed(c.key) {
+		// A file a glob matches has its own stream (worker-1.log may be a
+		// live file beside worker.log), which reads it under its own name.
+		return nil
 	}
 	if !c.compressed() {
 		if off, _, ok := s.fw.reg.resume(c.key, c.head, c.size); ok {
@@ -465,6 +538,14 @@ func (s *stream) follow(ctx context.Context, t *tailer, tick <-chan time.Time) e
 			}
 		}
 		grew, err := t.readToEOF(ctx, out)
+		if err != nil && t.final && t.src.compressed() && ctx.Err() == nil {
+			// A damaged .gz: what could be read was sent; the rest, and the
+			// line it cut, are gone.
+			s.fw.lost(Loss{Path: s.path, ID: t.id, From: t.lineStart, To: -1,
+				Reason: fmt.Sprintf("the compressed generation %s is damaged: %v", t.src.path, err)})
+			t.pending = t.pending[:0]
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -494,8 +575,10 @@ func (s *stream) follow(ctx context.Context, t *tailer, tick <-chan time.Time) e
 			return ctx.Err()
 		}
 		if t.src == nil && !s.changed(t) {
-			// Suspended and nothing new: stay closed until the next wake.
+			// Suspended and nothing new: stay closed until the next wake,
+			// still followed (its position is not pruned).
 			for !s.changed(t) {
+				s.fw.pos.touch(t.key)
 				if !s.wait(ctx, tick) {
 					return ctx.Err()
 				}

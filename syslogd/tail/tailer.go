@@ -174,7 +174,12 @@ func (t *tailer) sendLines(ctx context.Context, out chan<- []Line) error {
 		// A part is cut only once more than MaxLine bytes are there without
 		// a newline, so a line of exactly MaxLine bytes stays whole even if
 		// its newline arrives in a later read.
-		if (nl < 0 && len(rest) > t.maxLine) || nl > t.maxLine {
+		// The CR of a CRLF line end does not count against MaxLine.
+		long := nl > t.maxLine && !(nl == t.maxLine+1 && rest[t.maxLine] == '\r')
+		if nl < 0 && len(rest) > t.maxLine && !(len(rest) == t.maxLine+1 && rest[t.maxLine] == '\r') {
+			long = true
+		}
+		if long {
 			cut := splitPoint(rest, t.maxLine)
 			t.part++
 			if err := t.send(ctx, out, syslogd.Escape(rest[:cut])+ContinuedMarker, t.lineStart+int64(start+cut), t.part); err != nil {

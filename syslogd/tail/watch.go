@@ -23,6 +23,15 @@ func newTarget(glob string) target {
 	return target{glob: glob, dir: filepath.Dir(glob)}
 }
 
+// root is the glob's directory before its first wildcard.
+func (t target) root() string {
+	root := t.dir
+	for hasMeta(root) {
+		root = filepath.Dir(root)
+	}
+	return root
+}
+
 func (t target) matches(path string) bool {
 	ok, _ := filepath.Match(t.glob, path)
 	return ok
