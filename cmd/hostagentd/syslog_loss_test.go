@@ -41,22 +41,27 @@ import (
 // plus the batch being delivered (forward.maxBatch, 4096 lines), whose
 // checkpoint may not have been written:
 //
-//   - relp: librelp's window of 128 transactions (output.relpWindow);
+//   - relp: the window of 1024 transactions (output.relpWindow);
 //   - tcp, ssl: the bytes the kernel's evidence leaves unconfirmed, at
-//     most output's unconfirmedCap: twice (2F + readSlack), F the largest
-//     window the collector advertised, which its receive buffer bounds
-//     (net.ipv4.tcp_rmem's maximum), readSlack 256 KiB; never less than
-//     8 MiB nor more than 64 MiB. Messages here are at least 100 bytes
-//     (header, structured data with the file's path and identity, and the
-//     17-byte line). On loopback this is hundreds of thousands of lines:
-//     for tcp the bound catches runaway re-sending, not a few thousand
-//     lines too many; the figures logged say what really repeated.
+//     most output's unconfirmed window: twice the lag of its rule
+//     (2F + readSlack, F the largest window the collector advertised,
+//     which its receive buffer bounds: net.ipv4.tcp_rmem's maximum;
+//     readSlack 256 KiB) within 4 to 16 MiB, but never less than that lag
+//     plus the next batch. Messages here are at least 100 bytes (header,
+//     structured data with the file's path and identity, and the 17-byte
+//     line). On loopback this is hundreds of thousands of lines: for tcp
+//     the bound catches runaway re-sending, not a few thousand lines too
+//     many; the figures logged say what really repeated.
+//
+// A SIGKILL may also repeat what was confirmed in the last 250 ms, before
+// the checkpoint was written (forward.saveEvery): at the rates here, at
+// most maxBatch lines more, which the bound's batch covers.
 //
 // These mirror unexported constants of syslogd/output and syslogd/forward:
 // change them together.
 const (
 	maxBatch    = 4096
-	relpWindow  = 128
+	relpWindow  = 1024
 	minMsgBytes = 100
 )
 
@@ -78,7 +83,8 @@ func unconfirmedLines(t *testing.T, transport string) int {
 	if err != nil {
 		t.Fatalf("/proc/sys/net/ipv4/tcp_rmem: %v", err)
 	}
-	unconfirmed := min(max(8<<20, 2*(2*window+256<<10)), 64<<20)
+	lag := 2*window + 256<<10
+	unconfirmed := max(min(max(4<<20, 2*lag), 16<<20), lag+maxBatch*minMsgBytes)
 	return unconfirmed/minMsgBytes + maxBatch
 }
 

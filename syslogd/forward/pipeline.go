@@ -300,19 +300,24 @@ func (p *pipeline) collect(ctx context.Context, stopping <-chan struct{}) ([]sys
 	return batch, lines, err
 }
 
-// drainFor bounds a clean stop's wait for confirmations.
-const drainFor = time.Second
+// drainFor bounds a clean stop's wait for the last confirmations: the
+// output's Finish (a graceful close whose answer is the evidence) takes
+// at most 2 s.
+const drainFor = 3 * time.Second
 
+// drain confirms what was written before a clean stop, so that the next
+// start repeats nothing: the output closes gracefully (TCP: the collector
+// reads to our end and closes; RELP: it answers our close after all else),
+// and what that confirms is checkpointed.
 func (p *pipeline) drain(ctx context.Context) {
-	for deadline := time.Now().Add(drainFor); len(p.delivered) > 0 && time.Now().Before(deadline); {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(confirmPoll):
-		}
-		p.out.Check()
-		p.checkpoint()
+	if len(p.delivered) == 0 {
+		return
 	}
+	if err := p.out.Finish(ctx); err != nil {
+		p.log.Info("loghost did not confirm the last messages before the stop; they are sent again at the next start",
+			"unconfirmed", p.out.Unconfirmed(), "err", err)
+	}
+	p.checkpoint()
 }
 
 // announceDrops adds to batch the line ESXi sends when its queue dropped
