@@ -60,7 +60,11 @@ func Guarantee(scheme string) string {
 
 // Stats are an output's counters, for vicfg-syslog --show.
 type Stats struct {
-	Loghost    string `json:"loghost"`
+	Loghost string `json:"loghost"`
+	// Connected: the last connection worked and has not failed since. On
+	// TCP and TLS an idle connection is closed once what it carried is
+	// confirmed (see Finish) and opened again for the next message; it
+	// still counts as connected meanwhile.
 	Connected  bool   `json:"connected"`
 	Guarantee  string `json:"guarantee"`  // what "confirmed" means on this scheme (see Guarantee)
 	Sent       uint64 `json:"sent"`       // messages written (TCP, TLS, RELP) or sent (UDP)
@@ -99,6 +103,7 @@ type Output struct {
 
 	resumeAt   time.Time     // Check's next reconnection attempt
 	resumeWait time.Duration // and its backoff
+	idleFinish time.Duration // idleFinishAfter; longer in tests of rule 1 alone
 
 	stream streamState // tcp, ssl
 	relp   relpState   // relp
@@ -123,7 +128,7 @@ func New(h Loghost, s Settings, log *slog.Logger) (*Output, error) {
 	if _, ok := defaultPorts[h.Scheme]; !ok {
 		return nil, fmt.Errorf("loghost %s: scheme %q is not %s", h, h.Scheme, schemeList)
 	}
-	o := &Output{host: h, settings: s, log: log.With("loghost", h.String())}
+	o := &Output{host: h, settings: s, log: log.With("loghost", h.String()), idleFinish: idleFinishAfter}
 	if h.Scheme == "ssl" {
 		cfg := &tls.Config{ServerName: h.Host, MinVersion: tls.VersionTLS12, InsecureSkipVerify: s.InsecureSkipVerify}
 		if s.CAFile != "" {
@@ -182,8 +187,20 @@ func (o *Output) Unconfirmed() int { return int(o.unconfirmedMsgs.Load()) }
 
 // Check looks for evidence of delivery without writing (RELP
 // acknowledgements, the TCP connection's state), so that batches are
-// confirmed while no new line comes. It does not block for long.
+// confirmed while no new line comes. It does not block for long. On TCP
+// and TLS, once written data has waited about a second unconfirmed with
+// no new batch, it closes the connection gracefully, and a later Check
+// confirms that data on the collector's own close (see stream.go); the
+// next Deliver connects again.
 func (o *Output) Check() {
+	if f := o.stream.finishing; f != nil {
+		select {
+		case <-f.done:
+			_ = o.endFinish() // a failure is in Stats; Check backs off
+		default:
+		}
+		return
+	}
 	if o.conn == nil {
 		o.resume()
 		return
@@ -227,8 +244,39 @@ func (o *Output) resume() {
 		return
 	}
 	o.fail(err)
+	o.backOff()
+}
+
+// backOff puts Check's next reconnection further off, doubling from 1 s up
+// to RetryMax.
+func (o *Output) backOff() {
 	o.resumeWait = min(max(2*o.resumeWait, time.Second), o.settings.RetryMax)
 	o.resumeAt = time.Now().Add(o.resumeWait)
+}
+
+// Finish ends the connection cleanly and returns nil once everything
+// written is confirmed, or an error saying what stays unconfirmed (kept,
+// and written again by a later Deliver). Call it on a clean stop, before
+// the last checkpoint and Close: without it the tail of a TCP or TLS
+// stream (the last hundreds of KiB, see stream.go) is never confirmed, and
+// is sent again at the next start.
+//
+// On TCP and TLS it shuts the sending side (TLS: close_notify, then the
+// TCP FIN) and waits for the collector to close its side, which it does
+// once it has read everything: that close confirms every batch written. A
+// reset, or no close within the bound, confirms nothing. On RELP it waits
+// for the answers still due and sends "close". It waits until ctx ends,
+// at most 2 s. The Output stays usable: the next Deliver connects again.
+func (o *Output) Finish(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, finishTimeout)
+	defer cancel()
+	switch o.host.Scheme {
+	case "relp":
+		return o.finishRELP(ctx)
+	case "tcp", "ssl":
+		return o.finishStream(ctx)
+	}
+	return nil
 }
 
 // retrying runs try until it succeeds, reconnecting after each failure
@@ -366,13 +414,24 @@ func (o *Output) setError(s string) {
 	o.mu.Unlock()
 }
 
-// Close ends the connection; on RELP it says so to the collector first.
+// Close ends the connection; on RELP it says so to the collector first,
+// waiting at most a second. Finish first to confirm the tail.
 func (o *Output) Close() error {
+	if f := o.stream.finishing; f != nil {
+		f.conn.Close()
+		<-f.done
+		_ = o.endFinish()
+	}
 	if o.conn == nil {
 		return nil
 	}
 	if o.host.Scheme == "relp" {
-		o.closeRELP()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = o.finishRELP(ctx)
+		cancel()
+		if o.conn == nil {
+			return nil
+		}
 	}
 	err := o.conn.Close()
 	o.conn = nil

@@ -225,6 +225,7 @@ func bigBatch(from, n int) []syslogd.Record {
 func TestReadBatchesAreConfirmed(t *testing.T) {
 	s := listen(t, "127.0.0.1:0")
 	o := newlineOutput(t, s.ln.Addr().String())
+	o.idleFinish = time.Hour // rule 1 alone: no idle close
 	ctx := context.Background()
 	var last uint64
 	for i := range 40 { // 40 MB: far beyond the window the collector shows
@@ -328,5 +329,193 @@ func TestUDPCountsFailures(t *testing.T) {
 	st := o.Stats()
 	if st.SendFailures == 0 || st.Confirmed != 0 || st.Sent != 100 || st.Guarantee != "none: UDP cannot confirm delivery" || st.LastError == "" {
 		t.Errorf("stats %+v: want send failures counted and no confirmation", st)
+	}
+}
+
+// lineCount is how many lines the collector has read.
+func (s *lineServer) lineCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.lines)
+}
+
+// TestFinishConfirmsTheTail: the collector reads everything and closes
+// when the agent does. The kernel's evidence (rule 1) never confirms the
+// last batches; Finish does, on the collector's close, and the output
+// carries on with a new connection.
+func TestFinishConfirmsTheTail(t *testing.T) {
+	s := listen(t, "127.0.0.1:0")
+	o := newlineOutput(t, s.ln.Addr().String())
+	o.idleFinish = time.Hour
+	ctx := context.Background()
+	id, err := o.Deliver(ctx, batch(1, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t, 10)
+	o.Check()
+	if o.Confirmed() != 0 {
+		t.Fatal("rule 1 confirmed the last batch with nothing written after it")
+	}
+	if err := o.Finish(ctx); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	if o.Confirmed() != id || o.Unconfirmed() != 0 || !o.Stats().Connected {
+		t.Fatalf("after Finish: confirmed %d of %d, stats %+v", o.Confirmed(), id, o.Stats())
+	}
+	id, err = o.Deliver(ctx, batch(11, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Finish(ctx); err != nil {
+		t.Fatalf("second Finish: %v", err)
+	}
+	// The collector closed after reading everything: all is there, once.
+	if n := s.lineCount(); o.Confirmed() != id || n != 15 {
+		t.Errorf("confirmed %d of %d; the collector read %d lines, want 15", o.Confirmed(), id, n)
+	}
+	if st := o.Stats(); st.Reconnects != 1 || st.Confirmed != 15 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// silentServer accepts connections and reads everything, but never closes
+// one (read is false: reads nothing either), as a stalled collector.
+func silentServer(t *testing.T, read bool) (addr string, accepted func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			if read {
+				go func() {
+					buf := make([]byte, 4096)
+					for {
+						if _, err := c.Read(buf); err != nil {
+							return // at our FIN too, but the connection stays open
+						}
+					}
+				}()
+			}
+		}
+	}()
+	return ln.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return len(conns) }
+}
+
+// TestFinishWithoutTheCollectorsClose: a collector that reads but never
+// closes gives no evidence: Finish gives up at its bound, confirms
+// nothing, and the next Deliver writes it all again.
+func TestFinishWithoutTheCollectorsClose(t *testing.T) {
+	addr, accepted := silentServer(t, true)
+	o := newlineOutput(t, addr)
+	ctx := context.Background()
+	if _, err := o.Deliver(ctx, batch(1, 10)); err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := o.Finish(fctx)
+	if err == nil || o.Confirmed() != 0 || o.Unconfirmed() != 10 {
+		t.Fatalf("Finish = %v; confirmed %d, %d unconfirmed: want nothing confirmed", err, o.Confirmed(), o.Unconfirmed())
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Finish took %v, bound 300 ms", d)
+	}
+	if _, err := o.Deliver(ctx, batch(11, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if o.Unconfirmed() != 11 {
+		t.Errorf("%d unconfirmed, want 11", o.Unconfirmed())
+	}
+	for deadline := time.Now().Add(5 * time.Second); accepted() != 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections: want the batch written again on a second one", accepted())
+		}
+	}
+}
+
+// idleChecks calls Check as the idle pipeline does until done holds, and
+// returns the longest call: Check must not wait for the collector.
+func idleChecks(t *testing.T, o *Output, what string, done func() bool) time.Duration {
+	t.Helper()
+	var longest time.Duration
+	for deadline := time.Now().Add(20 * time.Second); !done(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 20 s; stats %+v", what, o.Stats())
+		}
+		start := time.Now()
+		o.Check()
+		longest = max(longest, time.Since(start))
+	}
+	return longest
+}
+
+// TestIdleCloseConfirmsTheTail: with no new batch, Check closes the
+// connection after about a second and confirms the tail on the
+// collector's close, without blocking; the next batch reconnects.
+func TestIdleCloseConfirmsTheTail(t *testing.T) {
+	s := listen(t, "127.0.0.1:0")
+	o := newlineOutput(t, s.ln.Addr().String())
+	ctx := context.Background()
+	id, err := o.Deliver(ctx, batch(1, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	longest := idleChecks(t, o, "the tail confirmed", func() bool { return o.Confirmed() == id })
+	if longest > 300*time.Millisecond {
+		t.Errorf("a Check took %v: it waited for the collector", longest)
+	}
+	if st := o.Stats(); st.Unconfirmed != 0 || !st.Connected || st.LastError != "" {
+		t.Errorf("stats %+v", st)
+	}
+	if _, err := o.Deliver(ctx, batch(11, 5)); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.wait(t, 15); len(got) != 15 {
+		t.Errorf("%d lines, want 15: the confirmed tail was sent again", len(got))
+	}
+}
+
+// TestIdleCloseWithAStalledCollector: a collector that reads nothing and
+// never closes. Check's idle close gives up at its bound without blocking
+// the pipeline, confirms nothing, and backs off before writing again.
+func TestIdleCloseWithAStalledCollector(t *testing.T) {
+	addr, accepted := silentServer(t, false)
+	o := newlineOutput(t, addr)
+	o.settings.RetryMax = time.Hour // the back-off's first step is 1 s
+	if _, err := o.Deliver(context.Background(), batch(1, 10)); err != nil {
+		t.Fatal(err)
+	}
+	longest := idleChecks(t, o, "the idle close given up", func() bool { return o.Stats().LastError != "" })
+	if longest > 300*time.Millisecond {
+		t.Errorf("a Check took %v: it waited for the collector", longest)
+	}
+	if o.Confirmed() != 0 || o.Unconfirmed() != 10 || o.Stats().Connected {
+		t.Errorf("confirmed %d, stats %+v: want nothing confirmed", o.Confirmed(), o.Stats())
+	}
+	// Backing off: no new connection at once.
+	o.Check()
+	if st := o.Stats(); st.Reconnects != 0 || accepted() != 1 {
+		t.Errorf("stats %+v right after the failed close: want no new connection yet (back-off)", st)
 	}
 }

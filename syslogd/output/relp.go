@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,15 +40,28 @@ import (
 // frame; the server answers each with "rsp" and the same TXNR, "200 OK"
 // when taken. Anything else (a 500, a wrong TXNR, garbage) ends the
 // session: every message not yet answered 200 is sent again on the next
-// one, so the collector may get duplicates, never a loss. At most
-// relpWindow transactions are outstanding, librelp's default window,
-// which imrelp's sessions are sized for. The server's "serverclose" says
-// it is going away: the client reconnects. "close" ends a session cleanly.
+// one, so the collector may get duplicates, never a loss. The server's
+// "serverclose" says it is going away: the client reconnects. "close"
+// ends a session cleanly; librelp answers it with an empty "rsp".
+//
+// Throughput is bound by round trips, not by CPU: at most relpWindow
+// transactions are outstanding. The window is the client's alone (librelp
+// keeps it on the client side of a session, and rsyslog's documentation
+// of omrelp's windowSize says there is no server parameter for it, as the
+// client proposes and manages it), so imrelp takes a larger one than
+// librelp's default of 128. The answers are read by a goroutine of the
+// session's own, so that formatting and writing go on while they are
+// awaited; it only counts answers, in order, and the goroutine that
+// delivers takes them (confirming batches in order) when it next runs,
+// in Deliver or Check. Each message is formatted once, straight into its
+// frame ("TXNR syslog DATALEN DATA LF") in a buffer kept until it is
+// answered; the frames are written with one writev per window refill, and
+// framed again (copied) only when a new session gives them new TXNRs.
 const (
-	relpWindow = 128
-	// relpRefill: the window is refilled once this many transactions are
-	// answered, so that one write carries many frames.
-	relpRefill = relpWindow / 4
+	relpWindow = 1024
+	// relpRefill: once the window is full, the writer waits until this
+	// many transactions are answered, so that one write carries many frames.
+	relpRefill = relpWindow / 8
 	// relpMaxData bounds the DATA of a frame from the server (a reply, or
 	// the offers of the open reply). A larger DATALEN is refused before
 	// anything is allocated for it.
@@ -59,64 +74,152 @@ const (
 	relpAckTimeout = writeTimeout
 	relpSoftware   = "hostagent"
 	relpMaxTxnr    = 999999999
+	// relpFirstTxnr is the TXNR of a session's first message ("open" is 1).
+	relpFirstTxnr = 2
+	// relpMaxFree bounds the frame buffers kept for reuse.
+	relpMaxFree = 4
 )
+
+// relpBuf holds frames, back to back: those of one batch, or those framed
+// again for a new session. It is reused once all are answered.
+type relpBuf struct {
+	b    []byte
+	left int // frames in it not yet answered
+}
 
 // relpMsg is one message, kept until the collector answered 200.
 type relpMsg struct {
-	body []byte
-	// On the last message of a batch: the batch it confirms, and its
-	// records.
-	confirmID uint64
-	confirmN  int
+	buf       *relpBuf
+	off, end  int    // the frame: buf.b[off:end]
+	data      int    // where DATA starts in buf.b
+	txnr      uint32 // the TXNR the frame carries
+	confirmID uint64 // on the last message of a batch: the batch it confirms
+	confirmN  int    // and its records
 }
 
-// relpState is a RELP session and the messages it has not had answered.
+func (m *relpMsg) frame() []byte { return m.buf.b[m.off:m.end] }
+
+// relpState is a RELP session and the messages it has not had answered;
+// the delivering goroutine's alone.
 type relpState struct {
-	msgs     []relpMsg // unanswered, oldest first; msgs[:sent] are outstanding on this session
-	sent     int
-	headTxnr uint32 // TXNR of msgs[0] when sent > 0
-	nextTxnr uint32 // TXNR of the next frame
-	in       []byte // bytes read; in[off:] not yet parsed
-	off      int
-	open     bool
+	msgs     []relpMsg    // unanswered, oldest first; msgs[:sent] are outstanding on this session
+	sent     int          // messages written on this session and not yet taken as answered
+	sess     *relpSession // nil when no session
+	nextTxnr uint32       // TXNR of the next frame on this session
+	taken    uint64       // transactions of sess already taken as answered
+	// busySince is when the oldest outstanding transaction was written, or
+	// the last answer came, whichever is later; zero when none is outstanding.
+	busySince time.Time
+	lenDigits int // digits of the last DATALEN: the guess for the next frame
+	free      []*relpBuf
+	iov       net.Buffers // scratch for writev
+}
+
+// relpSession is what the reader goroutine of one session shares.
+type relpSession struct {
+	conn     net.Conn
+	sent     atomic.Uint64 // transactions written: messages, then "close"
+	answered atomic.Uint64 // transactions answered, in order ("200" for messages)
+	closeAt  atomic.Uint64 // 1 + the index of the "close" transaction; 0 before it is sent
+	wake     chan struct{} // a token once more is answered, or the reader stopped
+	done     chan struct{} // closed when the reader stopped
+	err      error         // why it stopped (nil: "close" was answered); set before done is closed
 }
 
 func (r *relpState) reset() {
-	r.sent, r.headTxnr, r.nextTxnr, r.in, r.off, r.open = 0, 0, 0, r.in[:0], 0, false
+	r.sess, r.sent, r.taken, r.busySince = nil, 0, 0, time.Time{}
 }
 
-func (r *relpState) takeTxnr() uint32 {
-	t := r.nextTxnr
-	r.nextTxnr = nextTxnr(t)
-	return t
+// advance returns the TXNR n transactions after t.
+func advance(t uint32, n int) uint32 {
+	return uint32((uint64(t)-1+uint64(n))%relpMaxTxnr) + 1
 }
 
-func nextTxnr(t uint32) uint32 {
-	if t >= relpMaxTxnr {
-		return 1
+func nextTxnr(t uint32) uint32 { return advance(t, 1) }
+
+// predictTxnr is the TXNR msgs[i] will most likely carry: on this session
+// if there is one, else on the next one. A wrong guess costs a copy.
+func (r *relpState) predictTxnr(i int) uint32 {
+	if r.sess != nil {
+		return advance(r.nextTxnr, i-r.sent)
 	}
-	return t + 1
+	return advance(relpFirstTxnr, i)
+}
+
+func (r *relpState) takeBuf() *relpBuf {
+	if n := len(r.free); n > 0 {
+		b := r.free[n-1]
+		r.free = r.free[:n-1]
+		b.b, b.left = b.b[:0], 0
+		return b
+	}
+	return &relpBuf{}
+}
+
+// answered drops the answered message msgs[0].
+func (r *relpState) popAnswered() relpMsg {
+	m := r.msgs[0]
+	r.msgs[0] = relpMsg{}
+	r.msgs = r.msgs[1:]
+	if m.buf.left--; m.buf.left == 0 && len(r.free) < relpMaxFree && cap(m.buf.b) <= maxFreeBuffer {
+		r.free = append(r.free, m.buf)
+	}
+	return m
+}
+
+// appendSyslogFrame appends "TXNR syslog DATALEN DATA LF" for part,
+// formatting DATA in place after room for DATALEN's digits as guessed from
+// the previous message; a wrong guess (lengths seldom change digits)
+// moves DATA by the difference. It returns where DATA starts.
+func (o *Output) appendSyslogFrame(b []byte, txnr uint32, part *syslogd.Record) ([]byte, int) {
+	r := &o.relp
+	guess := max(r.lenDigits, 1)
+	b = strconv.AppendUint(b, uint64(txnr), 10)
+	b = append(b, " syslog "...)
+	lenAt := len(b)
+	b = append(b, "000000000"[:guess]...)
+	b = append(b, ' ')
+	data := len(b)
+	b = format.Append(b, part, o.settings.Format, format.None, o.settings.MaxMessage)
+	n := len(b) - data
+	digits := len(strconv.AppendInt(make([]byte, 0, 20), int64(n), 10))
+	if shift := digits - guess; shift != 0 {
+		if shift > 0 {
+			b = append(b, "000000000"[:shift]...)
+		}
+		copy(b[data+shift:], b[data:data+n])
+		b = b[:data+shift+n]
+		data += shift
+		b[data-1] = ' '
+		r.lenDigits = digits
+	}
+	strconv.AppendInt(b[lenAt:lenAt], int64(n), 10) // in place: room was made for exactly these digits
+	if n == 0 {
+		b, data = b[:data-1], data-1 // no SP without DATA
+	}
+	return append(b, '\n'), data
 }
 
 func (o *Output) deliverRELP(ctx context.Context, id uint64, batch []syslogd.Record) error {
 	r := &o.relp
-	// One buffer for the batch's messages, kept until answered.
-	var data []byte
-	var ends []int
+	if err := o.takeAnswers(); err != nil {
+		o.fail(err) // the retries below open a new session
+	}
+	buf := r.takeBuf()
+	first := len(r.msgs)
 	for i := range batch {
 		for _, part := range o.parts(&batch[i]) {
-			data = format.Append(data, part, o.settings.Format, format.None, o.settings.MaxMessage)
-			ends = append(ends, len(data))
+			txnr := r.predictTxnr(len(r.msgs))
+			off := len(buf.b)
+			var data int
+			buf.b, data = o.appendSyslogFrame(buf.b, txnr, part)
+			r.msgs = append(r.msgs, relpMsg{buf: buf, off: off, end: len(buf.b), data: data, txnr: txnr})
+			buf.left++
 		}
 	}
 	o.unconfirmedMsgs.Add(int64(len(batch)))
-	start := 0
-	for _, end := range ends {
-		r.msgs = append(r.msgs, relpMsg{body: data[start:end:end]})
-		start = end
-	}
 	switch {
-	case len(ends) > 0:
+	case len(r.msgs) > first:
 		last := &r.msgs[len(r.msgs)-1]
 		last.confirmID, last.confirmN = id, len(batch)
 	case len(r.msgs) > 0: // no message: confirmed with what comes before
@@ -139,6 +242,9 @@ func (o *Output) flushRELP(ctx context.Context) error {
 		}
 	}
 	for {
+		if err := o.takeAnswers(); err != nil {
+			return err
+		}
 		if err := o.sendRELP(); err != nil {
 			return err
 		}
@@ -146,35 +252,132 @@ func (o *Output) flushRELP(ctx context.Context) error {
 			return nil // all written; their answers come later
 		}
 		// The window is full: wait for answers (backpressure).
-		if err := o.readRELP(ctx, relpRefill); err != nil {
+		if err := o.awaitAnswers(ctx); err != nil {
 			return err
 		}
 	}
 }
 
-// sendRELP writes, in one write, as many unsent messages as the window
+// awaitAnswers waits until the reader has more answers, or has stopped.
+func (o *Output) awaitAnswers(ctx context.Context) error {
+	s := o.relp.sess
+	timer := time.NewTimer(relpAckTimeout)
+	defer timer.Stop()
+	select {
+	case <-s.wake:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return fmt.Errorf("RELP: no answer from the collector for %v", relpAckTimeout)
+	}
+}
+
+// takeAnswers takes the answers the reader counted: the messages answered
+// leave the window, oldest first, and the batches they end are confirmed.
+// It returns the error that stopped the reader, once its answers are taken.
+func (o *Output) takeAnswers() error {
+	r := &o.relp
+	s := r.sess
+	if s == nil {
+		return nil
+	}
+	answered := s.answered.Load()
+	if answered > r.taken {
+		r.busySince = time.Now()
+	}
+	for ; r.taken < answered; r.taken++ {
+		if r.sent == 0 {
+			continue // the answer to "close"
+		}
+		m := r.popAnswered()
+		r.sent--
+		if m.confirmID != 0 {
+			o.confirm(m.confirmID, m.confirmN)
+		}
+	}
+	if r.sent == 0 {
+		r.busySince = time.Time{}
+	}
+	select {
+	case <-s.done:
+		if s.err != nil {
+			return s.err
+		}
+		return errors.New("RELP: the session was closed")
+	default:
+	}
+	return nil
+}
+
+// sendRELP writes, in one writev, as many unsent messages as the window
 // allows, once there is room for relpRefill of them or for all the rest.
+// Frames carrying another session's TXNRs are framed again first.
 func (o *Output) sendRELP() error {
 	r := &o.relp
+	s := r.sess
 	room := relpWindow - r.sent
 	unsent := len(r.msgs) - r.sent
 	if room <= 0 || unsent == 0 || (room < relpRefill && room < unsent) {
 		return nil
 	}
-	o.buf = o.buf[:0]
-	for _, m := range r.msgs[r.sent : r.sent+min(room, unsent)] {
-		t := r.takeTxnr()
-		if r.sent == 0 {
-			r.headTxnr = t
+	n := min(room, unsent)
+	for i, t := r.sent, r.nextTxnr; i < r.sent+n; i, t = i+1, nextTxnr(t) {
+		if r.msgs[i].txnr != t {
+			o.reframe(i, t)
+			break
 		}
-		r.sent++
-		o.buf = appendFrame(o.buf, t, "syslog", m.body)
 	}
+	iov := r.iov[:0]
+	var last *relpMsg
+	for i := r.sent; i < r.sent+n; i++ {
+		m := &r.msgs[i]
+		if last != nil && m.buf == last.buf && m.off == last.end {
+			iov[len(iov)-1] = m.buf.b[m.off-len(iov[len(iov)-1]) : m.end] // contiguous: one piece
+		} else {
+			iov = append(iov, m.frame())
+		}
+		last = m
+	}
+	if r.sent == 0 {
+		r.busySince = time.Now()
+	}
+	r.sent += n
+	r.nextTxnr = advance(r.nextTxnr, n)
+	s.sent.Add(uint64(n)) // before the write: the answers may come at once
 	_ = o.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := o.conn.Write(o.buf); err != nil {
+	pieces := iov
+	_, err := pieces.WriteTo(o.conn)
+	clear(iov[:cap(iov)])
+	r.iov = iov[:0]
+	if err != nil {
 		return fmt.Errorf("RELP write: %w", err)
 	}
 	return nil
+}
+
+// reframe frames msgs[from:] again with the TXNRs they get now, from t,
+// copying each DATA into a new buffer: after a new session, or a guess
+// gone wrong.
+func (o *Output) reframe(from int, t uint32) {
+	r := &o.relp
+	buf := &relpBuf{}
+	for i := from; i < len(r.msgs); i++ {
+		m := &r.msgs[i]
+		if m.txnr == t {
+			t = nextTxnr(t)
+			continue
+		}
+		data := m.buf.b[m.data : m.end-1]
+		if m.buf.left--; m.buf.left == 0 {
+			m.buf.b = nil // the old frames are garbage now
+		}
+		off := len(buf.b)
+		buf.b = appendFrame(buf.b, t, "syslog", data)
+		m.buf, m.off, m.end, m.data, m.txnr = buf, off, len(buf.b), len(buf.b)-1-len(data), t
+		buf.left++
+		t = nextTxnr(t)
+	}
 }
 
 // appendFrame appends TXNR SP COMMAND SP DATALEN [SP DATA] LF.
@@ -191,7 +394,7 @@ func appendFrame(b []byte, txnr uint32, cmd string, data []byte) []byte {
 	return append(b, '\n')
 }
 
-// openRELP connects and opens a session.
+// openRELP connects and opens a session, and starts its reader.
 func (o *Output) openRELP(ctx context.Context) error {
 	conn, err := o.dial(ctx)
 	if err != nil {
@@ -199,21 +402,26 @@ func (o *Output) openRELP(ctx context.Context) error {
 	}
 	r := &o.relp
 	r.reset()
-	r.nextTxnr = 1
 	o.conn = conn
 	offers := []byte("relp_version=0\nrelp_software=" + relpSoftware + "\ncommands=syslog")
-	t := r.takeTxnr()
 	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := conn.Write(appendFrame(nil, t, "open", offers)); err != nil {
+	if _, err := conn.Write(appendFrame(nil, 1, "open", offers)); err != nil {
 		return fmt.Errorf("RELP open: %w", err)
 	}
+	fr := &frameReader{conn: conn}
 	deadline, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	f, err := o.nextFrame(deadline)
+	stop := context.AfterFunc(deadline, func() { _ = conn.SetReadDeadline(time.Now()) })
+	f, err := fr.next()
+	stop()
+	_ = conn.SetReadDeadline(time.Time{})
 	if err != nil {
+		if deadline.Err() != nil {
+			err = fmt.Errorf("no answer from the collector: %w", deadline.Err())
+		}
 		return fmt.Errorf("RELP open: %w", err)
 	}
-	if f.command != "rsp" || f.txnr != t {
+	if f.command != "rsp" || f.txnr != 1 {
 		return fmt.Errorf("RELP open: the collector answered %q with TXNR %d", f.command, f.txnr)
 	}
 	status, rest, _ := bytes.Cut(f.data, []byte("\n"))
@@ -223,7 +431,9 @@ func (o *Output) openRELP(ctx context.Context) error {
 	if !offersSyslog(rest) {
 		return errors.New("RELP open: the collector does not offer the syslog command")
 	}
-	r.open = true
+	s := &relpSession{conn: conn, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	r.sess, r.nextTxnr = s, relpFirstTxnr
+	go s.read(fr)
 	o.connectedTo(conn)
 	return nil
 }
@@ -257,111 +467,160 @@ func truncate(b []byte) string {
 	return string(b)
 }
 
-// readRELP reads answers until at least want outstanding transactions were
-// answered (or none is outstanding), then takes whatever else was read.
-func (o *Output) readRELP(ctx context.Context, want int) error {
-	r := &o.relp
-	ctx, cancel := context.WithTimeout(ctx, relpAckTimeout)
-	defer cancel()
-	answered := 0
-	for answered < want && r.sent > 0 {
-		f, err := o.nextFrame(ctx)
-		if err != nil {
-			return err
-		}
-		if err := o.handleFrame(f); err != nil {
-			return err
-		}
-		answered++
-	}
-	return o.drainRELP()
-}
-
-// drainRELP handles the frames already read, without reading.
-func (o *Output) drainRELP() error {
+// read counts the answers of the session, checking each against the
+// transaction it answers, until the connection fails, the collector says
+// something else than expected, or "close" is answered.
+func (s *relpSession) read(fr *frameReader) {
+	defer close(s.done)
+	defer s.signal()
+	txnr := uint32(relpFirstTxnr)
 	for {
-		f, n, err := parseFrame(o.relp.in[o.relp.off:])
-		if errors.Is(err, errIncomplete) {
-			return nil
-		}
+		f, err := fr.nextOrRead(s.signal)
 		if err != nil {
-			return err
+			s.err = err
+			return
 		}
-		o.consume(n)
-		if err := o.handleFrame(f); err != nil {
-			return err
+		i := s.answered.Load()
+		switch {
+		case f.command == "serverclose" && f.txnr == 0:
+			s.err = errors.New("the RELP collector is closing the session (serverclose)")
+			return
+		case f.command != "rsp":
+			s.err = fmt.Errorf("RELP: unexpected %q from the collector", f.command)
+			return
+		case i >= s.sent.Load():
+			s.err = fmt.Errorf("RELP: answer for TXNR %d, none outstanding", f.txnr)
+			return
+		case f.txnr != txnr:
+			s.err = fmt.Errorf("RELP: answer for TXNR %d, expected %d", f.txnr, txnr)
+			return
+		case i+1 == s.closeAt.Load():
+			s.answered.Add(1) // "close" answered: the session is over
+			return
 		}
+		if status, _, _ := bytes.Cut(f.data, []byte("\n")); !isOK(status) {
+			// Refused: written again on the next session, as anything unanswered.
+			s.err = fmt.Errorf("RELP: the collector refused a message: %q", truncate(status))
+			return
+		}
+		s.answered.Add(1)
+		txnr = nextTxnr(txnr)
 	}
 }
 
-// checkRELP is Check on RELP: it takes the answers that arrived, waiting
-// at most a few milliseconds, and sends what the window then has room for.
+// signal wakes the delivering goroutine if it waits for answers.
+func (s *relpSession) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// checkRELP is Check on RELP: it takes the answers that came, watches for
+// a collector that stopped answering, and sends what the window then has
+// room for. It never waits for the network.
 func (o *Output) checkRELP() error {
-	if o.relp.sent == 0 {
-		return o.sendRELP()
+	r := &o.relp
+	if r.sess == nil {
+		return nil
 	}
-	if err := o.drainRELP(); err != nil {
+	if err := o.takeAnswers(); err != nil {
 		return err
 	}
-	_ = o.conn.SetReadDeadline(time.Now().Add(2 * time.Millisecond))
-	if err := o.readMore(); err != nil {
-		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
-			return o.sendRELP()
-		}
-		return err
-	}
-	if err := o.drainRELP(); err != nil {
-		return err
+	if r.sent > 0 && time.Since(r.busySince) > relpAckTimeout {
+		return fmt.Errorf("RELP: no answer from the collector for %v", relpAckTimeout)
 	}
 	return o.sendRELP()
 }
 
-// handleFrame takes one frame from the server.
-func (o *Output) handleFrame(f relpFrame) error {
+// finishRELP is Finish on RELP: it sends what is left, waits for every
+// answer, says "close" and waits for its answer, then closes the
+// connection. Whatever happens, the connection is closed at the end.
+func (o *Output) finishRELP(ctx context.Context) error {
 	r := &o.relp
-	switch {
-	case f.command == "serverclose" && f.txnr == 0:
-		return errors.New("the RELP collector is closing the session (serverclose)")
-	case f.command != "rsp":
-		return fmt.Errorf("RELP: unexpected %q from the collector", f.command)
-	case r.sent == 0 || f.txnr != r.headTxnr:
-		return fmt.Errorf("RELP: answer for TXNR %d, expected %d", f.txnr, r.headTxnr)
+	if r.sess == nil {
+		if n := o.Unconfirmed(); n > 0 {
+			return fmt.Errorf("not connected: %d messages stay unconfirmed", n)
+		}
+		return nil
 	}
-	status, _, _ := bytes.Cut(f.data, []byte("\n"))
-	if !isOK(status) {
-		// Refused: written again on the next session, as anything unanswered.
-		return fmt.Errorf("RELP: the collector refused a message: %q", truncate(status))
+	err := o.closeSession(ctx)
+	if err != nil {
+		o.fail(err)
+		return fmt.Errorf("%w: %d messages stay unconfirmed", err, o.Unconfirmed())
 	}
-	m := r.msgs[0]
-	r.msgs[0] = relpMsg{}
-	r.msgs = r.msgs[1:]
-	r.sent--
-	r.headTxnr = nextTxnr(r.headTxnr)
-	if m.confirmID != 0 {
-		o.confirm(m.confirmID, m.confirmN)
-	}
+	s := r.sess
+	o.conn.Close()
+	<-s.done
+	o.conn = nil
+	r.reset()
 	return nil
 }
 
-// nextFrame returns the next complete frame, reading as needed until ctx
-// ends.
-func (o *Output) nextFrame(ctx context.Context) (relpFrame, error) {
+// closeSession sends the messages left, waits for all answers, then says
+// "close" and waits for its answer.
+func (o *Output) closeSession(ctx context.Context) error {
+	r := &o.relp
+	s := r.sess
 	for {
-		f, n, err := parseFrame(o.relp.in[o.relp.off:])
+		if err := o.takeAnswers(); err != nil {
+			return err
+		}
+		if err := o.sendRELP(); err != nil {
+			return err
+		}
+		if r.sent == 0 && len(r.msgs) == 0 {
+			break
+		}
+		if err := o.awaitAnswers(ctx); err != nil {
+			return err
+		}
+	}
+	s.closeAt.Store(s.sent.Load() + 1)
+	s.sent.Add(1)
+	_ = o.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if _, err := o.conn.Write(appendFrame(nil, r.nextTxnr, "close", nil)); err != nil {
+		return fmt.Errorf("RELP close: %w", err)
+	}
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return fmt.Errorf("RELP close: no answer from the collector: %w", ctx.Err())
+	}
+	if s.err != nil {
+		return s.err
+	}
+	r.taken = s.answered.Load()
+	return nil
+}
+
+// frameReader reads frames from a connection into a buffer of its own.
+type frameReader struct {
+	conn net.Conn
+	in   []byte // bytes read; in[off:] not yet parsed
+	off  int
+}
+
+// next returns the next complete frame, reading as needed; its data is
+// valid until the next call.
+func (fr *frameReader) next() (relpFrame, error) { return fr.nextOrRead(nil) }
+
+// nextOrRead is next; before each read (when every frame read so far was
+// returned) it calls idle, if any.
+func (fr *frameReader) nextOrRead(idle func()) (relpFrame, error) {
+	for {
+		f, n, err := parseFrame(fr.in[fr.off:])
 		if err == nil {
-			o.consume(n)
+			fr.off += n
 			return f, nil
 		}
 		if !errors.Is(err, errIncomplete) {
 			return f, err
 		}
-		if dl, ok := ctx.Deadline(); ok {
-			_ = o.conn.SetReadDeadline(dl)
+		if idle != nil {
+			idle()
 		}
-		if err := o.readMore(); err != nil {
-			if ctx.Err() != nil {
-				return f, fmt.Errorf("RELP: no answer from the collector: %w", ctx.Err())
-			}
+		if err := fr.readMore(); err != nil {
 			return f, err
 		}
 	}
@@ -370,58 +629,28 @@ func (o *Output) nextFrame(ctx context.Context) (relpFrame, error) {
 // readMore reads once into the input buffer, which never holds more than
 // one frame of the largest size allowed plus what one read brings. The
 // frames parsed so far (and their data) are dropped first.
-func (o *Output) readMore() error {
-	r := &o.relp
-	r.in = r.in[:copy(r.in, r.in[r.off:])]
-	r.off = 0
+func (fr *frameReader) readMore() error {
+	fr.in = fr.in[:copy(fr.in, fr.in[fr.off:])]
+	fr.off = 0
 	const chunk = 16 << 10
-	if cap(r.in)-len(r.in) < chunk {
-		grown := make([]byte, len(r.in), len(r.in)+chunk+relpMaxHeader+relpMaxData+1)
-		copy(grown, r.in)
-		r.in = grown
+	if cap(fr.in)-len(fr.in) < chunk {
+		grown := make([]byte, len(fr.in), len(fr.in)+chunk+relpMaxHeader+relpMaxData+1)
+		copy(grown, fr.in)
+		fr.in = grown
 	}
-	quickAck(o.conn)
-	n, err := o.conn.Read(r.in[len(r.in):cap(r.in)])
-	r.in = r.in[:len(r.in)+n]
+	quickAck(fr.conn)
+	n, err := fr.conn.Read(fr.in[len(fr.in):cap(fr.in)])
+	fr.in = fr.in[:len(fr.in)+n]
 	if n > 0 {
 		return nil
+	}
+	if errors.Is(err, io.EOF) {
+		return errors.New("RELP: the collector closed the connection")
 	}
 	if err != nil {
 		return fmt.Errorf("RELP read: %w", err)
 	}
 	return nil
-}
-
-// consume marks n bytes of the input buffer parsed; the frame's data stays
-// valid until the next read.
-func (o *Output) consume(n int) { o.relp.off += n }
-
-// closeRELP ends the session politely: it takes the answers already sent
-// and says "close", waiting a moment for the collector's answer.
-func (o *Output) closeRELP() {
-	r := &o.relp
-	if !r.open {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	for r.sent > 0 {
-		f, err := o.nextFrame(ctx)
-		if err != nil || o.handleFrame(f) != nil {
-			return
-		}
-	}
-	t := r.takeTxnr()
-	_ = o.conn.SetWriteDeadline(time.Now().Add(time.Second))
-	if _, err := o.conn.Write(appendFrame(nil, t, "close", nil)); err != nil {
-		return
-	}
-	for {
-		f, err := o.nextFrame(ctx)
-		if err != nil || (f.command == "rsp" && f.txnr == t) {
-			return
-		}
-	}
 }
 
 // relpFrame is a parsed frame; data points into the input buffer and is

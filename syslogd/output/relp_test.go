@@ -133,6 +133,9 @@ func hostileServer(t *testing.T, answer func(txnr int) string) string {
 						if _, err := c.Write([]byte(answer(txnr))); err != nil {
 							return
 						}
+					case "close": // as librelp: an empty answer, then the end
+						fmt.Fprintf(c, "%d rsp 0\n", txnr)
+						return
 					}
 				}
 			}()
@@ -165,8 +168,8 @@ func TestHostileRELPServer(t *testing.T) {
 			defer o.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
-			// 200 messages: more than the window, so Deliver reads answers.
-			if _, err := o.Deliver(ctx, batch(1, 200)); err != context.DeadlineExceeded {
+			// More messages than the window, so Deliver reads answers.
+			if _, err := o.Deliver(ctx, batch(1, relpWindow+200)); err != context.DeadlineExceeded {
 				t.Errorf("Deliver = %v, want to keep retrying until the context ends", err)
 			}
 			st := o.Stats()
@@ -203,5 +206,39 @@ func TestRELPConfirmsInOrder(t *testing.T) {
 	}
 	if st := o.Stats(); st.Confirmed != 1500 || st.Unconfirmed != 0 || st.Reconnects != 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestSyslogFrame: a message is framed in place whatever the digits of its
+// length, as guessed from the one before, and parses back.
+func TestSyslogFrame(t *testing.T) {
+	h, _ := ParseLoghost("relp://127.0.0.1")
+	o, err := New(h, DefaultSettings(h), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b []byte
+	var want []string
+	for i, n := range []int{1, 100, 5, 5000, 5000, 10, 999} { // digits go up and down
+		r := batch(0, 1)[0]
+		r.Message = strings.Repeat("m", n)
+		start := len(b)
+		var data int
+		b, data = o.appendSyslogFrame(b, uint32(i+2), &r)
+		msg := string(b[data : len(b)-1])
+		if !strings.HasSuffix(msg, r.Message) {
+			t.Fatalf("frame %d: DATA %q does not end with the message", i, msg)
+		}
+		want = append(want, msg)
+		if got := string(b[start:]); got != string(appendFrame(nil, uint32(i+2), "syslog", []byte(msg))) {
+			t.Errorf("frame %d: %q", i, got)
+		}
+	}
+	for i, w := range want {
+		f, n, err := parseFrame(b)
+		if err != nil || f.command != "syslog" || f.txnr != uint32(i+2) || string(f.data) != w {
+			t.Fatalf("frame %d parses as %+v, %v", i, f, err)
+		}
+		b = b[n:]
 	}
 }

@@ -402,3 +402,107 @@ func TestStreamCollectorStalledThenKilled(t *testing.T) {
 		})
 	}
 }
+
+// countApp counts the messages of app the collector has written.
+func countApp(r *peertest.Rsyslogd, app string) int {
+	n := 0
+	for _, m := range r.Messages() {
+		if m.AppName == app {
+			n++
+		}
+	}
+	return n
+}
+
+// TestStreamFinishConfirmsTheTail: rsyslogd (imtcp, plain and TLS, Direct
+// queue) closes a session once it has read our end of stream, having
+// written everything before it. So when Finish returns nil every message
+// is already in its output file, without waiting; the same holds for the
+// close Check makes on its own once the output is idle.
+func TestStreamFinishConfirmsTheTail(t *testing.T) {
+	for _, scheme := range []string{"tcp", "ssl"} {
+		t.Run(scheme, func(t *testing.T) {
+			r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{TCP: scheme == "tcp", TLS: scheme == "ssl"})
+			uri, tune := "tcp://"+r.TCPAddr(), func(*output.Settings) {}
+			if scheme == "ssl" {
+				uri, tune = "ssl://"+r.TLSAddr(), func(s *output.Settings) { s.CAFile = r.CA().CertFile }
+			}
+			o := newOutput(t, uri, tune)
+			ctx := context.Background()
+			id, err := o.Deliver(ctx, records("tail", 500))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := o.Finish(ctx); err != nil {
+				t.Fatalf("Finish: %v", err)
+			}
+			if n := countApp(r, "tail"); o.Confirmed() != id || n != 500 {
+				t.Fatalf("Finish confirmed batch %d of %d; the collector has written %d of 500", o.Confirmed(), id, n)
+			}
+			id, err = o.Deliver(ctx, records("idle", 300))
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitConfirmed(t, o, id)
+			if n := countApp(r, "idle"); n != 300 {
+				t.Fatalf("confirmed on the idle close, but the collector has written %d of 300", n)
+			}
+			if st := o.Stats(); st.Unconfirmed != 0 || st.Confirmed != 800 || st.Reconnects != 1 {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}
+
+// TestStreamFinishWithAStalledCollector: rsyslogd stopped (SIGSTOP) never
+// closes: Finish gives up at its bound and confirms nothing; once it runs
+// again, the messages are written again and confirmed.
+func TestStreamFinishWithAStalledCollector(t *testing.T) {
+	r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{TCP: true})
+	o := newOutput(t, "tcp://"+r.TCPAddr(), nil)
+	ctx := context.Background()
+	r.Pause(t)
+	id, err := o.Deliver(ctx, records("stalled", 20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := o.Finish(ctx); err == nil || o.Confirmed() != 0 {
+		t.Fatalf("Finish = %v, confirmed %d: a stalled collector confirmed something", err, o.Confirmed())
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Finish took %v, bound 2 s", d)
+	}
+	r.Resume(t)
+	waitConfirmed(t, o, id)
+	if n := countApp(r, "stalled"); n < 20 {
+		t.Errorf("%d of 20 messages written", n)
+	}
+}
+
+// TestRELPFinish: Finish waits for every answer and closes the session;
+// everything is in the collector's output when it returns, and the output
+// opens a new session for the next batch.
+func TestRELPFinish(t *testing.T) {
+	r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{RELP: true})
+	o := newOutput(t, "relp://"+r.RELPAddr(), nil)
+	ctx := context.Background()
+	id, err := o.Deliver(ctx, records("relp", 3000)) // more than the window
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Finish(ctx); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	if n := countApp(r, "relp"); o.Confirmed() != id || o.Unconfirmed() != 0 || n != 3000 {
+		t.Fatalf("confirmed %d of %d, %d unconfirmed; the collector has written %d of 3000", o.Confirmed(), id, o.Unconfirmed(), n)
+	}
+	id, err = o.Deliver(ctx, records("again", 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitConfirmed(t, o, id)
+	if st := o.Stats(); st.Confirmed != 3010 || st.Reconnects != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}

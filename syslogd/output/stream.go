@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync/atomic"
 	"syscall"
@@ -22,9 +23,11 @@ import (
 // collector that dies (SIGKILL, a crash, SIGTERM with unread data) takes
 // with it what sat unread in its socket, and what it had read but not yet
 // written. So a written batch is kept, and written again after a
-// reconnection, until the kernel shows that the collector's process has
-// read it and come back for more. TCP_INFO (one getsockopt per batch, never
-// per line) gives, for the connection:
+// reconnection, until there is evidence that the collector's process has
+// read it and come back for more. There are two kinds of evidence.
+//
+// 1. While data flows: the kernel's. TCP_INFO (one getsockopt per batch,
+// never per line) gives, for the connection:
 //
 //   - A, the bytes the collector's kernel acknowledged (tcpi_bytes_acked,
 //     less one for the SYN);
@@ -50,6 +53,30 @@ import (
 // In steady flow (w = F) a batch is confirmed once F + readSlack more bytes
 // were acknowledged and read after it: the collector came back for more.
 //
+// 2. For the tail: the collector's own close. The last F + readSlack bytes
+// written are never confirmed by rule 1 if nothing follows them. Finish,
+// called on a clean stop, and Check, once written data has waited
+// idleFinishAfter with no new batch (the timer only decides when to ask;
+// the answer is the evidence), end the connection gracefully: our side is
+// shut for writing (under TLS a close_notify first, then the TCP FIN), and
+// the connection is read until the collector closes its side. rsyslog's
+// imtcp closes a session when its read returns end-of-stream, that is
+// after it has read, and with a Direct queue written, everything sent
+// before our FIN (plain and TLS: verified against rsyslogd 8.2302 by
+// TestStreamFinishConfirmsTheTail). Linux answers a close() that leaves
+// unread bytes with a reset, not a FIN, and answers bytes arriving after
+// the close with a reset too, never an acknowledgement. So a clean
+// end-of-stream (under TLS: close_notify or end-of-stream, then the TCP
+// FIN) with every byte we wrote acknowledged (tcpi_bytes_acked) proves
+// that the collector's process read everything: all that was written on
+// the connection is confirmed. A reset, an error or no FIN within the
+// bound confirms nothing: it all goes again to the next connection. The
+// wait is bounded (finishTimeout for Finish, finishIdleTimeout from
+// Check, where it runs in a goroutine of its own so the pipeline goes on
+// reading meanwhile); after a failed attempt Check backs off as after any
+// failure, so a stalled collector is not sent the tail again and again.
+// The next batch opens a new connection.
+//
 // Limits, said plainly:
 //   - A receiver whose empty buffer holds more than twice the largest
 //     window it ever advertised (an application that set a large
@@ -57,30 +84,47 @@ import (
 //     they would be confirmed and lost if it died.
 //   - A collector that reads but queues in memory (rsyslog's default
 //     in-memory main queue, omfwd to a further hop) loses what it read and
-//     did not write when it dies: TCP cannot see past its socket. RELP
-//     acknowledges only what the collector accepted; use relp:// where
-//     nothing may be lost.
-//   - The last F + readSlack bytes written are confirmed only once more is
-//     written after them: a quiet log keeps its last batches unconfirmed,
-//     and an agent stopped then sends them again (duplicates, no loss).
+//     did not write when it dies: TCP cannot see past its socket. Likewise
+//     a collector that closes a session before it has handled what it
+//     read, or that shuts its sending side while it still reads (none
+//     known), would have the tail confirmed early. RELP acknowledges only
+//     what the collector accepted; use relp:// where nothing may be lost.
+//   - Between the last batch and the idle close (about a second), and
+//     when the close fails, the tail stays unconfirmed: an agent killed
+//     then sends it again (duplicates, no loss).
 //   - A collector that stops reading for writeTimeout (a full window) is
 //     taken as down; what it did not confirm goes again to a new
 //     connection, so it may see duplicates when it resumes.
 //
 // What is written and not confirmed is bounded (unconfirmedCap): beyond it
 // Deliver waits, polling the socket's state, until confirmations make room
-// (backpressure), and never takes a batch as delivered to make room.
+// (backpressure), and never takes a batch as delivered to make room. The
+// buffers of confirmed batches are used again for the next ones.
 const (
 	readSlack = 256 << 10
 	// minUnconfirmed and maxUnconfirmed bound the unconfirmed window; within
 	// them it is twice the lag of the rule above, so that steady flow never
-	// waits on it. While the window is full, unsent or unacknowledged bytes
-	// remain beyond the right edge, so the collector's kernel keeps
-	// reporting its window and the wait ends as soon as it reads.
-	minUnconfirmed = 8 << 20
-	maxUnconfirmed = 64 << 20
+	// waits on it. Whatever they say, the window always has room for the
+	// lag itself plus the batch to write (see unconfirmedCap), or rule 1
+	// could never confirm the oldest batch. While the window is full,
+	// unsent or unacknowledged bytes remain beyond the right edge, so the
+	// collector's kernel keeps reporting its window and the wait ends as
+	// soon as it reads.
+	minUnconfirmed = 4 << 20
+	maxUnconfirmed = 16 << 20
 	// pollEvery paces the polling of a full window.
 	pollEvery = time.Millisecond
+	// idleFinishAfter: written data unconfirmed for that long with no new
+	// batch is confirmed by closing the connection (rule 2).
+	idleFinishAfter = time.Second
+	// finishIdleTimeout bounds the wait for the collector's FIN after an
+	// idle close; finishTimeout bounds Finish.
+	finishIdleTimeout = 500 * time.Millisecond
+	finishTimeout     = 2 * time.Second
+	// maxFreeBytes bounds the buffers kept for reuse, maxFreeBuffer the
+	// largest one kept.
+	maxFreeBytes  = 4 << 20
+	maxFreeBuffer = 2 << 20
 )
 
 // streamBatch is a batch written (or to write) on the stream, kept until
@@ -94,10 +138,24 @@ type streamBatch struct {
 
 // streamState is what a stream output keeps between batches.
 type streamState struct {
-	batches  []*streamBatch // unconfirmed, oldest first
-	raw      *countingConn  // the TCP connection, under TLS if any
-	inFlight int            // bytes of batches written on this connection
-	fullWnd  uint64         // F: the largest window the collector showed on this connection
+	batches   []*streamBatch // unconfirmed, oldest first
+	raw       *countingConn  // the TCP connection, under TLS if any
+	inFlight  int            // bytes of batches written on this connection
+	fullWnd   uint64         // F: the largest window the collector showed on this connection
+	lastWrite time.Time      // when a batch was last written on this connection
+	// finishing is a graceful close waiting for the collector's FIN
+	// (rule 2), started by Check; nil when none.
+	finishing *finishing
+	free      [][]byte // buffers of confirmed batches, to reuse
+	freeBytes int
+}
+
+// finishing is one graceful close: its goroutine shuts our side and reads
+// until the collector's FIN; err is set before done is closed.
+type finishing struct {
+	conn net.Conn // the connection, under TLS if any
+	done chan struct{}
+	err  error
 }
 
 // reset forgets the connection: every unconfirmed batch is to be written again.
@@ -106,6 +164,45 @@ func (s *streamState) reset() {
 		b.end = 0
 	}
 	s.raw, s.inFlight, s.fullWnd = nil, 0, 0
+}
+
+// written tells whether batches written on the connection await confirmation.
+func (s *streamState) written() bool { return len(s.batches) > 0 && s.batches[0].end != 0 }
+
+// takeBuffer returns an empty buffer, one of a confirmed batch if any.
+func (s *streamState) takeBuffer() []byte {
+	if n := len(s.free); n > 0 {
+		b := s.free[n-1]
+		s.free[n-1] = nil
+		s.free = s.free[:n-1]
+		s.freeBytes -= cap(b)
+		return b[:0]
+	}
+	return nil
+}
+
+// recycle keeps the buffer of a confirmed batch for a next one, within
+// maxFreeBytes: a burst of large batches is not held on to.
+func (s *streamState) recycle(b []byte) {
+	if cap(b) == 0 || cap(b) > maxFreeBuffer || s.freeBytes+cap(b) > maxFreeBytes {
+		return
+	}
+	s.free = append(s.free, b)
+	s.freeBytes += cap(b)
+}
+
+// confirmWritten confirms batches written on this connection, oldest
+// first, as long as ok says so.
+func (o *Output) confirmWritten(ok func(b *streamBatch) bool) {
+	s := &o.stream
+	for len(s.batches) > 0 && s.batches[0].end != 0 && ok(s.batches[0]) {
+		b := s.batches[0]
+		s.batches[0] = nil
+		s.batches = s.batches[1:]
+		s.inFlight -= len(b.data)
+		o.confirm(b.id, b.n)
+		s.recycle(b.data)
+	}
 }
 
 // countingConn counts the bytes written to the TCP connection, TLS records
@@ -123,19 +220,25 @@ func (c *countingConn) Write(p []byte) (int, error) {
 }
 
 // encode frames a batch for a stream, which gets it in one write: one
-// system call for many lines.
+// system call for many lines. It formats into the buffer of a confirmed
+// batch when there is one: the bytes are kept until confirmed anyway.
 func (o *Output) encode(batch []syslogd.Record) []byte {
-	o.buf = o.buf[:0]
+	b := o.stream.takeBuffer()
 	for i := range batch {
 		for _, part := range o.parts(&batch[i]) {
-			o.buf = format.Append(o.buf, part, o.settings.Format, o.settings.Framing, o.settings.MaxMessage)
+			b = format.Append(b, part, o.settings.Format, o.settings.Framing, o.settings.MaxMessage)
 		}
 	}
-	return append([]byte(nil), o.buf...)
+	return b
 }
 
 func (o *Output) deliverStream(ctx context.Context, id uint64, batch []syslogd.Record) error {
 	s := &o.stream
+	if s.finishing != nil {
+		// An idle close is under way: its answer first, so that what it
+		// confirms is not written again.
+		_ = o.awaitFinish(ctx)
+	}
 	s.batches = append(s.batches, &streamBatch{id: id, n: len(batch), data: o.encode(batch)})
 	o.unconfirmedMsgs.Add(int64(len(batch)))
 	return o.retrying(ctx, func() error { return o.flushStream(ctx) })
@@ -165,6 +268,7 @@ func (o *Output) flushStream(ctx context.Context) error {
 		}
 		b.end = s.raw.written.Load()
 		s.inFlight += len(b.data)
+		s.lastWrite = time.Now()
 	}
 	return nil
 }
@@ -210,10 +314,15 @@ func (o *Output) dialStream(ctx context.Context) error {
 }
 
 // unconfirmedCap is the unconfirmed window for the connection's largest
-// window so far.
-func (s *streamState) unconfirmedCap() int {
-	lag := 2*int(min(s.fullWnd, maxUnconfirmed)) + readSlack
-	return min(max(minUnconfirmed, 2*lag), maxUnconfirmed)
+// window so far, when next bytes are to be written: twice the lag of
+// rule 1 within [minUnconfirmed, maxUnconfirmed], and never less than the
+// lag plus next, without which the oldest batch could never be confirmed.
+// So what is kept follows the collector's receive window: over 7.5 MiB
+// the lag passes the ceiling (on loopback, with net.ipv4.tcp_rmem's
+// maximum at 32 MiB, windows of 9 MiB were seen, hence about 20 MiB kept).
+func (s *streamState) unconfirmedCap(next int) int {
+	lag := 2*int(min(s.fullWnd, 1<<30)) + readSlack
+	return max(min(max(minUnconfirmed, 2*lag), maxUnconfirmed), lag+next)
 }
 
 // waitRoom confirms what the kernel shows was read and, while the written
@@ -231,7 +340,7 @@ func (o *Output) waitRoom(ctx context.Context) error {
 				next += len(b.data)
 			}
 		}
-		if s.inFlight == 0 || s.inFlight+next <= s.unconfirmedCap() {
+		if s.inFlight == 0 || s.inFlight+next <= s.unconfirmedCap(next) {
 			return nil
 		}
 		select {
@@ -245,15 +354,25 @@ func (o *Output) waitRoom(ctx context.Context) error {
 	}
 }
 
-// checkStream is Check on TCP and TLS.
+// checkStream is Check on TCP and TLS. Once written data has waited
+// idleFinishAfter unconfirmed with no new batch, it closes the connection
+// gracefully for the collector's word on the tail (rule 2), in the
+// background; a later Check (or Deliver) takes the answer.
 func (o *Output) checkStream() error {
-	if len(o.stream.batches) == 0 {
+	s := &o.stream
+	if !s.written() {
 		return nil
 	}
 	if err := o.alive(); err != nil {
 		return err
 	}
-	return o.observe()
+	if err := o.observe(); err != nil {
+		return err
+	}
+	if s.written() && time.Since(s.lastWrite) >= o.idleFinish {
+		o.startFinish(time.Now().Add(finishIdleTimeout))
+	}
+	return nil
 }
 
 // observe reads the connection's TCP_INFO and confirms the batches the
@@ -281,14 +400,136 @@ func (o *Output) observe() error {
 		return nil
 	}
 	read := edge - 2*s.fullWnd - readSlack
-	for len(s.batches) > 0 && s.batches[0].end != 0 && s.batches[0].end <= read {
-		b := s.batches[0]
-		s.batches[0] = nil
-		s.batches = s.batches[1:]
-		s.inFlight -= len(b.data)
-		o.confirm(b.id, b.n)
+	o.confirmWritten(func(b *streamBatch) bool { return b.end <= read })
+	return nil
+}
+
+// finishStream is Finish on TCP and TLS.
+func (o *Output) finishStream(ctx context.Context) error {
+	s := &o.stream
+	if s.finishing == nil {
+		if o.conn == nil {
+			if n := o.Unconfirmed(); n > 0 {
+				return fmt.Errorf("not connected: %d messages stay unconfirmed", n)
+			}
+			return nil
+		}
+		if err := o.observe(); err != nil {
+			o.fail(err)
+			return fmt.Errorf("%w: %d messages stay unconfirmed", err, o.Unconfirmed())
+		}
+		deadline, _ := ctx.Deadline()
+		o.startFinish(deadline)
+	}
+	if err := o.awaitFinish(ctx); err != nil {
+		return fmt.Errorf("%w: %d messages stay unconfirmed", err, o.Unconfirmed())
+	}
+	if n := o.Unconfirmed(); n > 0 {
+		return fmt.Errorf("%d messages were not written: they stay unconfirmed", n)
 	}
 	return nil
+}
+
+// startFinish closes the connection gracefully, in a goroutine of its own
+// that gives up at deadline; the connection is no longer written to.
+func (o *Output) startFinish(deadline time.Time) {
+	f := &finishing{conn: o.conn, done: make(chan struct{})}
+	raw := o.stream.raw
+	o.stream.finishing = f
+	o.conn = nil
+	go func() {
+		defer close(f.done)
+		// The deadline closes the connection, which ends a write of the
+		// close_notify stuck on a full window as well as the read.
+		timer := time.AfterFunc(time.Until(deadline), func() { f.conn.Close() })
+		defer timer.Stop()
+		f.err = closeGracefully(f.conn, raw)
+	}()
+}
+
+// awaitFinish waits for the graceful close under way (until ctx ends,
+// then it is abandoned) and takes its answer: on the collector's clean
+// close everything written on the connection is confirmed; otherwise
+// nothing is, and Check waits before it connects again.
+func (o *Output) awaitFinish(ctx context.Context) error {
+	f := o.stream.finishing
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		f.conn.Close()
+		<-f.done // at once: the connection is closed
+	}
+	return o.endFinish()
+}
+
+// endFinish takes the answer of a graceful close that is done.
+func (o *Output) endFinish() error {
+	s := &o.stream
+	f := s.finishing
+	s.finishing = nil
+	f.conn.Close()
+	if f.err == nil {
+		o.confirmWritten(func(*streamBatch) bool { return true })
+		s.reset()
+		o.resumeWait = 0
+		return nil
+	}
+	s.reset()
+	o.connected.Store(false)
+	o.setError(f.err.Error())
+	o.backOff()
+	return f.err
+}
+
+// closeGracefully shuts our side of the connection and reads until the
+// collector closes its own; it returns nil only if that close shows the
+// collector's process read every byte written (rule 2).
+func closeGracefully(conn net.Conn, raw *countingConn) error {
+	tcp, ok := raw.Conn.(*net.TCPConn)
+	if !ok {
+		return fmt.Errorf("%T is not a TCP connection", raw.Conn)
+	}
+	var buf [512]byte
+	if tc, ok := conn.(*tls.Conn); ok {
+		if err := tc.CloseWrite(); err != nil { // close_notify
+			return fmt.Errorf("closing: TLS close_notify: %w", err)
+		}
+		if err := tcp.CloseWrite(); err != nil {
+			return fmt.Errorf("closing: %w", err)
+		}
+		// Up to the collector's close_notify, or its FIN.
+		if err := readToEOF(tc, buf[:]); err != nil {
+			return err
+		}
+	} else if err := tcp.CloseWrite(); err != nil {
+		return fmt.Errorf("closing: %w", err)
+	}
+	// The collector's FIN, not a reset: it had read everything it got.
+	if err := readToEOF(tcp, buf[:]); err != nil {
+		return err
+	}
+	ti, err := tcpInfo(tcp)
+	if err != nil {
+		return err
+	}
+	// Every byte written acknowledged: none arrived after its close.
+	if acked, written := ti.Bytes_acked, raw.written.Load(); acked < written+1 { // +1: the SYN
+		return fmt.Errorf("the collector closed with %d of the %d bytes written acknowledged", max(acked, 1)-1, written)
+	}
+	return nil
+}
+
+// readToEOF reads and drops what comes until end-of-stream.
+func readToEOF(r io.Reader, buf []byte) error {
+	for {
+		_, err := r.Read(buf)
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return fmt.Errorf("no clean close from the collector: %w", err)
+		}
+	}
 }
 
 // tcpInfo reads TCP_INFO from a TCP connection.
