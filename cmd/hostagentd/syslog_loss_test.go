@@ -948,7 +948,7 @@ func TestCollectorRestartedDuringBacklog(t *testing.T) {
 // what was delivered while positions could not be saved may repeat.
 func TestDiskFullStateDir(t *testing.T) {
 	t.Parallel()
-	mnt := mountTmpfs(t, "2m")
+	mnt := peertest.SmallDisk(t, "2m")
 	r := newLossRig(t, rigOptions{stateDir: filepath.Join(mnt, "state")})
 	w := r.openWriter("app.log")
 	r.start()
@@ -972,32 +972,6 @@ func TestDiskFullStateDir(t *testing.T) {
 	r.start()
 	w.write(5_000, 0)
 	r.waitAll(sinceFull + r.dupBound(1))
-}
-
-// mountTmpfs mounts a tmpfs of size (mount's size=, e.g. "2m") on a new
-// folder and unmounts it in Cleanup. It needs root: elsewhere the test is
-// skipped, except with CI=true, where it fails.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		msg := "mounting a tmpfs needs root"
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s (failing instead of skipping because CI=true)", msg)
-		}
-		t.Skip(msg)
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs on %s: %v\n%s", dir, err, out)
-	}
-	// Registered after the folder and before the rig, so it runs after
-	// the daemon is stopped and before the folder is removed.
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v\n%s", dir, err, out)
-		}
-	})
-	return dir
 }
 
 // fill writes to path until the file system is full.

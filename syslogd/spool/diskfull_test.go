@@ -5,42 +5,20 @@ package spool
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-)
 
-// smallDisk mounts a tmpfs of size bytes in a new temporary directory: a
-// real file system that fills up. Mounting needs root, which CI has; a
-// developer's run without it skips the test, saying why.
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the disk-full test mounts a tmpfs and needs root; CI runs as root")
-		}
-		t.Skip("not root: the disk-full test mounts a tmpfs (run as root, as CI does)")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs on %s: %v: %s", dir, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
+	"hostagent/internal/peertest"
+)
 
 // TestDiskFull fills a real file system: Appends fail with ENOSPC (some
 // in the middle of a record, as records cross page boundaries), nothing
 // is left of the failed ones, and once space is freed the next record is
 // read back whole after every record appended before.
 func TestDiskFull(t *testing.T) {
-	disk := smallDisk(t, "256k")
+	disk := peertest.SmallDisk(t, "256k")
 	filler := filepath.Join(disk, "filler")
 	if err := os.WriteFile(filler, make([]byte, 128<<10), 0o600); err != nil {
 		t.Fatal(err)
