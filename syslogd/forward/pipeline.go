@@ -181,12 +181,15 @@ func (p *pipeline) fileLoss(l tail.Loss) {
 // repeats nothing at the next start.
 func (p *pipeline) run(ctx context.Context, stopping <-chan struct{}, globs []string, maxLine int) {
 	var wg sync.WaitGroup
+	// Reading the files ends with run: what it read and did not deliver is
+	// read again at the next start.
+	followCtx, stopFollow := context.WithCancel(ctx)
 	if len(globs) > 0 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			cfg := tail.Config{Globs: globs, MaxLine: maxLine, FollowSymlinks: p.files.followSymlinks, OnLoss: p.fileLoss}
-			if err := tail.Follow(ctx, cfg, p.pos, p.lines, p.log); err != nil {
+			if err := tail.Follow(followCtx, cfg, p.pos, p.lines, p.log); err != nil {
 				p.log.Error("log files not followed", "err", err)
 			}
 		}()
@@ -198,6 +201,7 @@ func (p *pipeline) run(ctx context.Context, stopping <-chan struct{}, globs []st
 		p.saver(saverCtx)
 	}()
 	defer func() {
+		stopFollow()
 		stopSaver()
 		wg.Wait()
 		p.save() // the last word: what was confirmed up to the stop
