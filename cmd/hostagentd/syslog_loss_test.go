@@ -44,9 +44,9 @@ import (
 //   - relp: the window of 1024 transactions (output.relpWindow);
 //   - tcp, ssl: the bytes the kernel's evidence leaves unconfirmed, at
 //     most output's unconfirmed window: twice the lag of its rule
-//     (2F + readSlack, F the largest window the collector advertised,
+//     (4F + readSlack, F the largest window the collector advertised,
 //     which its receive buffer bounds: net.ipv4.tcp_rmem's maximum;
-//     readSlack 256 KiB) within 4 to 16 MiB, but never less than that lag
+//     readSlack 1 MiB) within 4 to 16 MiB, but never less than that lag
 //     plus the next batch. Messages here are at least 100 bytes (header,
 //     structured data with the file's path and identity, and the 17-byte
 //     line). On loopback this is hundreds of thousands of lines: for tcp
@@ -83,7 +83,7 @@ func unconfirmedLines(t *testing.T, transport string) int {
 	if err != nil {
 		t.Fatalf("/proc/sys/net/ipv4/tcp_rmem: %v", err)
 	}
-	lag := 2*window + 256<<10
+	lag := 4*window + 1<<20
 	unconfirmed := max(min(max(4<<20, 2*lag), 16<<20), lag+maxBatch*minMsgBytes)
 	return unconfirmed/minMsgBytes + maxBatch
 }

@@ -39,21 +39,26 @@ import (
 // has read are at least A - (C - w) = A + w - C: what it acknowledged less
 // what can still sit unread. C is not sent over the wire: F, the largest
 // window the connection has shown, is at most C, and a Linux receiver
-// advertises less than its free space until data has flowed (its
-// rcv_ssthresh grows with what it receives), so C is taken as 2F.
+// advertises less than its free space: before data has flowed (its
+// rcv_ssthresh grows with what it receives), and by its scaling ratio,
+// the share of its buffer that data fills (since Linux 6.6 measured from
+// the packets it receives: a quarter, or less, for small segments). So C is
+// taken as 4F (bufferPerWindow). A stress run with C taken as 2F and a
+// 256 KiB slack lost 2,132 lines of an rsyslogd killed while it read a
+// burst: they had been confirmed unread.
 //
 // The rule: a batch ending at byte E of the connection is confirmed once
 //
-//	E + readSlack <= A + w - 2F
+//	E + readSlack <= A + w - 4F
 //
 // readSlack covering what a collector reads in one go and has not yet
 // written when it is stopped: rsyslog reads its socket in chunks and, with
 // a Direct queue, writes a chunk's messages before it reads again; once the
 // bytes it took are readSlack beyond E, the chunk holding E was written.
-// In steady flow (w = F) a batch is confirmed once F + readSlack more bytes
+// In steady flow (w = F) a batch is confirmed once 3F + readSlack more bytes
 // were acknowledged and read after it: the collector came back for more.
 //
-// 2. For the tail: the collector's own close. The last F + readSlack bytes
+// 2. For the tail: the collector's own close. The last 3F + readSlack bytes
 // written are never confirmed by rule 1 if nothing follows them. Finish,
 // called on a clean stop, and Check, once written data has waited
 // idleFinishAfter with no new batch (the timer only decides when to ask;
@@ -78,8 +83,8 @@ import (
 // The next batch opens a new connection.
 //
 // Limits, said plainly:
-//   - A receiver whose empty buffer holds more than twice the largest
-//     window it ever advertised (an application that set a large
+//   - A receiver whose empty buffer holds more than four times the
+//     largest window it ever advertised (an application that set a large
 //     SO_RCVBUF and has received little so far) could hide unread bytes:
 //     they would be confirmed and lost if it died.
 //   - A collector that reads but queues in memory (rsyslog's default
@@ -101,7 +106,8 @@ import (
 // (backpressure), and never takes a batch as delivered to make room. The
 // buffers of confirmed batches are used again for the next ones.
 const (
-	readSlack = 256 << 10
+	readSlack       = 1 << 20
+	bufferPerWindow = 4
 	// minUnconfirmed and maxUnconfirmed bound the unconfirmed window; within
 	// them it is twice the lag of the rule above, so that steady flow never
 	// waits on it. Whatever they say, the window always has room for the
@@ -321,7 +327,7 @@ func (o *Output) dialStream(ctx context.Context) error {
 // the lag passes the ceiling (on loopback, with net.ipv4.tcp_rmem's
 // maximum at 32 MiB, windows of 9 MiB were seen, hence about 20 MiB kept).
 func (s *streamState) unconfirmedCap(next int) int {
-	lag := 2*int(min(s.fullWnd, 1<<30)) + readSlack
+	lag := bufferPerWindow*int(min(s.fullWnd, 1<<30)) + readSlack
 	return max(min(max(minUnconfirmed, 2*lag), maxUnconfirmed), lag+next)
 }
 
@@ -396,10 +402,10 @@ func (o *Output) observe() error {
 	wnd := uint64(ti.Snd_wnd)
 	s.fullWnd = max(s.fullWnd, wnd)
 	edge := acked + wnd
-	if edge < 2*s.fullWnd+readSlack {
+	if edge < bufferPerWindow*s.fullWnd+readSlack {
 		return nil
 	}
-	read := edge - 2*s.fullWnd - readSlack
+	read := edge - bufferPerWindow*s.fullWnd - readSlack
 	o.confirmWritten(func(b *streamBatch) bool { return b.end <= read })
 	return nil
 }
