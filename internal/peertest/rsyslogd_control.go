@@ -1,6 +1,10 @@
 package peertest
 
 import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -17,7 +21,40 @@ const terminateTimeout = 30 * time.Second
 // Pause stops rsyslogd with SIGSTOP: its sockets stay open and the kernel
 // keeps accepting into their buffers until they fill, but nothing is read
 // or written to the output. Resume, Stop and Terminate end the pause.
-func (r *Rsyslogd) Pause(t testing.TB) { r.signal(t, syscall.SIGSTOP) }
+// It returns once every thread of rsyslogd is stopped: a signal is
+// delivered asynchronously, and a test that goes on at once could see
+// rsyslogd still read and write.
+func (r *Rsyslogd) Pause(t testing.TB) {
+	t.Helper()
+	r.signal(t, syscall.SIGSTOP)
+	tasks := fmt.Sprintf("/proc/%d/task", r.cmd.Process.Pid)
+	for deadline := time.Now().Add(startTimeout); !allStopped(tasks); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("peertest: rsyslogd not stopped %v after SIGSTOP", startTimeout)
+		}
+	}
+}
+
+// allStopped reports whether every thread listed under a /proc task
+// folder is stopped (state T); false when it cannot tell.
+func allStopped(tasks string) bool {
+	ents, err := os.ReadDir(tasks)
+	if err != nil || len(ents) == 0 {
+		return false
+	}
+	for _, e := range ents {
+		stat, err := os.ReadFile(filepath.Join(tasks, e.Name(), "stat"))
+		if err != nil {
+			return false
+		}
+		// The state follows the command name, which is in parentheses.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 || i+2 >= len(stat) || (stat[i+2] != 'T' && stat[i+2] != 't') {
+			return false
+		}
+	}
+	return true
+}
 
 // Resume lets a paused rsyslogd run on (SIGCONT).
 func (r *Rsyslogd) Resume(t testing.TB) { r.signal(t, syscall.SIGCONT) }

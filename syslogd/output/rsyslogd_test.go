@@ -370,11 +370,7 @@ func TestRELPCollectorKilledWhileBehind(t *testing.T) {
 func TestStreamCollectorStalledThenKilled(t *testing.T) {
 	for _, scheme := range []string{"tcp", "ssl"} {
 		t.Run(scheme, func(t *testing.T) {
-			r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{TCP: scheme == "tcp", TLS: scheme == "ssl"})
-			uri, tune := "tcp://"+r.TCPAddr(), func(*output.Settings) {}
-			if scheme == "ssl" {
-				uri, tune = "ssl://"+r.TLSAddr(), func(s *output.Settings) { s.CAFile = r.CA().CertFile }
-			}
+			r, uri, tune := streamCollector(t, scheme)
 			o := newOutput(t, uri, tune)
 			f := startFeeder(t, o, 300_000, 2000)
 			waitFor(t, "10 batches confirmed", 30*time.Second, func() bool { return o.Confirmed() >= 10 })
@@ -422,11 +418,7 @@ func countApp(r *peertest.Rsyslogd, app string) int {
 func TestStreamFinishConfirmsTheTail(t *testing.T) {
 	for _, scheme := range []string{"tcp", "ssl"} {
 		t.Run(scheme, func(t *testing.T) {
-			r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{TCP: scheme == "tcp", TLS: scheme == "ssl"})
-			uri, tune := "tcp://"+r.TCPAddr(), func(*output.Settings) {}
-			if scheme == "ssl" {
-				uri, tune = "ssl://"+r.TLSAddr(), func(s *output.Settings) { s.CAFile = r.CA().CertFile }
-			}
+			r, uri, tune := streamCollector(t, scheme)
 			o := newOutput(t, uri, tune)
 			ctx := context.Background()
 			id, err := o.Deliver(ctx, records("tail", 500))
@@ -505,4 +497,15 @@ func TestRELPFinish(t *testing.T) {
 	if st := o.Stats(); st.Confirmed != 3010 || st.Reconnects != 1 {
 		t.Errorf("stats %+v", st)
 	}
+}
+
+// streamCollector starts rsyslogd listening on scheme (tcp or ssl) and
+// returns it, the loghost URI for it, and the settings its TLS needs.
+func streamCollector(t *testing.T, scheme string) (*peertest.Rsyslogd, string, func(*output.Settings)) {
+	t.Helper()
+	r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{TCP: scheme == "tcp", TLS: scheme == "ssl"})
+	if scheme == "ssl" {
+		return r, "ssl://" + r.TLSAddr(), func(s *output.Settings) { s.CAFile = r.CA().CertFile }
+	}
+	return r, "tcp://" + r.TCPAddr(), func(*output.Settings) {}
 }
