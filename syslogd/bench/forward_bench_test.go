@@ -401,6 +401,22 @@ module(load="imfile" mode="inotify")
 input(type="imfile" file=%q tag="%s" ruleset="fwd" freshStartTail="off" readMode="0")
 *.* action(type="omfile" file=%q)
 `, dir, extra, action, r.logFile, appName, ownLog)
+	cmd, stderrPath := r.rsyslogdCommand(dir, config)
+	t.Logf("rsyslogd config:\n%s", config)
+	return r.measure("rsyslog "+proto, cmd, s, sinkCPU, func() string {
+		d := fmt.Sprintf("--- rsyslogd stderr:\n%s--- own messages:\n%s", readTail(stderrPath), readTail(ownLog))
+		if sinkDiag != nil {
+			d += sinkDiag()
+		}
+		return d
+	})
+}
+
+// rsyslogdCommand writes config into dir and returns the command that runs
+// rsyslogd on it in the foreground, its stderr going to the returned file.
+func (r runner) rsyslogdCommand(dir, config string) (*exec.Cmd, string) {
+	t := r.t
+	t.Helper()
 	conf := filepath.Join(dir, "rsyslog.conf")
 	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
@@ -410,18 +426,11 @@ input(type="imfile" file=%q tag="%s" ruleset="fwd" freshStartTail="off" readMode
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stderr.Close()
+	t.Cleanup(func() { stderr.Close() })
 	cmd := exec.Command(r.rsyslogd, "-n", "-f", conf, "-i", filepath.Join(dir, "rsyslogd.pid"))
 	cmd.Env = peertest.RsyslogEnv()
 	cmd.Stdout, cmd.Stderr = stderr, stderr
-	t.Logf("rsyslogd config:\n%s", config)
-	return r.measure("rsyslog "+proto, cmd, s, sinkCPU, func() string {
-		d := fmt.Sprintf("--- rsyslogd stderr:\n%s--- own messages:\n%s", readTail(stderrPath), readTail(ownLog))
-		if sinkDiag != nil {
-			d += sinkDiag()
-		}
-		return d
-	})
+	return cmd, stderrPath
 }
 
 // startRELPSink starts the sink of a RELP run and returns it, the port to send
@@ -455,19 +464,7 @@ ruleset(name="relay") {
 input(type="imrelp" address="127.0.0.1" port="%d" ruleset="relay")
 *.* action(type="omfile" file=%q)
 `, dir, s.port(), port, ownLog)
-	conf := filepath.Join(dir, "rsyslog.conf")
-	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	stderrPath := filepath.Join(dir, "stderr")
-	stderr, err := os.Create(stderrPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stderr.Close() })
-	cmd := exec.Command(r.rsyslogd, "-n", "-f", conf, "-i", filepath.Join(dir, "rsyslogd.pid"))
-	cmd.Env = peertest.RsyslogEnv()
-	cmd.Stdout, cmd.Stderr = stderr, stderr
+	cmd, stderrPath := r.rsyslogdCommand(dir, config)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
