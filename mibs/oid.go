@@ -1,9 +1,8 @@
 // Package mibs is the catalogue of notifications hostagent sends (name, OID,
-// ordered varbinds with their syntaxes) and the MIB-file backed resolver that
-// turns OIDs into names for logs and names into OIDs for settings.
+// ordered varbinds with their syntaxes) and the OIDs they use.
 //
 // The catalogue is plain Go data so that the agent works without any MIB file
-// installed; the resolver adds names from whatever MIB modules are on disk.
+// installed; resolve adds names from whatever MIB modules are on disk.
 package mibs
 
 import (

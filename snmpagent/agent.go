@@ -22,6 +22,7 @@ import (
 
 	"hostagent/internal/logging"
 	"hostagent/mibs"
+	"hostagent/snmpagent/snmpconfig"
 )
 
 // Errors of Test.
@@ -48,7 +49,7 @@ type Agent struct {
 // Plan is a validated configuration with its targets resolved and sockets
 // open, ready to be applied without any step that can fail.
 type Plan struct {
-	cfg         Config
+	cfg         snmpconfig.Config
 	senders     []*sender
 	fresh       []*sender // senders this plan created (the rest are reused)
 	notraps     []mibs.OID
@@ -66,11 +67,11 @@ func New(log *slog.Logger) *Agent {
 }
 
 // Config is the configuration in force (the factory default before any Apply).
-func (a *Agent) Config() Config {
+func (a *Agent) Config() snmpconfig.Config {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	if a.p == nil {
-		return DefaultConfig()
+		return snmpconfig.DefaultConfig()
 	}
 	return a.p.cfg
 }
@@ -78,12 +79,12 @@ func (a *Agent) Config() Config {
 // Prepare validates cfg and does all that can fail (resolving target
 // hosts, opening sockets) without touching the running agent. Prepare and
 // Apply of one plan must not interleave with another's.
-func (a *Agent) Prepare(ctx context.Context, cfg Config, r Resolver) (*Plan, error) {
-	s, err := cfg.settings(r)
+func (a *Agent) Prepare(ctx context.Context, cfg snmpconfig.Config, r snmpconfig.Resolver) (*Plan, error) {
+	s, err := cfg.Parse(r)
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{cfg: cfg, notraps: s.notraps, sysObjectID: s.sysObjectID, level: s.level}
+	p := &Plan{cfg: cfg, notraps: s.Notraps, sysObjectID: s.SysObjectID, level: s.Level}
 	if !cfg.Enabled {
 		return p, nil
 	}
@@ -95,12 +96,12 @@ func (a *Agent) Prepare(ctx context.Context, cfg Config, r Resolver) (*Plan, err
 		}
 	}
 	a.mu.RUnlock()
-	for _, t := range s.targets {
+	for _, t := range s.Targets {
 		community := t.Community
 		if community == "" {
 			community = cfg.Communities[0]
 		}
-		addr, err := resolve(ctx, t)
+		addr, err := lookupTarget(ctx, t)
 		if err != nil {
 			p.Discard()
 			return nil, err
@@ -115,7 +116,7 @@ func (a *Agent) Prepare(ctx context.Context, cfg Config, r Resolver) (*Plan, err
 			p.fresh = append(p.fresh, snd)
 		}
 		p.senders = append(p.senders, snd)
-		if t.Kind == TrapV1 && !p.wantV1 {
+		if t.Kind == snmpconfig.TrapV1 && !p.wantV1 {
 			p.wantV1, p.agentAddr = true, localIPv4(addr)
 		}
 	}
@@ -218,7 +219,7 @@ func (a *Agent) Notify(ctx context.Context, n mibs.Notification) error {
 // receives one result per target. It reports how many targets it reached
 // and whether notraps filtered n (done bypasses the filter: a test
 // notification is an explicit request).
-func (a *Agent) send(n mibs.Notification, done chan<- TestResult) (int, bool) {
+func (a *Agent) send(n mibs.Notification, done chan<- snmpconfig.TestResult) (int, bool) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	p := a.p
@@ -243,7 +244,7 @@ func (a *Agent) send(n mibs.Notification, done chan<- TestResult) (int, bool) {
 
 // Test sends warmStart to every target and waits for each result: sent for
 // traps, acknowledged or failed (after the retries) for informs.
-func (a *Agent) Test(ctx context.Context) ([]TestResult, error) {
+func (a *Agent) Test(ctx context.Context) ([]snmpconfig.TestResult, error) {
 	a.mu.RLock()
 	p := a.p
 	a.mu.RUnlock()
@@ -253,9 +254,9 @@ func (a *Agent) Test(ctx context.Context) ([]TestResult, error) {
 	case len(p.senders) == 0:
 		return nil, ErrNoTargets
 	}
-	results := make(chan TestResult, len(p.senders))
+	results := make(chan snmpconfig.TestResult, len(p.senders))
 	n, _ := a.send(mibs.WarmStart.MustNew(), results)
-	byTarget := map[string]TestResult{}
+	byTarget := map[string]snmpconfig.TestResult{}
 	for range n {
 		select {
 		case r := <-results:
@@ -264,7 +265,7 @@ func (a *Agent) Test(ctx context.Context) ([]TestResult, error) {
 			return nil, fmt.Errorf("test notification: %w", ctx.Err())
 		}
 	}
-	out := make([]TestResult, 0, len(byTarget))
+	out := make([]snmpconfig.TestResult, 0, len(byTarget))
 	for _, s := range p.senders {
 		if r, ok := byTarget[s.target.String()]; ok {
 			out = append(out, r)
@@ -274,13 +275,13 @@ func (a *Agent) Test(ctx context.Context) ([]TestResult, error) {
 }
 
 // Stats returns the counters of every target, in configuration order.
-func (a *Agent) Stats() []TargetStats {
+func (a *Agent) Stats() []snmpconfig.TargetStats {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	if a.p == nil {
 		return nil
 	}
-	out := make([]TargetStats, len(a.p.senders))
+	out := make([]snmpconfig.TargetStats, len(a.p.senders))
 	for i, s := range a.p.senders {
 		out[i] = s.stats()
 	}
@@ -297,8 +298,8 @@ func (a *Agent) Uptime() time.Duration {
 	return time.Since(a.started)
 }
 
-// resolve finds the address of a target, preferring IPv4 like net-snmp.
-func resolve(ctx context.Context, t Target) (netip.AddrPort, error) {
+// lookupTarget finds the address of a target, preferring IPv4 like net-snmp.
+func lookupTarget(ctx context.Context, t snmpconfig.Target) (netip.AddrPort, error) {
 	if ip, err := netip.ParseAddr(t.Host); err == nil {
 		return netip.AddrPortFrom(ip.Unmap(), t.Port), nil
 	}

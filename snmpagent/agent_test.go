@@ -14,7 +14,10 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 
+	"hostagent/internal/configstore"
 	"hostagent/mibs"
+	"hostagent/mibs/resolve"
+	"hostagent/snmpagent/snmpconfig"
 )
 
 // recorder is a loopback UDP socket that decodes what it receives (a
@@ -100,17 +103,17 @@ func testAgent(t *testing.T) *Agent {
 	return a
 }
 
-func apply(t *testing.T, a *Agent, cfg Config) {
+func apply(t *testing.T, a *Agent, cfg snmpconfig.Config) {
 	t.Helper()
-	p, err := a.Prepare(context.Background(), cfg, mibs.NewResolver(nil))
+	p, err := a.Prepare(context.Background(), cfg, resolve.NewResolver(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.Apply(p)
 }
 
-func enabled(targets ...string) Config {
-	cfg := DefaultConfig()
+func enabled(targets ...string) snmpconfig.Config {
+	cfg := snmpconfig.DefaultConfig()
 	cfg.Enabled = true
 	cfg.Communities = []string{"public"}
 	cfg.Targets = targets
@@ -122,7 +125,7 @@ func TestLifecycleNotifications(t *testing.T) {
 	a := testAgent(t)
 	target := "127.0.0.1@" + strconv.Itoa(r.port())
 
-	apply(t, a, DefaultConfig()) // disabled: nothing
+	apply(t, a, snmpconfig.DefaultConfig()) // disabled: nothing
 	if err := a.Notify(context.Background(), mibs.WarmStart.MustNew()); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +148,7 @@ func TestLifecycleNotifications(t *testing.T) {
 	if trapOID(pkts[1]) != ".1.3.6.1.6.3.1.1.5.2" {
 		t.Fatalf("after a change %s, want warmStart", trapOID(pkts[1]))
 	}
-	if s := waitStats(t, a, func(s TargetStats) bool { return s.Sent == 2 }); len(s) != 1 {
+	if s := waitStats(t, a, func(s snmpconfig.TargetStats) bool { return s.Sent == 2 }); len(s) != 1 {
 		t.Errorf("sender not kept across the reload: %+v", s)
 	}
 
@@ -180,12 +183,12 @@ func TestNotrapsFilter(t *testing.T) {
 
 func TestFullQueueCountsDrops(t *testing.T) {
 	a := New(slog.New(slog.NewTextHandler(io.Discard, nil))) // not closed: its sender never runs
-	s, err := newSender(Target{Host: "127.0.0.1", Port: 9}, "public", mustAddrPort("127.0.0.1:9"), time.Second, 0, 3, a.log)
+	s, err := newSender(snmpconfig.Target{Host: "127.0.0.1", Port: 9}, "public", mustAddrPort("127.0.0.1:9"), time.Second, 0, 3, a.log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.conn.Close()
-	a.p = &Plan{cfg: Config{Enabled: true}, senders: []*sender{s}} // not started: nothing leaves the queue
+	a.p = &Plan{cfg: snmpconfig.Config{Enabled: true}, senders: []*sender{s}} // not started: nothing leaves the queue
 	for range 5 {
 		_ = a.Notify(context.Background(), mibs.WarmStart.MustNew())
 	}
@@ -198,7 +201,7 @@ func TestInformRetriedThenFailed(t *testing.T) {
 	r := newRecorder(t) // receives, never answers
 	a := testAgent(t)
 	cfg := enabled("inform:127.0.0.1@" + strconv.Itoa(r.port()))
-	cfg.InformTimeout = Duration(50 * time.Millisecond)
+	cfg.InformTimeout = configstore.Duration(50 * time.Millisecond)
 	cfg.InformRetries = 3
 	apply(t, a, cfg)
 	res, err := a.Test(context.Background())
@@ -221,7 +224,7 @@ func TestInformRetriedThenFailed(t *testing.T) {
 	if len(res) != 1 || res[0].Result != "failed" || !strings.Contains(res[0].Reason, "4 attempts") {
 		t.Errorf("test result %+v, want failed after 4 attempts", res)
 	}
-	waitStats(t, a, func(s TargetStats) bool { return s.Sent == 2 && s.Failed == 2 && s.Acknowledged == 0 })
+	waitStats(t, a, func(s snmpconfig.TargetStats) bool { return s.Sent == 2 && s.Failed == 2 && s.Acknowledged == 0 })
 }
 
 func TestTestRefusals(t *testing.T) {
@@ -237,7 +240,7 @@ func TestTestRefusals(t *testing.T) {
 
 func TestPrepareRefusesUnresolvableHost(t *testing.T) {
 	a := testAgent(t)
-	_, err := a.Prepare(context.Background(), enabled("nosuchhost.invalid@162/public"), mibs.NewResolver(nil))
+	_, err := a.Prepare(context.Background(), enabled("nosuchhost.invalid@162/public"), resolve.NewResolver(nil))
 	if err == nil || !strings.Contains(err.Error(), "nosuchhost.invalid") {
 		t.Errorf("err %v, want one naming the host", err)
 	}
@@ -284,17 +287,17 @@ func TestReceiverRestartLosesNothing(t *testing.T) {
 		_ = a.Notify(context.Background(), mibs.WarmStart.MustNew())
 	}
 	r.wait(t, 10)
-	waitStats(t, a, func(s TargetStats) bool { return s.Failed == 0 && s.Sent == 11 })
+	waitStats(t, a, func(s snmpconfig.TargetStats) bool { return s.Failed == 0 && s.Sent == 11 })
 }
 
 // waitStats waits until every target's counters satisfy ok: a receiver can
 // have a datagram before its sender has counted it.
-func waitStats(t *testing.T, a *Agent, ok func(TargetStats) bool) []TargetStats {
+func waitStats(t *testing.T, a *Agent, ok func(snmpconfig.TargetStats) bool) []snmpconfig.TargetStats {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		stats := a.Stats()
-		if !slices.ContainsFunc(stats, func(s TargetStats) bool { return !ok(s) }) {
+		if !slices.ContainsFunc(stats, func(s snmpconfig.TargetStats) bool { return !ok(s) }) {
 			return stats
 		}
 		if time.Now().After(deadline) {

@@ -14,6 +14,8 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"hostagent/mibs"
+	"hostagent/mibs/resolve"
+	"hostagent/snmpagent/snmpconfig"
 )
 
 // udpSink is a loopback receiver that counts datagrams, standing in for a
@@ -47,12 +49,12 @@ func (s *udpSink) port() int { return s.conn.LocalAddr().(*net.UDPAddr).Port }
 
 func benchAgent(tb testing.TB, targets []string, queue int) *Agent {
 	a := New(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	cfg := DefaultConfig()
+	cfg := snmpconfig.DefaultConfig()
 	cfg.Enabled = true
 	cfg.Communities = []string{"public"}
 	cfg.Targets = targets
 	cfg.QueueSize = queue
-	p, err := a.Prepare(context.Background(), cfg, mibs.NewResolver(nil))
+	p, err := a.Prepare(context.Background(), cfg, resolve.NewResolver(nil))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -160,12 +162,12 @@ func BenchmarkGosnmpSendTrap(b *testing.B) {
 func BenchmarkQueuedMemory(b *testing.B) {
 	const queued = 100_000
 	a := New(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	s, err := newSender(Target{Host: "127.0.0.1", Port: 9}, "public", mustAddrPort("127.0.0.1:9"), time.Second, 0, queued, a.log)
+	s, err := newSender(snmpconfig.Target{Host: "127.0.0.1", Port: 9}, "public", mustAddrPort("127.0.0.1:9"), time.Second, 0, queued, a.log)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.conn.Close()
-	a.p = &Plan{cfg: Config{Enabled: true}, senders: []*sender{s}} // not started: everything stays queued
+	a.p = &Plan{cfg: snmpconfig.Config{Enabled: true}, senders: []*sender{s}} // not started: everything stays queued
 	n := vmNotificationB(b)
 	for range b.N {
 		runtime.GC()

@@ -10,6 +10,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"hostagent/mibs"
+	"hostagent/snmpagent/snmpconfig"
 )
 
 func decode(t *testing.T, msg []byte) *gosnmp.SnmpPacket {
@@ -139,7 +140,7 @@ func TestEncodeV2DecodesWithGosnmp(t *testing.T) {
 }
 
 func TestToV1(t *testing.T) {
-	esx := mibs.MustOID(DefaultSysObjectID)
+	esx := mibs.MustOID(snmpconfig.DefaultSysObjectID)
 	for _, tc := range []struct {
 		trap       *mibs.NotificationType
 		enterprise string
@@ -163,7 +164,7 @@ func TestToV1(t *testing.T) {
 
 func TestEncodeV1DecodesWithGosnmp(t *testing.T) {
 	n := vmNotification(t, "web01")
-	pdu, err := encodeV1(nil, &n, 99, mibs.MustOID(DefaultSysObjectID), [4]byte{192, 0, 2, 7})
+	pdu, err := encodeV1(nil, &n, 99, mibs.MustOID(snmpconfig.DefaultSysObjectID), [4]byte{192, 0, 2, 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +185,7 @@ func TestEncodeV1RefusesCounter64(t *testing.T) {
 	typ := &mibs.NotificationType{Module: "TEST", Name: "big", OID: mibs.MustOID("1.3.6.1.4.1.99999.0.1"),
 		Objects: []mibs.Object{{Name: "c", OID: mibs.MustOID("1.3.6.1.4.1.99999.1"), Syntax: mibs.Counter64}}}
 	n := typ.MustNew(mibs.Uint(1 << 40))
-	if _, err := encodeV1(nil, &n, 0, mibs.MustOID(DefaultSysObjectID), [4]byte{}); err == nil {
+	if _, err := encodeV1(nil, &n, 0, mibs.MustOID(snmpconfig.DefaultSysObjectID), [4]byte{}); err == nil {
 		t.Fatal("Counter64 encoded into SNMPv1")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hostagent/snmpagent/snmpconfig"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -28,7 +29,7 @@ type encoded struct {
 // item is a queued delivery; done, when set, receives its result (--test).
 type item struct {
 	enc  *encoded
-	done chan<- TestResult
+	done chan<- snmpconfig.TestResult
 }
 
 // maxInflight bounds the informs awaiting a response per target; the queue
@@ -40,7 +41,7 @@ const maxInflight = 64
 // socket matters: on a connected one an ICMP port-unreachable makes the next
 // send fail, losing every second trap to a receiver that restarts.
 type sender struct {
-	target    Target
+	target    snmpconfig.Target
 	key       string // identity across reloads: same key, same sender
 	community []byte
 	addr      netip.AddrPort
@@ -56,7 +57,7 @@ type sender struct {
 	sent, acknowledged, failed, dropped atomic.Uint64
 }
 
-func newSender(t Target, community string, addr netip.AddrPort, timeout time.Duration, retries, queueSize int, log *slog.Logger) (*sender, error) {
+func newSender(t snmpconfig.Target, community string, addr netip.AddrPort, timeout time.Duration, retries, queueSize int, log *slog.Logger) (*sender, error) {
 	network := "udp4"
 	if addr.Addr().Is6() {
 		network = "udp6"
@@ -82,7 +83,7 @@ func newSender(t Target, community string, addr netip.AddrPort, timeout time.Dur
 
 // senderKey identifies a sender across reloads: a target whose settings all
 // stay the same keeps its sender, queue and counters.
-func senderKey(t Target, community string, addr netip.AddrPort, timeout time.Duration, retries, queueSize int) string {
+func senderKey(t snmpconfig.Target, community string, addr netip.AddrPort, timeout time.Duration, retries, queueSize int) string {
 	return fmt.Sprintf("%s|%s|%s|%s|%d|%d", t, community, addr, timeout, retries, queueSize)
 }
 
@@ -114,16 +115,16 @@ func (s *sender) enqueue(it item) {
 	}
 }
 
-func (s *sender) stats() TargetStats {
-	return TargetStats{
+func (s *sender) stats() snmpconfig.TargetStats {
+	return snmpconfig.TargetStats{
 		Target: s.target.String(), Kind: s.target.Kind.String(),
 		Sent: s.sent.Load(), Acknowledged: s.acknowledged.Load(),
 		Failed: s.failed.Load(), Dropped: s.dropped.Load(), Queued: len(s.queue),
 	}
 }
 
-func (s *sender) result(result, reason string) TestResult {
-	return TestResult{Target: s.target.String(), Kind: s.target.Kind.String(), Result: result, Reason: reason}
+func (s *sender) result(result, reason string) snmpconfig.TestResult {
+	return snmpconfig.TestResult{Target: s.target.String(), Kind: s.target.Kind.String(), Result: result, Reason: reason}
 }
 
 // report tells the requester of a test notification what became of it;
@@ -137,7 +138,7 @@ func (s *sender) report(it item, result, reason string) {
 func (s *sender) run(ctx context.Context) {
 	defer close(s.done)
 	defer s.conn.Close()
-	if s.target.Kind == InformV2c {
+	if s.target.Kind == snmpconfig.InformV2c {
 		s.runInforms(ctx)
 	} else {
 		s.runTraps(ctx)
@@ -184,7 +185,7 @@ func (s *sender) runTraps(ctx context.Context) {
 // message builds the wire message for this target: SNMPv1 or SNMPv2c with
 // the target's community, a fresh request-id and the PDU tag for its kind.
 func (s *sender) message(buf []byte, enc *encoded, tag byte) ([]byte, error) {
-	if s.target.Kind == TrapV1 {
+	if s.target.Kind == snmpconfig.TrapV1 {
 		if enc.v1Err != nil {
 			return buf, enc.v1Err
 		}

@@ -10,18 +10,21 @@ import (
 	"testing"
 	"time"
 
+	"hostagent/internal/configstore"
 	"hostagent/internal/peertest"
 	"hostagent/mibs"
+	"hostagent/mibs/resolve"
 	"hostagent/snmpagent"
+	"hostagent/snmpagent/snmpconfig"
 )
 
 // These tests send to net-snmp's snmptrapd, which decodes each notification
 // with the IETF and VMware MIB modules, as a NOC's receiver would.
 
-func startAgent(t *testing.T, cfg snmpagent.Config) *snmpagent.Agent {
+func startAgent(t *testing.T, cfg snmpconfig.Config) *snmpagent.Agent {
 	t.Helper()
 	a := snmpagent.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	p, err := a.Prepare(context.Background(), cfg, mibs.NewResolver(nil))
+	p, err := a.Prepare(context.Background(), cfg, resolve.NewResolver(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,8 +37,8 @@ func startAgent(t *testing.T, cfg snmpagent.Config) *snmpagent.Agent {
 	return a
 }
 
-func config(targets ...string) snmpagent.Config {
-	cfg := snmpagent.DefaultConfig()
+func config(targets ...string) snmpconfig.Config {
+	cfg := snmpconfig.DefaultConfig()
 	cfg.Enabled = true
 	cfg.Communities = []string{"public"}
 	cfg.Targets = targets
@@ -178,7 +181,7 @@ func TestUnreachableTargetDoesNotDelayOthers(t *testing.T) {
 		fmt.Sprintf("inform:127.0.0.1@%d/public", silent.LocalAddr().(*net.UDPAddr).Port),
 		fmt.Sprintf("127.0.0.1@%d/public", trapd.Port()),
 	)
-	cfg.InformTimeout = snmpagent.Duration(3 * time.Second)
+	cfg.InformTimeout = configstore.Duration(3 * time.Second)
 	a := startAgent(t, cfg)
 	const n = 200
 	for i := range n {
@@ -204,7 +207,7 @@ func TestUnreachableTargetDoesNotDelayOthers(t *testing.T) {
 
 func TestInformToDeadReceiverFails(t *testing.T) {
 	cfg := config(fmt.Sprintf("inform:127.0.0.1@%d/public", closedPort(t)))
-	cfg.InformTimeout = snmpagent.Duration(100 * time.Millisecond)
+	cfg.InformTimeout = configstore.Duration(100 * time.Millisecond)
 	a := startAgent(t, cfg)
 	res, err := a.Test(context.Background())
 	if err != nil {

@@ -3,11 +3,10 @@ package syslogd
 import (
 	"errors"
 	"fmt"
+	"hostagent/internal/configstore"
 	"net/netip"
 	"path/filepath"
 	"strings"
-
-	"hostagent/snmpagent"
 )
 
 // Config is the forwarder's configuration, stored in syslog.toml.
@@ -35,13 +34,13 @@ type Config struct {
 
 // LoghostOptions override a loghost's defaults (see output.DefaultSettings).
 type LoghostOptions struct {
-	Format     string             `toml:"format" json:"format,omitempty"`           // rfc5424 or rfc3164
-	Framing    string             `toml:"framing" json:"framing,omitempty"`         // octet-counting or newline
-	MaxMessage int                `toml:"max_message" json:"max_message,omitempty"` // octets, 480–65535
-	RetryMax   snmpagent.Duration `toml:"retry_max" json:"retry_max,omitempty"`     // reconnection backoff cap
-	CAFile     string             `toml:"ca_file" json:"ca_file,omitempty"`
-	CertFile   string             `toml:"cert_file" json:"cert_file,omitempty"`
-	KeyFile    string             `toml:"key_file" json:"key_file,omitempty"`
+	Format     string               `toml:"format" json:"format,omitempty"`           // rfc5424 or rfc3164
+	Framing    string               `toml:"framing" json:"framing,omitempty"`         // octet-counting or newline
+	MaxMessage int                  `toml:"max_message" json:"max_message,omitempty"` // octets, 480–65535
+	RetryMax   configstore.Duration `toml:"retry_max" json:"retry_max,omitempty"`     // reconnection backoff cap
+	CAFile     string               `toml:"ca_file" json:"ca_file,omitempty"`
+	CertFile   string               `toml:"cert_file" json:"cert_file,omitempty"`
+	KeyFile    string               `toml:"key_file" json:"key_file,omitempty"`
 	// Verify the collector's certificate and name; on unless set false.
 	Verify *bool `toml:"verify" json:"verify,omitempty"`
 }

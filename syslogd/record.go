@@ -1,8 +1,9 @@
 // Package syslogd is hostagent's remote syslog client: inputs (files of
 // the log directory, the local syslog socket) produce Records, a spool
 // keeps them until every output has them, and outputs send them to the
-// loghosts as RFC 5424 or RFC 3164 over UDP, TCP or TLS. This package holds
-// the Record every stage shares; each stage lives in a sub-package.
+// loghosts as RFC 5424 or RFC 3164 over UDP, TCP, TLS or RELP. This
+// package holds what every stage shares: the Record, syslog.toml and the
+// loghost URI syntax; each stage lives in a sub-package.
 package syslogd
 
 import (

@@ -10,13 +10,13 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"hostagent/internal/backupcli"
+	cfgbackupcmd "hostagent/manage/vicfg/cfgbackup"
 )
 
 func main() {
 	// Ctrl-C abandons the request in flight, or the confirmation of --reset.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := backupcli.Run(ctx, filepath.Base(os.Args[0]), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := cfgbackupcmd.Run(ctx, filepath.Base(os.Args[0]), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

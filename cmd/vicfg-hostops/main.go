@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"hostagent/internal/hostopscli"
+	hostopscmd "hostagent/manage/vicfg/hostops"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := hostopscli.Run(ctx, filepath.Base(os.Args[0]), os.Args[1:], os.Stdout, os.Stderr)
+	code := hostopscmd.Run(ctx, filepath.Base(os.Args[0]), os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"hostagent/internal/snmpcli"
+	snmpcmd "hostagent/manage/vicfg/snmp"
 )
 
 func main() {
 	// Ctrl-C abandons a request in flight (a --test waiting for informs).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := snmpcli.Run(ctx, filepath.Base(os.Args[0]), os.Args[1:], os.Stdout, os.Stderr)
+	code := snmpcmd.Run(ctx, filepath.Base(os.Args[0]), os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

@@ -10,14 +10,14 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"hostagent/internal/syslogcli"
+	syslogcmd "hostagent/manage/vicfg/syslog"
 )
 
 func main() {
 	// Ctrl-C abandons a request in flight (a --mark or --reload waiting on
 	// the pipeline).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := syslogcli.Run(ctx, filepath.Base(os.Args[0]), os.Args[1:], os.Stdout, os.Stderr)
+	code := syslogcmd.Run(ctx, filepath.Base(os.Args[0]), os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

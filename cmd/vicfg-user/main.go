@@ -9,12 +9,12 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"hostagent/internal/usercli"
+	usercmd "hostagent/manage/vicfg/user"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := usercli.Run(ctx, filepath.Base(os.Args[0]), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := usercmd.Run(ctx, filepath.Base(os.Args[0]), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

@@ -35,8 +35,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"hostagent/collectors"
+	"hostagent/internal/configstore"
 	"hostagent/mibs"
-	"hostagent/snmpagent"
 )
 
 // Config is the [links] section of the configuration.
@@ -44,7 +44,7 @@ type Config struct {
 	Enabled bool `toml:"enabled"`
 	// Interval is the regular poll. Run also polls on every netlink link
 	// message, so the interval only bounds how late a missed change is seen.
-	Interval snmpagent.Duration `toml:"interval"`
+	Interval configstore.Duration `toml:"interval"`
 	// Interfaces are filepath.Match patterns of the names to watch.
 	Interfaces []string `toml:"interfaces"`
 	// Exclude are patterns of names not to watch even if Interfaces match.
@@ -79,7 +79,7 @@ const (
 func DefaultConfig() Config {
 	return Config{
 		Enabled:    true,
-		Interval:   snmpagent.Duration(defaultInterval),
+		Interval:   configstore.Duration(defaultInterval),
 		Interfaces: []string{"*"},
 		Exclude:    slices.Clone(DefaultExclude),
 	}
@@ -153,7 +153,7 @@ var _ collectors.Poller = (*Links)(nil)
 // panic.
 func New(cfg Config, paths collectors.Paths, log *slog.Logger) *Links {
 	if d := time.Duration(cfg.Interval); d < minInterval || d > maxInterval {
-		cfg.Interval = snmpagent.Duration(defaultInterval)
+		cfg.Interval = configstore.Duration(defaultInterval)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

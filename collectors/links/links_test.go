@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"hostagent/collectors"
+	"hostagent/internal/configstore"
 	"hostagent/mibs"
-	"hostagent/snmpagent"
 )
 
 // sysfs is a fixture /sys with a class/net directory.
@@ -317,13 +317,13 @@ func TestValidate(t *testing.T) {
 		{"default", DefaultConfig(), nil},
 		{"disabled default", with(func(c *Config) { c.Enabled = false }), nil},
 		{"bounds", with(func(c *Config) {
-			c.Interval = snmpagent.Duration(100 * time.Millisecond)
+			c.Interval = configstore.Duration(100 * time.Millisecond)
 			c.Exclude = nil
 		}), nil},
-		{"hour", with(func(c *Config) { c.Interval = snmpagent.Duration(time.Hour) }), nil},
-		{"short", with(func(c *Config) { c.Interval = snmpagent.Duration(99 * time.Millisecond) }),
+		{"hour", with(func(c *Config) { c.Interval = configstore.Duration(time.Hour) }), nil},
+		{"short", with(func(c *Config) { c.Interval = configstore.Duration(99 * time.Millisecond) }),
 			[]string{`interval "99ms": must be from 100ms to 1h`}},
-		{"long", with(func(c *Config) { c.Interval = snmpagent.Duration(time.Hour + time.Second) }),
+		{"long", with(func(c *Config) { c.Interval = configstore.Duration(time.Hour + time.Second) }),
 			[]string{`interval "1h0m1s": must be from 100ms to 1h`}},
 		{"zero", Config{Interfaces: []string{"*"}},
 			[]string{`interval "0s": must be from 100ms to 1h`}},

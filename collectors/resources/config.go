@@ -3,11 +3,10 @@ package resources
 import (
 	"errors"
 	"fmt"
+	"hostagent/internal/configstore"
 	"slices"
 	"strings"
 	"time"
-
-	"hostagent/snmpagent"
 )
 
 // The resources a rule can watch.
@@ -40,12 +39,12 @@ const (
 // average per core as a percent of one core's capacity (load: loadavg1 /
 // ncpu * 100, so 100 means every core has one runnable task).
 type Rule struct {
-	Name     string             `toml:"name"`     // 1–32 chars [A-Za-z0-9_.-], unique; sent as mteHotTrigger
-	Resource string             `toml:"resource"` // cpu, memory, swap, filesystem, load
-	Mount    string             `toml:"mount"`    // filesystem only: a mount point; "" = every real filesystem (see realFilesystem)
-	Rising   float64            `toml:"rising"`   // notify mteTriggerRising when a sample is >= rising
-	Falling  float64            `toml:"falling"`  // notify mteTriggerFalling when a sample is <= falling; below rising
-	Interval snmpagent.Duration `toml:"interval"` // sample interval, 1s–24h; unset (0) means 30s
+	Name     string               `toml:"name"`     // 1–32 chars [A-Za-z0-9_.-], unique; sent as mteHotTrigger
+	Resource string               `toml:"resource"` // cpu, memory, swap, filesystem, load
+	Mount    string               `toml:"mount"`    // filesystem only: a mount point; "" = every real filesystem (see realFilesystem)
+	Rising   float64              `toml:"rising"`   // notify mteTriggerRising when a sample is >= rising
+	Falling  float64              `toml:"falling"`  // notify mteTriggerFalling when a sample is <= falling; below rising
+	Interval configstore.Duration `toml:"interval"` // sample interval, 1s–24h; unset (0) means 30s
 }
 
 // Config is the resource collector's section of the configuration.
@@ -72,7 +71,7 @@ type Config struct {
 // until configured, as on ESXi.
 func DefaultConfig() Config {
 	rule := func(name, resource string, rising, falling float64) Rule {
-		return Rule{Name: name, Resource: resource, Rising: rising, Falling: falling, Interval: snmpagent.Duration(DefaultInterval)}
+		return Rule{Name: name, Resource: resource, Rising: rising, Falling: falling, Interval: configstore.Duration(DefaultInterval)}
 	}
 	return Config{
 		Enabled: true,

@@ -1,12 +1,11 @@
 package resources
 
 import (
+	"hostagent/internal/configstore"
 	"math"
 	"strings"
 	"testing"
 	"time"
-
-	"hostagent/snmpagent"
 )
 
 func TestDefaultConfigIsValid(t *testing.T) {
@@ -40,10 +39,10 @@ func TestValidate(t *testing.T) {
 		{"falling negative", with(func(r *Rule) { r.Falling = -1 }), []string{"rules[0].falling -1", "from 0 to 100"}},
 		{"rising NaN", with(func(r *Rule) { r.Rising = math.NaN() }), []string{"rules[0].rising NaN"}},
 		{"load above 10000", with(func(r *Rule) { r.Resource = Load; r.Rising = 10001 }), []string{"rules[0].rising 10001", "from 0 to 10000"}},
-		{"interval too short", with(func(r *Rule) { r.Interval = snmpagent.Duration(500 * time.Millisecond) }),
+		{"interval too short", with(func(r *Rule) { r.Interval = configstore.Duration(500 * time.Millisecond) }),
 			[]string{`rules[0].interval "500ms"`, "from 1s to 24h"}},
-		{"interval too long", with(func(r *Rule) { r.Interval = snmpagent.Duration(25 * time.Hour) }), []string{`rules[0].interval "25h0m0s"`}},
-		{"interval negative", with(func(r *Rule) { r.Interval = snmpagent.Duration(-time.Second) }), []string{`rules[0].interval "-1s"`}},
+		{"interval too long", with(func(r *Rule) { r.Interval = configstore.Duration(25 * time.Hour) }), []string{`rules[0].interval "25h0m0s"`}},
+		{"interval negative", with(func(r *Rule) { r.Interval = configstore.Duration(-time.Second) }), []string{`rules[0].interval "-1s"`}},
 		{"duplicate name", []Rule{ok, ok}, []string{`rules[1].name "r"`, "already used by rules[0]"}},
 		{"mount on a non-filesystem rule", with(func(r *Rule) { r.Mount = "/" }), []string{`rules[0].mount "/"`, `resource is "memory"`}},
 		{"relative mount", with(func(r *Rule) { r.Resource = Filesystem; r.Mount = "var" }), []string{`rules[0].mount "var"`, "absolute"}},
@@ -69,8 +68,8 @@ func TestValidate(t *testing.T) {
 
 func TestValidateAccepts(t *testing.T) {
 	cfg := Config{Rules: []Rule{
-		{Name: "A-z_0.9", Resource: Filesystem, Mount: "/var/lib/libvirt", Rising: 100, Falling: 0, Interval: snmpagent.Duration(24 * time.Hour)},
-		{Name: strings.Repeat("x", 32), Resource: Load, Rising: 10000, Falling: 9999.5, Interval: snmpagent.Duration(time.Second)},
+		{Name: "A-z_0.9", Resource: Filesystem, Mount: "/var/lib/libvirt", Rising: 100, Falling: 0, Interval: configstore.Duration(24 * time.Hour)},
+		{Name: strings.Repeat("x", 32), Resource: Load, Rising: 10000, Falling: 9999.5, Interval: configstore.Duration(time.Second)},
 		{Name: "unset-interval", Resource: CPU, Rising: 1, Falling: 0},
 	}}
 	if err := cfg.Validate(); err != nil {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"hostagent/internal/configstore"
 	"hostagent/mibs"
-	"hostagent/snmpagent"
 )
 
 const (
@@ -171,8 +171,8 @@ func TestPollPerRuleIntervals(t *testing.T) {
 	f := newProcFixture(t)
 	fs := fixtureStatfs()
 	cfg := Config{Enabled: true, Rules: []Rule{
-		{Name: "root", Resource: Filesystem, Mount: "/", Rising: 99, Falling: 1, Interval: snmpagent.Duration(time.Second)},
-		{Name: "libvirt", Resource: Filesystem, Mount: "/var/lib/libvirt", Rising: 99, Falling: 1, Interval: snmpagent.Duration(5 * time.Second)},
+		{Name: "root", Resource: Filesystem, Mount: "/", Rising: 99, Falling: 1, Interval: configstore.Duration(time.Second)},
+		{Name: "libvirt", Resource: Filesystem, Mount: "/var/lib/libvirt", Rising: 99, Falling: 1, Interval: configstore.Duration(5 * time.Second)},
 		{Name: "images", Resource: Filesystem, Mount: "/mnt/vm images", Rising: 99, Falling: 1}, // default 30s
 	}}
 	r, clock := newTestResources(t, cfg, f, fs)
@@ -191,7 +191,7 @@ func TestPollPerRuleIntervals(t *testing.T) {
 }
 
 func TestScheduleToleratesJitterAndStalls(t *testing.T) {
-	s := newRuleState(Rule{Interval: snmpagent.Duration(30 * time.Second)})
+	s := newRuleState(Rule{Interval: configstore.Duration(30 * time.Second)})
 	start := newFakeClock().t
 	at := func(d time.Duration) bool { return s.due(start.Add(d)) }
 	steps := []struct {
@@ -219,7 +219,7 @@ func TestPollIntervalIsTheGCD(t *testing.T) {
 	rules := func(intervals ...time.Duration) Config {
 		cfg := Config{Enabled: true}
 		for i, d := range intervals {
-			cfg.Rules = append(cfg.Rules, Rule{Name: string(rune('a' + i)), Resource: Memory, Rising: 2, Falling: 1, Interval: snmpagent.Duration(d)})
+			cfg.Rules = append(cfg.Rules, Rule{Name: string(rune('a' + i)), Resource: Memory, Rising: 2, Falling: 1, Interval: configstore.Duration(d)})
 		}
 		return cfg
 	}

@@ -3,17 +3,16 @@ package sensors
 import (
 	"errors"
 	"fmt"
+	"hostagent/internal/configstore"
 	"time"
-
-	"hostagent/snmpagent"
 )
 
 // Config is the [sensors] section of the configuration.
 type Config struct {
-	Enabled    bool               `toml:"enabled"`
-	Interval   snmpagent.Duration `toml:"interval"`
-	Style      string             `toml:"style"`
-	Hysteresis Hysteresis         `toml:"hysteresis"`
+	Enabled    bool                 `toml:"enabled"`
+	Interval   configstore.Duration `toml:"interval"`
+	Style      string               `toml:"style"`
+	Hysteresis Hysteresis           `toml:"hysteresis"`
 }
 
 // Hysteresis is how far a sensor must come back inside a limit before it is
@@ -49,7 +48,7 @@ const (
 func DefaultConfig() Config {
 	return Config{
 		Enabled:  true,
-		Interval: snmpagent.Duration(10 * time.Second),
+		Interval: configstore.Duration(10 * time.Second),
 		Style:    StyleBoth,
 		Hysteresis: Hysteresis{
 			Temperature: 2,

@@ -1,14 +1,13 @@
 package sensors
 
 import (
+	"hostagent/internal/configstore"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/BurntSushi/toml"
-
-	"hostagent/snmpagent"
 )
 
 func TestValidate(t *testing.T) {
@@ -20,18 +19,18 @@ func TestValidate(t *testing.T) {
 		{"default", func(*Config) {}, nil},
 		{"env", func(c *Config) { c.Style = StyleEnv }, nil},
 		{"ipmi", func(c *Config) { c.Style = StyleIPMI }, nil},
-		{"shortest interval", func(c *Config) { c.Interval = snmpagent.Duration(time.Second) }, nil},
-		{"longest interval", func(c *Config) { c.Interval = snmpagent.Duration(time.Hour) }, nil},
+		{"shortest interval", func(c *Config) { c.Interval = configstore.Duration(time.Second) }, nil},
+		{"longest interval", func(c *Config) { c.Interval = configstore.Duration(time.Hour) }, nil},
 		{"no hysteresis", func(c *Config) { c.Hysteresis = Hysteresis{} }, nil},
 		{"zero interval", func(c *Config) { c.Interval = 0 }, []string{`sensors.interval "0s": must be from 1s to 1h`}},
-		{"interval too long", func(c *Config) { c.Interval = snmpagent.Duration(2 * time.Hour) }, []string{`sensors.interval "2h0m0s": must be from 1s to 1h`}},
+		{"interval too long", func(c *Config) { c.Interval = configstore.Duration(2 * time.Hour) }, []string{`sensors.interval "2h0m0s": must be from 1s to 1h`}},
 		{"unknown style", func(c *Config) { c.Style = "snmp" }, []string{`sensors.style "snmp": must be one of env, ipmi, both`}},
 		{"empty style", func(c *Config) { c.Style = "" }, []string{`sensors.style "": must be one of env, ipmi, both`}},
 		{"negative temperature", func(c *Config) { c.Hysteresis.Temperature = -1 }, []string{`sensors.hysteresis.temperature -1: must be from 0 to 20 (degrees Celsius)`}},
 		{"NaN temperature", func(c *Config) { c.Hysteresis.Temperature = math.NaN() }, []string{`sensors.hysteresis.temperature NaN: must be from 0 to 20`}},
 		{"fan percent", func(c *Config) { c.Hysteresis.Fan = 60 }, []string{`sensors.hysteresis.fan 60: must be from 0 to 50 (percent of the limit)`}},
 		{"every problem at once", func(c *Config) {
-			c.Interval = snmpagent.Duration(time.Millisecond)
+			c.Interval = configstore.Duration(time.Millisecond)
 			c.Style = "xml"
 			c.Hysteresis = Hysteresis{Temperature: 21, Fan: -1, Voltage: 51, Current: 100, Power: math.Inf(1)}
 		}, []string{
@@ -80,7 +79,7 @@ fan = 10
 		t.Fatal(err)
 	}
 	want := DefaultConfig()
-	want.Enabled, want.Interval, want.Style = true, snmpagent.Duration(30*time.Second), StyleIPMI
+	want.Enabled, want.Interval, want.Style = true, configstore.Duration(30*time.Second), StyleIPMI
 	want.Hysteresis.Temperature, want.Hysteresis.Fan = 3.5, 10
 	if c != want {
 		t.Errorf("decoded %+v, want %+v", c, want)

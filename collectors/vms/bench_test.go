@@ -15,7 +15,9 @@ import (
 
 	"hostagent/internal/peertest"
 	"hostagent/mibs"
+	"hostagent/mibs/resolve"
 	"hostagent/snmpagent"
+	"hostagent/snmpagent/snmpconfig"
 )
 
 func dial(b *testing.B, socket string) *libvirt.Libvirt {
@@ -97,10 +99,10 @@ func BenchmarkEventToTrap(b *testing.B) {
 	}
 	defer sink.Close()
 	agent := snmpagent.New(slog.New(slog.DiscardHandler))
-	cfg := snmpagent.DefaultConfig()
+	cfg := snmpconfig.DefaultConfig()
 	cfg.Enabled, cfg.Communities = true, []string{"public"}
 	cfg.Targets = []string{fmt.Sprintf("127.0.0.1@%d", sink.LocalAddr().(*net.UDPAddr).Port)}
-	p, err := agent.Prepare(context.Background(), cfg, mibs.NewResolver(nil))
+	p, err := agent.Prepare(context.Background(), cfg, resolve.NewResolver(nil))
 	if err != nil {
 		b.Fatal(err)
 	}

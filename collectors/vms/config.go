@@ -3,20 +3,19 @@ package vms
 import (
 	"errors"
 	"fmt"
+	"hostagent/internal/configstore"
 	"path/filepath"
 	"strings"
 	"time"
-
-	"hostagent/snmpagent"
 )
 
 // Config is the [vms] section of collectors.toml.
 type Config struct {
-	Enabled      bool               `toml:"enabled"`
-	URI          string             `toml:"uri"`           // the libvirt driver to watch
-	Socket       string             `toml:"socket"`        // libvirtd's read-write socket
-	ConfigDir    string             `toml:"config_dir"`    // where the driver keeps <name>.xml: vmwVmConfigFilePath
-	ReconnectMax snmpagent.Duration `toml:"reconnect_max"` // cap of the reconnection backoff
+	Enabled      bool                 `toml:"enabled"`
+	URI          string               `toml:"uri"`           // the libvirt driver to watch
+	Socket       string               `toml:"socket"`        // libvirtd's read-write socket
+	ConfigDir    string               `toml:"config_dir"`    // where the driver keeps <name>.xml: vmwVmConfigFilePath
+	ReconnectMax configstore.Duration `toml:"reconnect_max"` // cap of the reconnection backoff
 }
 
 // DefaultConfig watches the system QEMU driver.
@@ -26,7 +25,7 @@ func DefaultConfig() Config {
 		URI:          "qemu:///system",
 		Socket:       "/var/run/libvirt/libvirt-sock",
 		ConfigDir:    "/etc/libvirt/qemu",
-		ReconnectMax: snmpagent.Duration(30 * time.Second),
+		ReconnectMax: configstore.Duration(30 * time.Second),
 	}
 }
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
+	"hostagent/internal/configstore"
 	"hostagent/mibs"
-	"hostagent/snmpagent"
 )
 
 func TestPowerMapping(t *testing.T) {
@@ -80,7 +80,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.URI = "qemu+ssh://h/system" }, `vms.uri "qemu+ssh://h/system"`},
 		{func(c *Config) { c.Socket = "libvirt-sock" }, `vms.socket "libvirt-sock"`},
 		{func(c *Config) { c.ConfigDir = "qemu" }, `vms.config_dir "qemu"`},
-		{func(c *Config) { c.ReconnectMax = snmpagent.Duration(time.Hour) }, `vms.reconnect_max "1h0m0s"`},
+		{func(c *Config) { c.ReconnectMax = configstore.Duration(time.Hour) }, `vms.reconnect_max "1h0m0s"`},
 	} {
 		c := DefaultConfig()
 		tc.change(&c)

@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"hostagent/collectors/vms"
+	"hostagent/internal/configstore"
 	"hostagent/internal/peertest"
-	"hostagent/mibs"
+	"hostagent/mibs/resolve"
 	"hostagent/snmpagent"
+	"hostagent/snmpagent/snmpconfig"
 )
 
 // testDomain is a minimal domain of libvirt's test driver.
@@ -40,10 +42,10 @@ func newRig(t *testing.T) *rig {
 	r := &rig{libvirtd: peertest.StartLibvirtd(t), stateDir: t.TempDir()}
 	r.trapd = peertest.StartSnmptrapd(t, peertest.SnmptrapdOptions{})
 	r.agent = snmpagent.New(slog.New(slog.DiscardHandler))
-	cfg := snmpagent.DefaultConfig()
+	cfg := snmpconfig.DefaultConfig()
 	cfg.Enabled, cfg.Communities = true, []string{"public"}
 	cfg.Targets = []string{fmt.Sprintf("127.0.0.1@%d", r.trapd.Port())}
-	p, err := r.agent.Prepare(context.Background(), cfg, mibs.NewResolver(nil))
+	p, err := r.agent.Prepare(context.Background(), cfg, resolve.NewResolver(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func (r *rig) collector(t *testing.T, log *peertest.Buffer) (c *vms.VMs, stop fu
 	t.Helper()
 	cfg := vms.DefaultConfig()
 	cfg.URI, cfg.Socket = "test:///default", r.libvirtd.Socket()
-	cfg.ReconnectMax = snmpagent.Duration(200 * time.Millisecond)
+	cfg.ReconnectMax = configstore.Duration(200 * time.Millisecond)
 	c, err := vms.New(cfg, r.stateDir, slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)

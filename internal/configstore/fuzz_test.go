@@ -9,19 +9,18 @@ import (
 	"testing"
 
 	"hostagent/internal/configstore"
-	"hostagent/mibs"
-	"hostagent/snmpagent"
+	"hostagent/mibs/resolve"
+	"hostagent/snmpagent/snmpconfig"
 	"hostagent/syslogd"
-	"hostagent/syslogd/output"
 )
 
 var (
 	resolverOnce sync.Once
-	resolver     *mibs.Resolver
+	resolver     *resolve.Resolver
 )
 
-func nilResolver() *mibs.Resolver {
-	resolverOnce.Do(func() { resolver = mibs.NewResolver(nil) })
+func nilResolver() *resolve.Resolver {
+	resolverOnce.Do(func() { resolver = resolve.NewResolver(nil) })
 	return resolver
 }
 
@@ -78,14 +77,14 @@ func FuzzLoadSNMP(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c := snmpagent.DefaultConfig()
+		c := snmpconfig.DefaultConfig()
 		if err := loadFuzzed(t, "snmp.toml", data, &c); err != nil {
 			return
 		}
 		if c.Validate(nilResolver()) != nil {
 			return
 		}
-		back := snmpagent.DefaultConfig()
+		back := snmpconfig.DefaultConfig()
 		roundTrip(t, "snmp.toml", c, &back)
 		if !reflect.DeepEqual(back, c) {
 			t.Fatalf("TOML round trip changed the config:\nloaded %+v\nsaved and re-loaded %+v", c, back)
@@ -97,7 +96,7 @@ func FuzzLoadSNMP(f *testing.F) {
 }
 
 // FuzzLoadSyslog is FuzzLoadSNMP for syslog.toml, accepted when Validate
-// and output.ParseLoghosts (as the forwarder checks loghosts) accept it.
+// and syslogd.ParseLoghosts (as the forwarder checks loghosts) accept it.
 func FuzzLoadSyslog(f *testing.F) {
 	addFile(f, "../../configs/syslog.toml")
 	for _, s := range []string{
@@ -120,7 +119,7 @@ func FuzzLoadSyslog(f *testing.F) {
 		if c.Validate() != nil {
 			return
 		}
-		if _, err := output.ParseLoghosts(strings.Join(c.Loghosts, ",")); err != nil {
+		if _, err := syslogd.ParseLoghosts(strings.Join(c.Loghosts, ",")); err != nil {
 			return
 		}
 		back := syslogd.DefaultConfig()

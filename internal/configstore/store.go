@@ -1,4 +1,4 @@
-// Package configstore reads and writes the daemon's TOML configuration files atomically and watches their directory for hand edits.
+// Package configstore reads and writes the daemon's TOML configuration files atomically, and the Duration they share.
 package configstore
 
 import (

@@ -10,12 +10,13 @@ import (
 	"strings"
 	"time"
 
-	"hostagent/internal/api"
-	"hostagent/internal/audit"
-	"hostagent/internal/auth"
 	"hostagent/internal/configstore"
-	"hostagent/internal/tlsid"
-	"hostagent/snmpagent"
+	"hostagent/manage/api"
+	"hostagent/manage/apiserver"
+	"hostagent/manage/audit"
+	"hostagent/manage/auth"
+	"hostagent/manage/tlsid"
+	"hostagent/snmpagent/snmpconfig"
 	"hostagent/syslogd"
 	"hostagent/syslogd/forward"
 )
@@ -45,7 +46,7 @@ func (d *Daemon) backupPath(f backupFile) string {
 	return filepath.Join(d.opts.ConfigDir, f.name)
 }
 
-// SaveBackup implements api.BackupService: every file that exists; one
+// SaveBackup implements apiserver.BackupService: every file that exists; one
 // that does not means its defaults, and is left out.
 func (d *Daemon) SaveBackup(ctx context.Context, certificates bool) (api.Backup, error) {
 	d.mu.Lock()
@@ -65,18 +66,18 @@ func (d *Daemon) SaveBackup(ctx context.Context, certificates bool) (api.Backup,
 		}
 		b.Files[f.key] = string(data)
 	}
-	p := api.PrincipalFrom(ctx)
+	p := apiserver.PrincipalFrom(ctx)
 	d.record(audit.Entry{User: p.User, Source: p.Source, Action: "backup.save", Result: "ok", Detail: fmt.Sprintf("%d files", len(b.Files))})
 	return b, nil
 }
 
-// LoadBackup implements api.BackupService. Every file is written to a
+// LoadBackup implements apiserver.BackupService. Every file is written to a
 // staging folder and checked as the daemon would load it (configurations
 // validated and prepared, users opened, the TLS pair loaded) before any is
 // put in place; then the subsystems reload. Files the backup does not hold
 // go back to their defaults, except the TLS identity, which stays.
 func (d *Daemon) LoadBackup(ctx context.Context, b api.Backup) error {
-	p := api.PrincipalFrom(ctx)
+	p := apiserver.PrincipalFrom(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	err := d.restore(ctx, b)
@@ -94,10 +95,10 @@ func (d *Daemon) LoadBackup(ctx context.Context, b api.Backup) error {
 
 func (d *Daemon) restore(ctx context.Context, b api.Backup) error {
 	if b.Format != api.BackupFormat {
-		return api.Invalid(fmt.Errorf("backup: format %q is not a hostagent configuration backup (%s)", b.Format, api.BackupFormat))
+		return apiserver.Invalid(fmt.Errorf("backup: format %q is not a hostagent configuration backup (%s)", b.Format, api.BackupFormat))
 	}
 	if b.Version < 1 || b.Version > api.BackupVersion {
-		return api.Invalid(fmt.Errorf("backup: version %d: this daemon reads versions 1 to %d", b.Version, api.BackupVersion))
+		return apiserver.Invalid(fmt.Errorf("backup: version %d: this daemon reads versions 1 to %d", b.Version, api.BackupVersion))
 	}
 	known := map[string]backupFile{}
 	for _, f := range backupFiles {
@@ -111,12 +112,12 @@ func (d *Daemon) restore(ctx context.Context, b api.Backup) error {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return api.Invalid(fmt.Errorf("backup: unknown files %s", strings.Join(unknown, ", ")))
+		return apiserver.Invalid(fmt.Errorf("backup: unknown files %s", strings.Join(unknown, ", ")))
 	}
 	_, hasCert := b.Files["state/"+tlsid.CertName]
 	_, hasKey := b.Files["state/"+tlsid.KeyName]
 	if hasCert != hasKey {
-		return api.Invalid(errors.New("backup: the TLS certificate and key go together"))
+		return apiserver.Invalid(errors.New("backup: the TLS certificate and key go together"))
 	}
 
 	stage, err := os.MkdirTemp(d.opts.StateDir, ".restore-")
@@ -130,7 +131,7 @@ func (d *Daemon) restore(ctx context.Context, b api.Backup) error {
 		}
 	}
 	if err := d.checkStaged(ctx, stage, hasCert); err != nil {
-		return api.Invalid(fmt.Errorf("backup: %w", err))
+		return apiserver.Invalid(fmt.Errorf("backup: %w", err))
 	}
 	// Valid: in place, each file by an atomic rename (or removed, for its
 	// defaults), then every subsystem reloads.
@@ -151,7 +152,7 @@ func (d *Daemon) restore(ctx context.Context, b api.Backup) error {
 
 // checkStaged loads each staged file as the daemon would.
 func (d *Daemon) checkStaged(ctx context.Context, stage string, cert bool) error {
-	snmp := snmpagent.DefaultConfig()
+	snmp := snmpconfig.DefaultConfig()
 	if _, err := configstore.Load(filepath.Join(stage, SNMPFile), &snmp); err != nil {
 		return err
 	}
@@ -227,11 +228,11 @@ func (d *Daemon) reloadAll() error {
 	return nil
 }
 
-// ResetConfig implements api.BackupService: every setting back to the
+// ResetConfig implements apiserver.BackupService: every setting back to the
 // factory default (the agent off, no loghost, no user, lockdown off); the
 // TLS identity stays, as clients pinned it.
 func (d *Daemon) ResetConfig(ctx context.Context) error {
-	p := api.PrincipalFrom(ctx)
+	p := apiserver.PrincipalFrom(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, f := range backupFiles {
@@ -258,7 +259,7 @@ func (d *Daemon) setDefault(f backupFile) error {
 	var v any
 	switch f.name {
 	case SNMPFile:
-		v = snmpagent.DefaultConfig()
+		v = snmpconfig.DefaultConfig()
 	case CollectorsFile:
 		v = DefaultCollectorsConfig()
 	case SyslogFile:

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"hostagent/internal/api"
-	"hostagent/internal/backupcli"
 	"hostagent/internal/peertest"
+	"hostagent/manage/api"
+	cfgbackupcmd "hostagent/manage/vicfg/cfgbackup"
 )
 
 // console is an HTTP client of a daemon's local socket.
@@ -115,13 +115,13 @@ func TestBackupRestoresOntoAnotherDaemon(t *testing.T) {
 	// The same through vicfg-cfgbackup: saved from A, loaded onto B.
 	file := filepath.Join(t.TempDir(), "backup.json")
 	var out bytes.Buffer
-	if code := backupcli.Run(context.Background(), "vicfg-cfgbackup", []string{"--server", "unix:" + a.sock, "-s", file}, strings.NewReader(""), &out, &out); code != 0 {
+	if code := cfgbackupcmd.Run(context.Background(), "vicfg-cfgbackup", []string{"--server", "unix:" + a.sock, "-s", file}, strings.NewReader(""), &out, &out); code != 0 {
 		t.Fatalf("vicfg-cfgbackup -s: %s", out.String())
 	}
 	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("backup file: %v %v", st, err)
 	}
-	if code := backupcli.Run(context.Background(), "vicfg-cfgbackup", []string{"--server", "unix:" + b.sock, "-l", file}, strings.NewReader(""), &out, &out); code != 0 {
+	if code := cfgbackupcmd.Run(context.Background(), "vicfg-cfgbackup", []string{"--server", "unix:" + b.sock, "-l", file}, strings.NewReader(""), &out, &out); code != 0 {
 		t.Fatalf("vicfg-cfgbackup -l: %s", out.String())
 	}
 

@@ -12,8 +12,8 @@ import (
 	"hostagent/internal/configstore"
 	"hostagent/internal/daemon"
 	"hostagent/internal/peertest"
-	"hostagent/mibs"
-	"hostagent/snmpagent"
+	"hostagent/mibs/resolve"
+	"hostagent/snmpagent/snmpconfig"
 	"hostagent/syslogd"
 	"hostagent/syslogd/forward"
 )
@@ -117,11 +117,11 @@ func TestShippedCollectorsConfig(t *testing.T) {
 
 // TestShippedSNMPConfig: the configuration `make run` starts with is valid.
 func TestShippedSNMPConfig(t *testing.T) {
-	cfg := snmpagent.DefaultConfig()
+	cfg := snmpconfig.DefaultConfig()
 	if _, err := configstore.Load("../../configs/snmp.toml", &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if err := cfg.Validate(mibs.NewResolver(nil)); err != nil || !cfg.Enabled || len(cfg.Targets) != 3 {
+	if err := cfg.Validate(resolve.NewResolver(nil)); err != nil || !cfg.Enabled || len(cfg.Targets) != 3 {
 		t.Errorf("configs/snmp.toml: %v, %+v", err, cfg)
 	}
 }

@@ -22,10 +22,14 @@ import (
 	"time"
 
 	"hostagent/collectors"
-	"hostagent/internal/api"
 	"hostagent/internal/configstore"
+	"hostagent/internal/configwatch"
+	"hostagent/manage/api"
+	"hostagent/manage/apiserver"
 	"hostagent/mibs"
+	"hostagent/mibs/resolve"
 	"hostagent/snmpagent"
+	"hostagent/snmpagent/snmpconfig"
 	"hostagent/syslogd"
 	"hostagent/syslogd/forward"
 )
@@ -65,7 +69,7 @@ type Daemon struct {
 	ready chan struct{}
 
 	mu         sync.Mutex // serializes configuration changes
-	resolver   atomic.Pointer[mibs.Resolver]
+	resolver   atomic.Pointer[resolve.Resolver]
 	collectors *collectorSet
 	syslog     *forward.Forwarder
 	// forwarder is syslog for the listener's goroutine, which must not
@@ -99,7 +103,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}
 	// Watch before reading, so that an edit made in between is not missed.
-	watcher, err := configstore.NewWatcher(d.opts.ConfigDir, 200*time.Millisecond)
+	watcher, err := configwatch.NewWatcher(d.opts.ConfigDir, 200*time.Millisecond)
 	if err != nil {
 		return fmt.Errorf("watch config dir: %w", err)
 	}
@@ -134,7 +138,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	// The socket before the plan: a daemon that cannot serve its API must
 	// not have announced itself with coldStart.
-	ln, err := api.ListenUnix(d.opts.APISocket, d.opts.APIGroup)
+	ln, err := apiserver.ListenUnix(d.opts.APISocket, d.opts.APIGroup)
 	if err != nil {
 		plan.Discard()
 		return err
@@ -162,7 +166,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 
 	// The console: the local socket, every privilege (its permissions check).
-	srv := &http.Server{Handler: api.NewGatedHandler(api.ConsoleGate{}, api.Services{SNMP: d, Syslog: d, Remote: d, Metrics: d, Backup: d}, d.log),
+	srv := &http.Server{Handler: apiserver.NewGatedHandler(apiserver.ConsoleGate{}, apiserver.Services{SNMP: d, Syslog: d, Remote: d, Metrics: d, Backup: d}, d.log),
 		ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -214,8 +218,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 func (d *Daemon) snmpPath() string { return filepath.Join(d.opts.ConfigDir, SNMPFile) }
 
 // loadSNMP reads snmp.toml over the factory defaults.
-func (d *Daemon) loadSNMP() (snmpagent.Config, error) {
-	cfg := snmpagent.DefaultConfig()
+func (d *Daemon) loadSNMP() (snmpconfig.Config, error) {
+	cfg := snmpconfig.DefaultConfig()
 	if _, err := configstore.Load(d.snmpPath(), &cfg); err != nil {
 		return cfg, err
 	}
@@ -225,10 +229,10 @@ func (d *Daemon) loadSNMP() (snmpagent.Config, error) {
 
 // prepare resolves MIB names with the MIB directories cfg names (loading
 // them again only when they changed) and prepares the agent's plan.
-func (d *Daemon) prepare(ctx context.Context, cfg snmpagent.Config) (*snmpagent.Plan, error) {
+func (d *Daemon) prepare(ctx context.Context, cfg snmpconfig.Config) (*snmpagent.Plan, error) {
 	r := d.resolver.Load()
 	if r == nil || !slices.Equal(r.Dirs(), cfg.MIBDirs) {
-		r = mibs.NewResolver(cfg.MIBDirs)
+		r = resolve.NewResolver(cfg.MIBDirs)
 		d.resolver.Store(r)
 		d.log.Info("MIB modules loaded", "modules", r.Modules(), "dirs", cfg.MIBDirs)
 	}
@@ -256,7 +260,7 @@ func (d *Daemon) reload(names []string) {
 // fileEdit is the context of a change read from a configuration file:
 // whoever could write it (root, or the config directory's owners).
 func (d *Daemon) fileEdit(path string) context.Context {
-	return api.WithPrincipal(context.Background(), api.Principal{User: "root", Role: "Administrator", Source: "file " + path, Console: true})
+	return apiserver.WithPrincipal(context.Background(), apiserver.Principal{User: "root", Role: "Administrator", Source: "file " + path, Console: true})
 }
 
 // reloadSNMP applies a hand edit of snmp.toml.
@@ -284,15 +288,15 @@ func (d *Daemon) reloadSNMP() {
 	d.log.Info("configuration reloaded", "file", d.snmpPath())
 }
 
-// SNMPState implements api.SNMPService.
+// SNMPState implements apiserver.SNMPService.
 func (d *Daemon) SNMPState() api.SNMPState {
 	return api.SNMPState{Config: d.agent.Config(), Targets: d.agent.Stats()}
 }
 
-// UpdateSNMP implements api.SNMPService: the change is validated and
+// UpdateSNMP implements apiserver.SNMPService: the change is validated and
 // prepared, then stored, then applied; a failure at any step leaves both
 // the file and the running agent as they were.
-func (d *Daemon) UpdateSNMP(ctx context.Context, change func(*snmpagent.Config)) (api.SNMPState, error) {
+func (d *Daemon) UpdateSNMP(ctx context.Context, change func(*snmpconfig.Config)) (api.SNMPState, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	old := d.agent.Config()
@@ -305,7 +309,7 @@ func (d *Daemon) UpdateSNMP(ctx context.Context, change func(*snmpagent.Config))
 	plan, err := d.prepare(ctx, cfg)
 	if err != nil {
 		d.auditChanges(ctx, "snmp.update", old, cfg, err)
-		return api.SNMPState{}, api.Invalid(err)
+		return api.SNMPState{}, apiserver.Invalid(err)
 	}
 	if err := configstore.Save(d.snmpPath(), cfg, 0o640, snmpHeader); err != nil {
 		plan.Discard()
@@ -316,11 +320,11 @@ func (d *Daemon) UpdateSNMP(ctx context.Context, change func(*snmpagent.Config))
 	return d.SNMPState(), nil
 }
 
-// TestSNMP implements api.SNMPService.
-func (d *Daemon) TestSNMP(ctx context.Context) ([]snmpagent.TestResult, error) {
+// TestSNMP implements apiserver.SNMPService.
+func (d *Daemon) TestSNMP(ctx context.Context) ([]snmpconfig.TestResult, error) {
 	res, err := d.agent.Test(ctx)
 	if errors.Is(err, snmpagent.ErrDisabled) || errors.Is(err, snmpagent.ErrNoTargets) {
-		return nil, api.Conflict(err)
+		return nil, apiserver.Conflict(err)
 	}
 	return res, err
 }

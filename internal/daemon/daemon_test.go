@@ -16,10 +16,11 @@ import (
 	"time"
 
 	"hostagent/collectors"
-	"hostagent/internal/api"
 	"hostagent/internal/daemon"
 	"hostagent/internal/peertest"
-	"hostagent/internal/snmpcli"
+	"hostagent/manage/api"
+	"hostagent/manage/apiclient"
+	snmpcmd "hostagent/manage/vicfg/snmp"
 )
 
 type running struct {
@@ -34,13 +35,13 @@ func (r running) file() string { return filepath.Join(r.dir, "etc", daemon.SNMPF
 func (r running) cli(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := snmpcli.Run(context.Background(), "vicfg-snmp", append([]string{"--server", "unix:" + r.sock}, args...), &out, &errOut)
+	code := snmpcmd.Run(context.Background(), "vicfg-snmp", append([]string{"--server", "unix:" + r.sock}, args...), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
 func (r running) state(t *testing.T) api.SNMPState {
 	t.Helper()
-	c, err := api.NewClient("unix:" + r.sock)
+	c, err := apiclient.NewClient("unix:" + r.sock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,11 +10,12 @@ import (
 	"path/filepath"
 	"time"
 
-	"hostagent/internal/api"
-	"hostagent/internal/audit"
-	"hostagent/internal/auth"
 	"hostagent/internal/configstore"
-	"hostagent/internal/tlsid"
+	"hostagent/manage/api"
+	"hostagent/manage/apiserver"
+	"hostagent/manage/audit"
+	"hostagent/manage/auth"
+	"hostagent/manage/tlsid"
 	"hostagent/syslogd"
 )
 
@@ -106,17 +107,17 @@ func (d *Daemon) serveHTTPS() (*http.Server, net.Listener, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("--https-listen %q: %w", d.opts.HTTPSListen, err)
 	}
-	h := api.NewGatedHandler(d, api.Services{SNMP: d, Syslog: d, Remote: d, Metrics: d, Backup: d}, d.log)
+	h := apiserver.NewGatedHandler(d, apiserver.Services{SNMP: d, Syslog: d, Remote: d, Metrics: d, Backup: d}, d.log)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: d.remote.identity.TLSConfig()}
 	d.remote.addr = ln.Addr().String()
 	d.log.Info("management API on HTTPS", "listen", d.remote.addr, "fingerprint", d.remote.identity.Fingerprint())
 	return srv, tls.NewListener(ln, srv.TLSConfig), nil
 }
 
-// Admit implements api.Gate for HTTPS: the session of the request's token
+// Admit implements apiserver.Gate for HTTPS: the session of the request's token
 // must hold the privilege.
-func (d *Daemon) Admit(r *http.Request, p auth.Privilege) (api.Principal, error) {
-	token := api.BearerToken(r)
+func (d *Daemon) Admit(r *http.Request, p auth.Privilege) (apiserver.Principal, error) {
+	token := apiserver.BearerToken(r)
 	var s auth.Session
 	var err error
 	if p == "" {
@@ -124,19 +125,19 @@ func (d *Daemon) Admit(r *http.Request, p auth.Privilege) (api.Principal, error)
 	} else {
 		s, err = d.remote.users.Authorize(token, p)
 	}
-	principal := api.Principal{User: s.User, Role: s.Role, Source: r.RemoteAddr}
+	principal := apiserver.Principal{User: s.User, Role: s.Role, Source: r.RemoteAddr}
 	var denied *auth.DeniedError
 	switch {
 	case errors.As(err, &denied):
-		return principal, api.Forbidden(err)
+		return principal, apiserver.Forbidden(err)
 	case err != nil:
-		return principal, api.Unauthorized(errors.New("not logged in, or the session expired: log in again"))
+		return principal, apiserver.Unauthorized(errors.New("not logged in, or the session expired: log in again"))
 	}
 	return principal, nil
 }
 
-// Denied implements api.RemoteService: every refusal is audited.
-func (d *Daemon) Denied(r *http.Request, p api.Principal, err error) {
+// Denied implements apiserver.RemoteService: every refusal is audited.
+func (d *Daemon) Denied(r *http.Request, p apiserver.Principal, err error) {
 	d.record(audit.Entry{User: p.User, Source: r.RemoteAddr, Action: r.Method + " " + r.URL.Path, Result: "denied", Detail: err.Error()})
 }
 
@@ -148,7 +149,7 @@ func (d *Daemon) record(e audit.Entry) {
 
 // auditChanges records what a change of settings did, field by field.
 func (d *Daemon) auditChanges(ctx context.Context, action string, old, new any, err error) {
-	p := api.PrincipalFrom(ctx)
+	p := apiserver.PrincipalFrom(ctx)
 	if err != nil {
 		d.record(audit.Entry{User: p.User, Source: p.Source, Action: action, Result: "invalid", Detail: err.Error()})
 		return
@@ -159,13 +160,13 @@ func (d *Daemon) auditChanges(ctx context.Context, action string, old, new any, 
 	}
 }
 
-// Login implements api.RemoteService. In lockdown mode root and the
+// Login implements apiserver.RemoteService. In lockdown mode root and the
 // Administrator role cannot log in over the network.
 func (d *Daemon) Login(_ context.Context, l api.Login, source string) (api.SessionInfo, error) {
 	if d.lockedOut(l.User) {
 		err := errors.New("lockdown mode: root and Administrator users cannot log in over the network; use a named user with the privileges needed, or turn lockdown off from the console")
 		d.record(audit.Entry{User: l.User, Source: source, Action: "login", Result: "denied", Detail: "lockdown"})
-		return api.SessionInfo{}, api.Forbidden(err)
+		return api.SessionInfo{}, apiserver.Forbidden(err)
 	}
 	token, err := d.remote.users.Login(l.User, l.Password, source)
 	var le *auth.LoginError
@@ -173,9 +174,9 @@ func (d *Daemon) Login(_ context.Context, l api.Login, source string) (api.Sessi
 		d.record(audit.Entry{User: l.User, Source: source, Action: "login", Result: "denied", Detail: string(le.Reason)})
 		d.log.Warn("login refused", "user", l.User, "source", source, "reason", le.Reason)
 		if errors.Is(err, auth.ErrRateLimited) {
-			return api.SessionInfo{}, &api.TooManyError{Err: err, RetryAfter: le.RetryAfter}
+			return api.SessionInfo{}, &apiserver.TooManyError{Err: err, RetryAfter: le.RetryAfter}
 		}
-		return api.SessionInfo{}, api.Unauthorized(err)
+		return api.SessionInfo{}, apiserver.Unauthorized(err)
 	}
 	if err != nil {
 		return api.SessionInfo{}, err
@@ -203,14 +204,14 @@ func (d *Daemon) lockedOut(user string) bool {
 	return false
 }
 
-// Logout implements api.RemoteService: the session's token is revoked.
+// Logout implements apiserver.RemoteService: the session's token is revoked.
 func (d *Daemon) Logout(ctx context.Context, token string) error {
-	p := api.PrincipalFrom(ctx)
+	p := apiserver.PrincipalFrom(ctx)
 	d.record(audit.Entry{User: p.User, Source: p.Source, Action: "logout", Result: "ok"})
 	return d.remote.users.Logout(token)
 }
 
-// Users implements api.RemoteService.
+// Users implements apiserver.RemoteService.
 func (d *Daemon) Users(context.Context) ([]api.User, error) {
 	out := []api.User{}
 	for _, u := range d.remote.users.Users() {
@@ -219,12 +220,12 @@ func (d *Daemon) Users(context.Context) ([]api.User, error) {
 	return out, nil
 }
 
-// AddUser implements api.RemoteService.
+// AddUser implements apiserver.RemoteService.
 func (d *Daemon) AddUser(ctx context.Context, u api.NewUser) error {
 	return d.userChange(ctx, "user.add", u.Name, "role", "", u.Role, d.remote.users.AddUser(u.Name, u.Password, u.Role))
 }
 
-// PatchUser implements api.RemoteService.
+// PatchUser implements apiserver.RemoteService.
 func (d *Daemon) PatchUser(ctx context.Context, name string, p api.UserPatch) error {
 	if p.Password != nil {
 		if err := d.userChange(ctx, "user.passwd", name, "password", "", "", d.remote.users.SetPassword(name, *p.Password)); err != nil {
@@ -243,12 +244,12 @@ func (d *Daemon) PatchUser(ctx context.Context, name string, p api.UserPatch) er
 	return nil
 }
 
-// RemoveUser implements api.RemoteService.
+// RemoveUser implements apiserver.RemoteService.
 func (d *Daemon) RemoveUser(ctx context.Context, name string) error {
 	return d.userChange(ctx, "user.remove", name, "", "", "", d.remote.users.RemoveUser(name))
 }
 
-// Roles implements api.RemoteService.
+// Roles implements apiserver.RemoteService.
 func (d *Daemon) Roles(context.Context) ([]api.Role, error) {
 	out := []api.Role{}
 	for _, r := range d.remote.users.Roles() {
@@ -261,7 +262,7 @@ func (d *Daemon) Roles(context.Context) ([]api.Role, error) {
 	return out, nil
 }
 
-// AddRole implements api.RemoteService.
+// AddRole implements apiserver.RemoteService.
 func (d *Daemon) AddRole(ctx context.Context, r api.Role) error {
 	var privs []auth.Privilege
 	for _, s := range r.Privileges {
@@ -274,14 +275,14 @@ func (d *Daemon) AddRole(ctx context.Context, r api.Role) error {
 	return d.userChange(ctx, "role.add", r.Name, "privileges", "", fmt.Sprint(r.Privileges), d.remote.users.AddRole(r.Name, privs))
 }
 
-// RemoveRole implements api.RemoteService.
+// RemoveRole implements apiserver.RemoteService.
 func (d *Daemon) RemoveRole(ctx context.Context, name string) error {
 	return d.userChange(ctx, "role.remove", name, "", "", "", d.remote.users.RemoveRole(name))
 }
 
 // userChange audits a change of users or roles and maps its error.
 func (d *Daemon) userChange(ctx context.Context, action, name, setting, old, new string, err error) error {
-	p := api.PrincipalFrom(ctx)
+	p := apiserver.PrincipalFrom(ctx)
 	e := audit.Entry{User: p.User, Source: p.Source, Action: action + " " + name, Setting: setting, Old: old, New: new, Result: "ok"}
 	if err != nil {
 		e.Result, e.Detail = "invalid", err.Error()
@@ -291,31 +292,31 @@ func (d *Daemon) userChange(ctx context.Context, action, name, setting, old, new
 	case err == nil:
 		return nil
 	case errors.Is(err, auth.ErrNotFound):
-		return api.NotFound(err)
+		return apiserver.NotFound(err)
 	case errors.Is(err, auth.ErrExists), errors.Is(err, auth.ErrLastAdministrator), errors.Is(err, auth.ErrRoleInUse):
-		return api.Conflict(err)
+		return apiserver.Conflict(err)
 	case errors.Is(err, auth.ErrInvalid):
-		return api.Invalid(err)
+		return apiserver.Invalid(err)
 	}
 	return err
 }
 
-// Lockdown implements api.RemoteService.
+// Lockdown implements apiserver.RemoteService.
 func (d *Daemon) Lockdown(context.Context) api.Lockdown {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return api.Lockdown{Enabled: d.remote.lockdown}
 }
 
-// SetLockdown implements api.RemoteService: over the network lockdown can
+// SetLockdown implements apiserver.RemoteService: over the network lockdown can
 // be turned on, and only the console can turn it off.
 func (d *Daemon) SetLockdown(ctx context.Context, l api.Lockdown) error {
-	p := api.PrincipalFrom(ctx)
+	p := apiserver.PrincipalFrom(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	old := d.remote.lockdown
 	if !l.Enabled && old && !p.Console {
-		err := api.Forbidden(errors.New("lockdown mode can be turned off only from the console (the local socket)"))
+		err := apiserver.Forbidden(errors.New("lockdown mode can be turned off only from the console (the local socket)"))
 		d.record(audit.Entry{User: p.User, Source: p.Source, Action: "lockdown", Setting: "enabled", Old: "true", New: "false", Result: "denied", Detail: err.Error()})
 		return err
 	}
@@ -327,7 +328,7 @@ func (d *Daemon) SetLockdown(ctx context.Context, l api.Lockdown) error {
 	return nil
 }
 
-// Identity implements api.RemoteService.
+// Identity implements apiserver.RemoteService.
 func (d *Daemon) Identity() api.Identity {
 	if d.remote.identity == nil {
 		return api.Identity{}

@@ -17,12 +17,12 @@ import (
 	"testing"
 	"time"
 
-	"hostagent/internal/api"
 	"hostagent/internal/daemon"
 	"hostagent/internal/peertest"
-	"hostagent/internal/snmpcli"
-	"hostagent/internal/tlsid"
-	"hostagent/internal/usercli"
+	"hostagent/manage/api"
+	"hostagent/manage/tlsid"
+	snmpcmd "hostagent/manage/vicfg/snmp"
+	usercmd "hostagent/manage/vicfg/user"
 )
 
 // httpsClient talks to the daemon's HTTPS API, trusting only its
@@ -268,7 +268,7 @@ func TestCommandsOverHTTPS(t *testing.T) {
 		return code, out.String()
 	}
 	var userOut bytes.Buffer
-	if code := usercli.Run(context.Background(), "vicfg-user", []string{"--server", "unix:" + sock, "-o", "add", "-n", "carol", "-p", "carol-passw0rd", "-r", "ReadOnly"},
+	if code := usercmd.Run(context.Background(), "vicfg-user", []string{"--server", "unix:" + sock, "-o", "add", "-n", "carol", "-p", "carol-passw0rd", "-r", "ReadOnly"},
 		strings.NewReader(""), &userOut, &userOut); code != 0 {
 		out := userOut.String()
 		t.Fatalf("vicfg-user add: %d\n%s", code, out)
@@ -281,26 +281,26 @@ func TestCommandsOverHTTPS(t *testing.T) {
 	remote := []string{"--server", host, "--portnumber", port, "--username", "carol", "--password", "carol-passw0rd"}
 
 	// Not trusted yet: refused, showing the fingerprint to check.
-	code, out := run(snmpcli.Run, "vicfg-snmp", append(remote, "--show")...)
+	code, out := run(snmpcmd.Run, "vicfg-snmp", append(remote, "--show")...)
 	if code != 1 || !strings.Contains(out, id.Fingerprint()) {
 		t.Errorf("untrusted: %d\n%s", code, out)
 	}
 	remote = append(remote, "--thumbprint", id.Fingerprint())
-	if code, out := run(snmpcli.Run, "vicfg-snmp", append(remote, "--show")...); code != 0 || !strings.Contains(out, "Enabled  : 0") {
+	if code, out := run(snmpcmd.Run, "vicfg-snmp", append(remote, "--show")...); code != 0 || !strings.Contains(out, "Enabled  : 0") {
 		t.Errorf("ReadOnly --show over HTTPS: %d\n%s", code, out)
 	}
-	if code, out := run(snmpcli.Run, "vicfg-snmp", append(remote, "-C", "noc")...); code != 1 || !strings.Contains(out, "lacks privilege Host.Config.SNMP") {
+	if code, out := run(snmpcmd.Run, "vicfg-snmp", append(remote, "-C", "noc")...); code != 1 || !strings.Contains(out, "lacks privilege Host.Config.SNMP") {
 		t.Errorf("ReadOnly change over HTTPS: %d\n%s", code, out)
 	}
 	// A session file spares the password next time.
 	session := filepath.Join(dir, "session")
-	if code, out := run(snmpcli.Run, "vicfg-snmp", append(remote, "--savesessionfile", session, "--show")...); code != 0 {
+	if code, out := run(snmpcmd.Run, "vicfg-snmp", append(remote, "--savesessionfile", session, "--show")...); code != 0 {
 		t.Fatalf("--savesessionfile: %d\n%s", code, out)
 	}
 	if st, err := os.Stat(session); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("session file: %v %v", st, err)
 	}
-	if code, out := run(snmpcli.Run, "vicfg-snmp", "--server", host, "--portnumber", port, "--thumbprint", id.Fingerprint(),
+	if code, out := run(snmpcmd.Run, "vicfg-snmp", "--server", host, "--portnumber", port, "--thumbprint", id.Fingerprint(),
 		"--sessionfile", session, "--show"); code != 0 {
 		t.Errorf("--sessionfile: %d\n%s", code, out)
 	}

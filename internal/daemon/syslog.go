@@ -7,8 +7,9 @@ import (
 	"reflect"
 	"time"
 
-	"hostagent/internal/api"
 	"hostagent/internal/configstore"
+	"hostagent/manage/api"
+	"hostagent/manage/apiserver"
 	"hostagent/syslogd"
 	"hostagent/syslogd/forward"
 	"hostagent/syslogd/listen"
@@ -155,7 +156,7 @@ func (d *Daemon) reloadSyslog() {
 	d.log.Info("configuration reloaded", "file", d.syslogPath())
 }
 
-// SyslogState implements api.SyslogService.
+// SyslogState implements apiserver.SyslogService.
 func (d *Daemon) SyslogState() api.SyslogState {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -172,7 +173,7 @@ func (d *Daemon) syslogStateLocked() api.SyslogState {
 	return st
 }
 
-// UpdateSyslog implements api.SyslogService: validated, stored, applied.
+// UpdateSyslog implements apiserver.SyslogService: validated, stored, applied.
 func (d *Daemon) UpdateSyslog(ctx context.Context, patch api.SyslogPatch) (api.SyslogState, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -195,7 +196,7 @@ func (d *Daemon) UpdateSyslog(ctx context.Context, patch api.SyslogPatch) (api.S
 	p, err := forward.Prepare(cfg)
 	if err != nil {
 		d.auditChanges(ctx, "syslog.update", old, cfg, err)
-		return api.SyslogState{}, api.Invalid(err)
+		return api.SyslogState{}, apiserver.Invalid(err)
 	}
 	if err := configstore.Save(d.syslogPath(), cfg, 0o640, syslogHeader); err != nil {
 		return api.SyslogState{}, fmt.Errorf("store configuration: %w", err)
@@ -216,10 +217,10 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// MarkSyslog implements api.SyslogService.
+// MarkSyslog implements apiserver.SyslogService.
 func (d *Daemon) MarkSyslog(_ context.Context, message string) error {
 	if message == "" {
-		return api.Invalid(fmt.Errorf("mark: the message is empty"))
+		return apiserver.Invalid(fmt.Errorf("mark: the message is empty"))
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -227,7 +228,7 @@ func (d *Daemon) MarkSyslog(_ context.Context, message string) error {
 	return nil
 }
 
-// ReloadSyslog implements api.SyslogService: syslog.toml is read again
+// ReloadSyslog implements apiserver.SyslogService: syslog.toml is read again
 // and the forwarder restarted on it, even if it did not change (as ESXi's
 // --reload reopens the files).
 func (d *Daemon) ReloadSyslog(context.Context) (api.SyslogState, error) {
@@ -239,7 +240,7 @@ func (d *Daemon) ReloadSyslog(context.Context) (api.SyslogState, error) {
 		p, err = forward.Prepare(cfg)
 	}
 	if err != nil {
-		return api.SyslogState{}, api.Invalid(fmt.Errorf("%s: %w", d.syslogPath(), err))
+		return api.SyslogState{}, apiserver.Invalid(fmt.Errorf("%s: %w", d.syslogPath(), err))
 	}
 	if err := d.restartSyslog(p); err != nil {
 		return api.SyslogState{}, err

@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"hostagent/internal/api"
 	"hostagent/internal/daemon"
 	"hostagent/internal/peertest"
+	"hostagent/manage/api"
+	"hostagent/manage/apiclient"
 )
 
 // TestSyslogThroughTheDaemon sets loghosts through the API, follows a log
@@ -26,7 +27,7 @@ func TestSyslogThroughTheDaemon(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "etc", daemon.SyslogFile), fmt.Sprintf(
 		"socket = %q\nhostname = \"esx01\"\n[[files]]\nglob = %q\npriority = \"local1.notice\"\n", sock, filepath.Join(logs, "*.log")))
 	d := start(t, dir)
-	c, err := api.NewClient("unix:" + d.sock)
+	c, err := apiclient.NewClient("unix:" + d.sock)
 	if err != nil {
 		t.Fatal(err)
 	}

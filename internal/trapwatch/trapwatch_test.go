@@ -11,7 +11,9 @@ import (
 	"hostagent/internal/peertest"
 	"hostagent/internal/trapwatch"
 	"hostagent/mibs"
+	"hostagent/mibs/resolve"
 	"hostagent/snmpagent"
+	"hostagent/snmpagent/snmpconfig"
 )
 
 // TestWatchLogsWhatTheAgentSends: every kind the agent sends is logged
@@ -24,18 +26,18 @@ func TestWatchLogsWhatTheAgentSends(t *testing.T) {
 	addr := c.LocalAddr().String()
 	c.Close()
 	var out peertest.Buffer
-	w, err := trapwatch.Start(addr, (*mibs.Resolver)(nil), slog.New(slog.NewTextHandler(&out, nil)))
+	w, err := trapwatch.Start(addr, (*resolve.Resolver)(nil), slog.New(slog.NewTextHandler(&out, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
 
 	a := snmpagent.New(slog.New(slog.DiscardHandler))
-	cfg := snmpagent.DefaultConfig()
+	cfg := snmpconfig.DefaultConfig()
 	cfg.Enabled, cfg.Communities = true, []string{"public"}
 	host, port, _ := net.SplitHostPort(addr)
 	cfg.Targets = []string{"v1:" + host + "@" + port, "inform:" + host + "@" + port}
-	p, err := a.Prepare(context.Background(), cfg, mibs.NewResolver(nil))
+	p, err := a.Prepare(context.Background(), cfg, resolve.NewResolver(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

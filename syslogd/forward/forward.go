@@ -22,7 +22,7 @@ import (
 // Plan is a validated configuration, turned into what the pipelines need.
 type Plan struct {
 	cfg      syslogd.Config
-	hosts    []output.Loghost
+	hosts    []syslogd.Loghost
 	settings []output.Settings
 	files    *fileInputs
 	globs    []string
@@ -32,7 +32,7 @@ type Plan struct {
 // loghost URI and its options) without touching anything running.
 func Prepare(cfg syslogd.Config) (*Plan, error) {
 	errs := []error{cfg.Validate()}
-	hosts, err := output.ParseLoghosts(strings.Join(cfg.Loghosts, ","))
+	hosts, err := syslogd.ParseLoghosts(strings.Join(cfg.Loghosts, ","))
 	errs = append(errs, err)
 	p := &Plan{cfg: cfg, hosts: hosts}
 	for key := range cfg.Options {
@@ -57,18 +57,18 @@ func Prepare(cfg syslogd.Config) (*Plan, error) {
 	return p, nil
 }
 
-func containsHost(hosts []output.Loghost, key string) bool {
+func containsHost(hosts []syslogd.Loghost, key string) bool {
 	for _, h := range hosts {
-		if k, err := output.ParseLoghost(key); err == nil && k == h {
+		if k, err := syslogd.ParseLoghost(key); err == nil && k == h {
 			return true
 		}
 	}
 	return false
 }
 
-func optionsFor(cfg syslogd.Config, h output.Loghost) syslogd.LoghostOptions {
+func optionsFor(cfg syslogd.Config, h syslogd.Loghost) syslogd.LoghostOptions {
 	for key, o := range cfg.Options {
-		if k, err := output.ParseLoghost(key); err == nil && k == h {
+		if k, err := syslogd.ParseLoghost(key); err == nil && k == h {
 			return o
 		}
 	}
@@ -76,7 +76,7 @@ func optionsFor(cfg syslogd.Config, h output.Loghost) syslogd.LoghostOptions {
 }
 
 // settingsFor applies a loghost's options over its scheme's defaults.
-func settingsFor(h output.Loghost, o syslogd.LoghostOptions) (output.Settings, error) {
+func settingsFor(h syslogd.Loghost, o syslogd.LoghostOptions) (output.Settings, error) {
 	s := output.DefaultSettings(h)
 	var errs []error
 	name := h.String()

@@ -35,7 +35,7 @@ const (
 // positions), its own spool of socket messages, its own connection. A
 // dead collector stalls nothing but its own pipeline.
 type pipeline struct {
-	host  output.Loghost
+	host  syslogd.Loghost
 	out   *output.Output
 	sp    *spool.Spool
 	pos   *tail.Positions
@@ -96,7 +96,7 @@ type seqFile struct {
 	Next map[string]uint64 `toml:"next"`
 }
 
-func newPipeline(h output.Loghost, s output.Settings, files *fileInputs, stateDir string, spoolMax int64, log *slog.Logger) (*pipeline, error) {
+func newPipeline(h syslogd.Loghost, s output.Settings, files *fileInputs, stateDir string, spoolMax int64, log *slog.Logger) (*pipeline, error) {
 	dir := filepath.Join(stateDir, "syslog", dirName(h))
 	log = log.With("loghost", h.String())
 	out, err := output.New(h, s, log)
@@ -135,7 +135,7 @@ func newPipeline(h output.Loghost, s output.Settings, files *fileInputs, stateDi
 }
 
 // dirName makes a loghost a directory name: tcp://[::1]:1514 → tcp_[__1]_1514.
-func dirName(h output.Loghost) string {
+func dirName(h syslogd.Loghost) string {
 	return strings.NewReplacer(":", "_", "/", "_").Replace(h.Scheme + "_" + h.Addr())
 }
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"hostagent/snmpagent"
+	"hostagent/internal/configstore"
 	"hostagent/syslogd"
 	"hostagent/syslogd/forward"
 )
@@ -24,7 +24,7 @@ func TestPrepareRefusesBadOptions(t *testing.T) {
 		{"tcp://a:1514", syslogd.LoghostOptions{Verify: &no}, `loghost_options "tcp://a:1514": TLS options apply to ssl:// loghosts only`},
 		{"relp://a:2514", syslogd.LoghostOptions{CAFile: "/etc/ca.pem"}, `TLS options apply to ssl:// loghosts only`},
 		{"tcp://a:1514", syslogd.LoghostOptions{MaxMessage: 100}, `max_message 100: must be from 480 to 65535`},
-		{"tcp://a:1514", syslogd.LoghostOptions{RetryMax: snmpagent.Duration(2 * time.Hour)}, `retry_max "2h0m0s": must be from 100ms to 1h`},
+		{"tcp://a:1514", syslogd.LoghostOptions{RetryMax: configstore.Duration(2 * time.Hour)}, `retry_max "2h0m0s": must be from 100ms to 1h`},
 		{"tcp://a:1514", syslogd.LoghostOptions{Format: "json"}, `format "json": must be rfc5424 or rfc3164`},
 		{"http://a:80", syslogd.LoghostOptions{}, `scheme "http" is not udp, tcp, ssl or relp`},
 	} {

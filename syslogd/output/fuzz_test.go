@@ -2,6 +2,7 @@ package output
 
 import (
 	"fmt"
+	"hostagent/syslogd"
 	"strings"
 	"testing"
 )
@@ -26,18 +27,18 @@ func FuzzParseLoghost(f *testing.F) {
 	{
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		h, err := ParseLoghost(s)
+		h, err := syslogd.ParseLoghost(s)
 		if err != nil {
 			if !strings.Contains(err.Error(), fmt.Sprintf("%q", s)) {
 				t.Errorf("ParseLoghost(%q): error %q does not name the value", s, err)
 			}
 			return
 		}
-		if _, ok := defaultPorts[h.Scheme]; !ok || h.Host == "" || h.Port < 1 || h.Port > 65535 {
+		if _, ok := syslogd.DefaultPort(h.Scheme); !ok || h.Host == "" || h.Port < 1 || h.Port > 65535 {
 			t.Fatalf("ParseLoghost(%q) = %+v: incomplete", s, h)
 		}
 		canon := h.String()
-		again, err := ParseLoghost(canon)
+		again, err := syslogd.ParseLoghost(canon)
 		if err != nil || again != h {
 			t.Fatalf("ParseLoghost(%q) = %+v, but ParseLoghost(String() = %q) = %+v, %v", s, h, canon, again, err)
 		}
@@ -57,15 +58,15 @@ func FuzzParseLoghosts(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		hs, err := ParseLoghosts(s)
+		hs, err := syslogd.ParseLoghosts(s)
 		if err != nil {
 			return
 		}
-		if len(hs) > MaxLoghosts {
+		if len(hs) > syslogd.MaxLoghosts {
 			t.Fatalf("ParseLoghosts(%q) accepted %d loghosts", s, len(hs))
 		}
 		canon := make([]string, len(hs))
-		seen := map[Loghost]bool{}
+		seen := map[syslogd.Loghost]bool{}
 		for i, h := range hs {
 			if seen[h] {
 				t.Fatalf("ParseLoghosts(%q) accepted %s twice", s, h)
@@ -74,7 +75,7 @@ func FuzzParseLoghosts(f *testing.F) {
 			canon[i] = h.String()
 		}
 		joined := strings.Join(canon, ",")
-		again, err := ParseLoghosts(joined)
+		again, err := syslogd.ParseLoghosts(joined)
 		if err != nil || len(again) != len(hs) {
 			t.Fatalf("ParseLoghosts(%q) = %v, but ParseLoghosts(%q) = %v, %v", s, hs, joined, again, err)
 		}

@@ -1,3 +1,11 @@
+// Package output sends Records to one loghost each (a URI as
+// syslogd.ParseLoghost reads it): it keeps the connection (UDP, TCP, TLS or
+// RELP), writes a batch in one go, and counts
+// a batch as delivered only on evidence: the collector's RELP
+// acknowledgements, or on TCP and TLS the kernel's word that the
+// collector's process read it. Until then it is kept, and after a failure
+// written again to a new connection, so a batch is either delivered or
+// still pending.
 package output
 
 import (
@@ -33,7 +41,7 @@ type Settings struct {
 // RFC 3164 on UDP within RFC 5426's 2048 octets, a 180 s retry cap. RELP
 // carries RFC 5424 in its own frames, within the 8 KiB that rsyslog's
 // imrelp accepts by default (its maxDataSize is rsyslog's maxMessageSize).
-func DefaultSettings(h Loghost) Settings {
+func DefaultSettings(h syslogd.Loghost) Settings {
 	s := Settings{Format: format.RFC5424, Framing: format.OctetCounting, MaxMessage: 8192, RetryMax: 180 * time.Second}
 	switch h.Scheme {
 	case "udp":
@@ -90,7 +98,7 @@ type Stats struct {
 // collector's process read the bytes (stream.go), on UDP nothing: a batch
 // counts as delivered once sent (udp.go), and Stats says so.
 type Output struct {
-	host     Loghost
+	host     syslogd.Loghost
 	settings Settings
 	tls      *tls.Config
 	log      *slog.Logger
@@ -124,9 +132,9 @@ type Output struct {
 const writeTimeout = 30 * time.Second
 
 // New prepares the output; it connects on the first Deliver.
-func New(h Loghost, s Settings, log *slog.Logger) (*Output, error) {
-	if _, ok := defaultPorts[h.Scheme]; !ok {
-		return nil, fmt.Errorf("loghost %s: scheme %q is not %s", h, h.Scheme, schemeList)
+func New(h syslogd.Loghost, s Settings, log *slog.Logger) (*Output, error) {
+	if _, ok := syslogd.DefaultPort(h.Scheme); !ok {
+		return nil, fmt.Errorf("loghost %s: scheme %q is not %s", h, h.Scheme, syslogd.SchemeList)
 	}
 	o := &Output{host: h, settings: s, log: log.With("loghost", h.String()), idleFinish: idleFinishAfter}
 	if h.Scheme == "ssl" {

@@ -89,7 +89,7 @@ func batch(from, n int) []syslogd.Record {
 
 func newlineOutput(t *testing.T, addr string) *Output {
 	t.Helper()
-	h, err := ParseLoghost("tcp://" + addr)
+	h, err := syslogd.ParseLoghost("tcp://" + addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +316,7 @@ func TestUDPCountsFailures(t *testing.T) {
 	}
 	addr := pc.LocalAddr().String()
 	pc.Close() // nothing listens
-	h, _ := ParseLoghost("udp://" + addr)
+	h, _ := syslogd.ParseLoghost("udp://" + addr)
 	o, err := New(h, DefaultSettings(h), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hostagent/syslogd"
 	"log/slog"
 	"net"
 	"strings"
@@ -158,7 +159,7 @@ func TestHostileRELPServer(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			addr := hostileServer(t, answer)
-			h, _ := ParseLoghost("relp://" + addr)
+			h, _ := syslogd.ParseLoghost("relp://" + addr)
 			s := DefaultSettings(h)
 			s.RetryMax = 20 * time.Millisecond
 			o, err := New(h, s, slog.New(slog.DiscardHandler))
@@ -186,7 +187,7 @@ func TestHostileRELPServer(t *testing.T) {
 // batch once all of its messages were answered, across several Delivers.
 func TestRELPConfirmsInOrder(t *testing.T) {
 	addr := hostileServer(t, func(txnr int) string { return fmt.Sprintf("%d rsp 6 200 OK\n", txnr) })
-	h, _ := ParseLoghost("relp://" + addr)
+	h, _ := syslogd.ParseLoghost("relp://" + addr)
 	o, err := New(h, DefaultSettings(h), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +213,7 @@ func TestRELPConfirmsInOrder(t *testing.T) {
 // TestSyslogFrame: a message is framed in place whatever the digits of its
 // length, as guessed from the one before, and parses back.
 func TestSyslogFrame(t *testing.T) {
-	h, _ := ParseLoghost("relp://127.0.0.1")
+	h, _ := syslogd.ParseLoghost("relp://127.0.0.1")
 	o, err := New(h, DefaultSettings(h), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 
 func deliver(t *testing.T, uri string, tune func(*output.Settings), batch []syslogd.Record) *output.Output {
 	t.Helper()
-	h, err := output.ParseLoghost(uri)
+	h, err := syslogd.ParseLoghost(uri)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestTLSRefusesAnUntrustedCollector(t *testing.T) {
 	peertest.RequireCommand(t, "rsyslogd", "rsyslog")
 	r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{TLS: true})
 	other := peertest.NewTestCA(t) // not the collector's CA
-	h, _ := output.ParseLoghost("ssl://" + r.TLSAddr())
+	h, _ := syslogd.ParseLoghost("ssl://" + r.TLSAddr())
 	s := output.DefaultSettings(h)
 	s.CAFile = other.CertFile
 	o, err := output.New(h, s, slog.New(slog.DiscardHandler))
@@ -318,7 +318,7 @@ func waitAllReceived(t *testing.T, r *peertest.Rsyslogd, f *feeder, timeout time
 
 func newOutput(t *testing.T, uri string, tune func(*output.Settings)) *output.Output {
 	t.Helper()
-	h, err := output.ParseLoghost(uri)
+	h, err := syslogd.ParseLoghost(uri)
 	if err != nil {
 		t.Fatal(err)
 	}

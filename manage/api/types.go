@@ -1,0 +1,193 @@
+// Package api is the management API's wire: its paths and the JSON bodies
+// the daemon and its clients exchange, over the local unix socket (the
+// console) or HTTPS. It holds types only, so that a client links nothing of
+// the server, the agent or the forwarder.
+package api
+
+import (
+	"hostagent/snmpagent/snmpconfig"
+	"hostagent/syslogd"
+)
+
+// Paths of the API, versioned so that clients and daemons can evolve apart.
+const (
+	PathSNMP         = "/api/v1/snmp"
+	PathSNMPTest     = "/api/v1/snmp/test"
+	PathSyslog       = "/api/v1/syslog"
+	PathSyslogMark   = "/api/v1/syslog/mark"
+	PathSyslogReload = "/api/v1/syslog/reload"
+)
+
+// SNMPState is the agent's stored configuration and its live counters.
+type SNMPState struct {
+	Config  snmpconfig.Config        `json:"config"`
+	Targets []snmpconfig.TargetStats `json:"targets"`
+}
+
+// SNMPPatch changes some settings and leaves the others alone; a list given
+// replaces the whole previous list, as on ESXi.
+type SNMPPatch struct {
+	Enabled     *bool     `json:"enabled,omitempty"`
+	Port        *int      `json:"port,omitempty"`
+	Communities *[]string `json:"communities,omitempty"`
+	Targets     *[]string `json:"targets,omitempty"`
+	Notraps     *[]string `json:"notraps,omitempty"`
+	Syscontact  *string   `json:"syscontact,omitempty"`
+	Syslocation *string   `json:"syslocation,omitempty"`
+	Loglevel    *string   `json:"loglevel,omitempty"`
+}
+
+// Apply writes the patch's settings into c.
+func (p SNMPPatch) Apply(c *snmpconfig.Config) {
+	set := func(dst *[]string, src *[]string) {
+		if src != nil {
+			*dst = append([]string{}, (*src)...)
+		}
+	}
+	if p.Enabled != nil {
+		c.Enabled = *p.Enabled
+	}
+	if p.Port != nil {
+		c.Port = *p.Port
+	}
+	set(&c.Communities, p.Communities)
+	set(&c.Targets, p.Targets)
+	set(&c.Notraps, p.Notraps)
+	if p.Syscontact != nil {
+		c.Syscontact = *p.Syscontact
+	}
+	if p.Syslocation != nil {
+		c.Syslocation = *p.Syslocation
+	}
+	if p.Loglevel != nil {
+		c.Loglevel = *p.Loglevel
+	}
+}
+
+// Error is the body of every failed request.
+type Error struct {
+	Error string `json:"error"`
+}
+
+// SyslogState is the forwarder's stored configuration and each loghost's
+// state.
+type SyslogState struct {
+	Config   syslogd.Config  `json:"config"`
+	Loghosts []LoghostStatus `json:"loghosts"`
+}
+
+// LoghostStatus is what vicfg-syslog --show prints of one loghost.
+type LoghostStatus struct {
+	Loghost   string `json:"loghost"`
+	Connected bool   `json:"connected"`
+	// Guarantee says what "confirmed" means on this loghost's transport,
+	// and that UDP confirms nothing.
+	Guarantee   string `json:"guarantee"`
+	Queued      int64  `json:"queued"`      // bytes of socket messages in the spool not yet delivered; lines not yet read from files are not counted
+	Sent        uint64 `json:"sent"`        // messages written (TCP, TLS, RELP) or sent (UDP)
+	Confirmed   uint64 `json:"confirmed"`   // messages with evidence of delivery (0 on UDP)
+	Unconfirmed int    `json:"unconfirmed"` // written, kept until confirmed, written again after a reconnection
+	Dropped     uint64 `json:"dropped"`     // socket messages the spool could not take (full, or the disk)
+	SendFailed  uint64 `json:"send_failed"` // UDP datagrams the local kernel refused
+	Lost        uint64 `json:"lost"`        // parts of log files deleted or truncated before they were read
+	LastError   string `json:"last_error,omitempty"`
+}
+
+// SyslogPatch changes the loghosts; nil leaves them.
+type SyslogPatch struct {
+	Loghosts *[]string `json:"loghosts,omitempty"`
+	// Reset returns every setting to the factory default first (loghosts
+	// none), as esxcli system syslog config set --reset.
+	Reset bool `json:"reset,omitempty"`
+}
+
+// SyslogMark is the body of POST /api/v1/syslog/mark.
+type SyslogMark struct {
+	Message string `json:"message"`
+}
+
+// Paths of remote management.
+const (
+	PathSession  = "/api/v1/session"  // POST: log in; DELETE: log out
+	PathUsers    = "/api/v1/users"    // GET, POST; /{name}: PATCH, DELETE
+	PathRoles    = "/api/v1/roles"    // GET, POST; /{name}: DELETE
+	PathLockdown = "/api/v1/lockdown" // GET, PUT
+	PathIdentity = "/api/v1/identity" // GET: the certificate's fingerprint
+	PathHealth   = "/healthz"
+	PathMetrics  = "/metrics"
+)
+
+// Login is the body of POST /api/v1/session.
+type Login struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+// SessionInfo answers a login: the token goes in "Authorization: Bearer".
+type SessionInfo struct {
+	Token       string `json:"token"`
+	User        string `json:"user"`
+	Role        string `json:"role"`
+	IdleTimeout string `json:"idle_timeout"` // e.g. "30m0s"
+}
+
+// User is one local user as the API shows it (never a password or hash).
+type User struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// NewUser is the body of POST /api/v1/users.
+type NewUser struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+	Role     string `json:"role"`
+}
+
+// UserPatch is the body of PATCH /api/v1/users/{name}.
+type UserPatch struct {
+	Password *string `json:"password,omitempty"`
+	Role     *string `json:"role,omitempty"`
+}
+
+// Role is a role with its privileges.
+type Role struct {
+	Name       string   `json:"name"`
+	Privileges []string `json:"privileges"`
+	BuiltIn    bool     `json:"built_in,omitempty"`
+}
+
+// Lockdown is the lockdown mode: when on, root and Administrator logins
+// over the network are refused; the local socket can turn it off.
+type Lockdown struct {
+	Enabled bool `json:"enabled"`
+}
+
+// Identity is the daemon's TLS certificate, for clients to pin.
+type Identity struct {
+	Fingerprint string `json:"fingerprint"` // SHA-256, AA:BB:...
+}
+
+// Paths of configuration backup.
+const (
+	PathBackup      = "/api/v1/backup"       // GET: take one; PUT: restore one
+	PathBackupReset = "/api/v1/backup/reset" // POST: factory defaults
+)
+
+// BackupFormat and BackupVersion identify a backup file; a file of another
+// format or a newer version is refused.
+const (
+	BackupFormat  = "hostagent-config-backup"
+	BackupVersion = 1
+)
+
+// Backup is every setting of a daemon in one file: its configuration
+// files, its users and roles, its lockdown mode and (unless excluded) its
+// TLS identity, each as the text of its file.
+type Backup struct {
+	Format  string            `json:"format"`
+	Version int               `json:"version"`
+	Created string            `json:"created"` // RFC 3339
+	Host    string            `json:"host"`
+	Files   map[string]string `json:"files"` // e.g. "config/snmp.toml", "state/users.toml", "state/server.key"
+}

@@ -1,0 +1,193 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"hostagent/manage/api"
+	"hostagent/manage/auth"
+)
+
+// Principal is who makes a request: the console (the local socket, which
+// only root and the socket's group can open) or a logged-in user.
+type Principal struct {
+	User    string
+	Role    string
+	Source  string // "unix", or the client's address
+	Console bool
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p, for changes that come from
+// elsewhere than a request (a hand edit of a configuration file).
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns who makes the request of ctx (the console when the
+// request did not come through a gate).
+func PrincipalFrom(ctx context.Context) Principal {
+	if p, ok := ctx.Value(principalKey{}).(Principal); ok {
+		return p
+	}
+	return Console
+}
+
+// Console is the principal of the local socket: all privileges, as ESXi's
+// console has them.
+var Console = Principal{User: "root", Role: auth.RoleAdministrator, Source: "unix", Console: true}
+
+// Gate admits a request needing a privilege, or says why not.
+type Gate interface {
+	Admit(r *http.Request, privilege auth.Privilege) (Principal, error)
+}
+
+// ConsoleGate admits everything: the socket's permissions did the checking.
+type ConsoleGate struct{}
+
+// Admit implements Gate.
+func (ConsoleGate) Admit(*http.Request, auth.Privilege) (Principal, error) { return Console, nil }
+
+// RemoteService is what the daemon offers for users, sessions and lockdown.
+type RemoteService interface {
+	Login(ctx context.Context, l api.Login, source string) (api.SessionInfo, error)
+	Logout(ctx context.Context, token string) error
+	Users(ctx context.Context) ([]api.User, error)
+	AddUser(ctx context.Context, u api.NewUser) error
+	PatchUser(ctx context.Context, name string, p api.UserPatch) error
+	RemoveUser(ctx context.Context, name string) error
+	Roles(ctx context.Context) ([]api.Role, error)
+	AddRole(ctx context.Context, r api.Role) error
+	RemoveRole(ctx context.Context, name string) error
+	Lockdown(ctx context.Context) api.Lockdown
+	SetLockdown(ctx context.Context, l api.Lockdown) error
+	Identity() api.Identity
+	// Denied is told of every refused request, for the audit log.
+	Denied(r *http.Request, p Principal, err error)
+}
+
+// More errors services return, with their HTTP statuses.
+func Unauthorized(err error) error { return &StatusError{http.StatusUnauthorized, err} }
+func Forbidden(err error) error    { return &StatusError{http.StatusForbidden, err} }
+func NotFound(err error) error     { return &StatusError{http.StatusNotFound, err} }
+
+// TooManyError is a refusal to try again before RetryAfter.
+type TooManyError struct {
+	Err        error
+	RetryAfter time.Duration
+}
+
+func (e *TooManyError) Error() string { return e.Err.Error() }
+func (e *TooManyError) Unwrap() error { return e.Err }
+
+// guard wraps a handler: the gate admits the request for privilege (the
+// principal goes into the request's context) or it is refused.
+func guard(gate Gate, remote RemoteService, privilege auth.Privilege, log *slog.Logger, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := gate.Admit(r, privilege)
+		if err != nil {
+			if remote != nil {
+				remote.Denied(r, p, err)
+			}
+			reply(w, log, nil, err)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	}
+}
+
+// BearerToken is the token of "Authorization: Bearer TOKEN".
+func BearerToken(r *http.Request) string {
+	t, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(t)
+}
+
+// routeRemote adds the routes of users, roles, sessions, lockdown and
+// identity; open is a guard that needs no privilege (login, identity).
+func routeRemote(mux *http.ServeMux, gate Gate, svc RemoteService, log *slog.Logger) {
+	g := func(p auth.Privilege, h http.HandlerFunc) http.HandlerFunc { return guard(gate, svc, p, log, h) }
+	mux.HandleFunc("POST "+api.PathSession, func(w http.ResponseWriter, r *http.Request) {
+		var l api.Login
+		if err := decode(r, &l); err != nil {
+			reply(w, log, nil, err)
+			return
+		}
+		s, err := svc.Login(r.Context(), l, r.RemoteAddr)
+		var tm *TooManyError
+		if errors.As(err, &tm) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(tm.RetryAfter.Seconds()+0.5)))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"error":` + strconv.Quote(err.Error()) + "}\n"))
+			return
+		}
+		reply(w, log, s, err)
+	})
+	mux.HandleFunc("DELETE "+api.PathSession, g(auth.Privilege(""), func(w http.ResponseWriter, r *http.Request) {
+		reply(w, log, struct{}{}, svc.Logout(r.Context(), BearerToken(r)))
+	}))
+	mux.HandleFunc("GET "+api.PathIdentity, func(w http.ResponseWriter, r *http.Request) {
+		reply(w, log, svc.Identity(), nil)
+	})
+	mux.HandleFunc("GET "+api.PathUsers, g(auth.HostConfigUsers, func(w http.ResponseWriter, r *http.Request) {
+		us, err := svc.Users(r.Context())
+		reply(w, log, us, err)
+	}))
+	mux.HandleFunc("POST "+api.PathUsers, g(auth.HostConfigUsers, func(w http.ResponseWriter, r *http.Request) {
+		var u api.NewUser
+		if err := decode(r, &u); err != nil {
+			reply(w, log, nil, err)
+			return
+		}
+		reply(w, log, struct{}{}, svc.AddUser(r.Context(), u))
+	}))
+	mux.HandleFunc("PATCH "+api.PathUsers+"/{name}", g(auth.HostConfigUsers, func(w http.ResponseWriter, r *http.Request) {
+		var p api.UserPatch
+		if err := decode(r, &p); err != nil {
+			reply(w, log, nil, err)
+			return
+		}
+		reply(w, log, struct{}{}, svc.PatchUser(r.Context(), r.PathValue("name"), p))
+	}))
+	mux.HandleFunc("DELETE "+api.PathUsers+"/{name}", g(auth.HostConfigUsers, func(w http.ResponseWriter, r *http.Request) {
+		reply(w, log, struct{}{}, svc.RemoveUser(r.Context(), r.PathValue("name")))
+	}))
+	mux.HandleFunc("GET "+api.PathRoles, g(auth.HostConfigUsers, func(w http.ResponseWriter, r *http.Request) {
+		rs, err := svc.Roles(r.Context())
+		reply(w, log, rs, err)
+	}))
+	mux.HandleFunc("POST "+api.PathRoles, g(auth.HostConfigUsers, func(w http.ResponseWriter, r *http.Request) {
+		var role api.Role
+		if err := decode(r, &role); err != nil {
+			reply(w, log, nil, err)
+			return
+		}
+		reply(w, log, struct{}{}, svc.AddRole(r.Context(), role))
+	}))
+	mux.HandleFunc("DELETE "+api.PathRoles+"/{name}", g(auth.HostConfigUsers, func(w http.ResponseWriter, r *http.Request) {
+		reply(w, log, struct{}{}, svc.RemoveRole(r.Context(), r.PathValue("name")))
+	}))
+	mux.HandleFunc("GET "+api.PathLockdown, g(auth.SystemRead, func(w http.ResponseWriter, r *http.Request) {
+		reply(w, log, svc.Lockdown(r.Context()), nil)
+	}))
+	mux.HandleFunc("PUT "+api.PathLockdown, g(auth.HostConfigUsers, func(w http.ResponseWriter, r *http.Request) {
+		var l api.Lockdown
+		if err := decode(r, &l); err != nil {
+			reply(w, log, nil, err)
+			return
+		}
+		reply(w, log, svc.Lockdown(r.Context()), svc.SetLockdown(r.Context(), l))
+	}))
+	mux.HandleFunc("GET "+api.PathHealth, g(auth.SystemRead, func(w http.ResponseWriter, r *http.Request) {
+		reply(w, log, map[string]string{"status": "ok"}, nil)
+	}))
+}

@@ -1,0 +1,255 @@
+// Package cfgbackup is vicfg-cfgbackup: ESXi's configuration backup command — save every setting of the daemon to one file, restore it here or on another host, or return to factory defaults.
+package cfgbackup
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hostagent/internal/configstore"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"hostagent/manage/api"
+	"hostagent/manage/vicfg"
+)
+
+// resetPrompt is asked before a reset, unless --quiet.
+const resetPrompt = "Resetting the configuration to factory defaults. Are you sure? (y/N): "
+
+// options are the command line's values.
+type options struct {
+	save, load                  string
+	reset, quiet, noCerts, help bool
+	conn                        *vicfg.ConnectionFlags
+}
+
+func newFlags(prog string) (*pflag.FlagSet, *options) {
+	o := &options{}
+	fs := pflag.NewFlagSet(prog, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors and usage are printed by Run, once
+	fs.Usage = func() {}
+	fs.SortFlags = false // keep ESXi's order in --help
+	fs.StringVarP(&o.save, "save", "s", "", "save every setting of the daemon to `FILE` (mode 0600: it holds password hashes and the TLS key)")
+	fs.StringVarP(&o.load, "load", "l", "", "restore the settings saved in `FILE`, all of them or none")
+	fs.BoolVarP(&o.reset, "reset", "r", false, "return the configuration to the factory defaults")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "with --reset, do not ask for confirmation")
+	fs.BoolVar(&o.noCerts, "exclude-certificates", false, "with --save, leave the TLS key and certificate out of the file")
+	o.conn = vicfg.AddConnectionFlags(fs)
+	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
+	return fs, o
+}
+
+func usage(w io.Writer, prog string, fs *pflag.FlagSet, conn *vicfg.ConnectionFlags) {
+	fmt.Fprintf(w, "Usage: %s [--server unix:PATH] -s FILE | -l FILE | -r [-q]\n\n", prog)
+	fmt.Fprintf(w, "Back up, restore or reset hostagentd's configuration, as ESXi's vicfg-cfgbackup does.\n\n")
+	fmt.Fprint(w, conn.OwnFlagUsages(fs))
+	fmt.Fprint(w, "\nConnection options:\n"+conn.FlagUsages())
+	fmt.Fprint(w, "\nA backup holds the configuration files, the users and roles, the lockdown\n"+
+		"mode and, unless --exclude-certificates, the TLS key and certificate.\n"+
+		"It may be restored on this host or on another one: the daemon checks\n"+
+		"the whole file first and applies all of it or nothing.\n")
+}
+
+// Run executes the command line args (without the program name) and returns
+// the exit code: 0 on success, 1 on any error (bad flag, file refused,
+// daemon refusal or unreachable, reset canceled), the error printed to
+// stderr as "<prog>: <message>". stdin answers the confirmation of --reset.
+func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := vicfg.Command{Prog: prog, Stdout: stdout, Stderr: stderr}
+	fail, badUsage := cmd.Fail, cmd.BadUsage
+
+	fs, o := newFlags(prog)
+	if code, done := cmd.Parse(fs, args, &o.help, func(w io.Writer) { usage(w, prog, fs, o.conn) }); done {
+		return code
+	}
+	var ops []string
+	for _, name := range []string{"save", "load", "reset"} {
+		if fs.Changed(name) {
+			ops = append(ops, "--"+name)
+		}
+	}
+	switch {
+	case len(ops) == 0:
+		return badUsage(errors.New("give one of --save FILE, --load FILE or --reset"))
+	case len(ops) > 1:
+		return badUsage(fmt.Errorf("%s cannot be given together: one operation at a time", strings.Join(ops, " and ")))
+	case fs.Changed("save") && o.save == "":
+		return badUsage(errors.New("--save: no file given"))
+	case fs.Changed("load") && o.load == "":
+		return badUsage(errors.New("--load: no file given"))
+	case o.noCerts && !fs.Changed("save"):
+		return badUsage(errors.New("--exclude-certificates goes with --save only"))
+	}
+
+	// The file is checked, and the reset confirmed, before connecting: a
+	// file refused or a reset canceled sends nothing.
+	var b api.Backup
+	if fs.Changed("load") {
+		var err error
+		if b, err = readBackup(o.load); err != nil {
+			return fail(err)
+		}
+	}
+	if o.reset && !o.quiet {
+		fmt.Fprint(stdout, resetPrompt)
+		if !confirmed(ctx, stdin) {
+			if ctx.Err() != nil {
+				fmt.Fprintln(stdout)
+			}
+			fmt.Fprintln(stdout, "Canceled.")
+			return 1
+		}
+	}
+
+	c, err := o.conn.Connect(ctx, stdin, stderr)
+	if err != nil {
+		return fail(err)
+	}
+	defer o.conn.Disconnect(ctx, c)
+	switch {
+	case fs.Changed("save"):
+		fmt.Fprintf(stdout, "Saving configuration to %s...\n", o.save)
+		b, err := c.SaveBackup(ctx, o.noCerts)
+		if err != nil {
+			return fail(err)
+		}
+		if b.Format != api.BackupFormat {
+			return fail(fmt.Errorf("hostagentd at %s answered with no configuration backup (format %q): nothing written to %s", c.Server(), b.Format, o.save))
+		}
+		if err := writeBackup(o.save, b); err != nil {
+			return fail(err)
+		}
+	case fs.Changed("load"):
+		fmt.Fprintf(stdout, "Restoring configuration from %s...\n", o.load)
+		// The daemon's validation is the one that counts: its message
+		// names the file of the backup and the setting, printed as is.
+		if err := c.LoadBackup(ctx, b); err != nil {
+			return fail(err)
+		}
+	case o.reset:
+		fmt.Fprintln(stdout, "Resetting configuration to factory defaults...")
+		if err := c.ResetConfig(ctx); err != nil {
+			return fail(err)
+		}
+	}
+	fmt.Fprintln(stdout, "Complete.")
+	return 0
+}
+
+// confirmed reads one answer from stdin, terminal or not (a script may pipe
+// "y"): y or yes, in any case, confirms; anything else, end of input or ctx
+// done (Ctrl-C) included, does not.
+func confirmed(ctx context.Context, stdin io.Reader) bool {
+	if stdin == nil {
+		return false
+	}
+	answer := make(chan string, 1)
+	go func() { // left blocked on a terminal after Ctrl-C; the command ends anyway
+		line, _ := bufio.NewReader(stdin).ReadString('\n')
+		answer <- line
+	}()
+	select {
+	case line := <-answer:
+		switch strings.ToLower(strings.TrimSpace(line)) {
+		case "y", "yes":
+			return true
+		}
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// maxBackup bounds the file read by --load; a backup is a few hundred KiB
+// at most, and the daemon takes no more than that either.
+const maxBackup = 16 << 20
+
+// readBackup reads file and checks that it is a backup this command knows:
+// JSON, of BackupFormat, of BackupVersion or older. Its content is the
+// daemon's to check.
+func readBackup(file string) (api.Backup, error) {
+	var b api.Backup
+	f, err := os.Open(file)
+	if err != nil {
+		return b, fmt.Errorf("--load: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxBackup+1))
+	if err != nil {
+		return b, fmt.Errorf("--load %s: %w", file, err)
+	}
+	refuse := func(why string) (api.Backup, error) {
+		return api.Backup{}, fmt.Errorf("--load %s: not a configuration backup: %s; nothing was restored", file, why)
+	}
+	if len(data) > maxBackup {
+		return refuse(fmt.Sprintf("larger than %d MiB", maxBackup>>20))
+	}
+	// The format and version first, alone, so that a file of another
+	// format or a newer version is named as such even if the rest of it
+	// would not decode.
+	var head struct {
+		Format  *string `json:"format"`
+		Version *int    `json:"version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return refuse("corrupt or not JSON: " + jsonError(data, err))
+	}
+	switch {
+	case head.Format == nil:
+		return refuse(fmt.Sprintf("no \"format\" field (a backup's is %q)", api.BackupFormat))
+	case *head.Format != api.BackupFormat:
+		return refuse(fmt.Sprintf("its format is %q, not %q", *head.Format, api.BackupFormat))
+	case head.Version == nil:
+		return refuse("no \"version\" field")
+	case *head.Version > api.BackupVersion:
+		return api.Backup{}, fmt.Errorf("--load %s: backup version %d is newer than this command reads (up to %d): it was saved by a newer hostagentd; nothing was restored",
+			file, *head.Version, api.BackupVersion)
+	case *head.Version < 1:
+		return refuse(fmt.Sprintf("version %d is not a version (they start at 1)", *head.Version))
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		return refuse("corrupt: " + jsonError(data, err))
+	}
+	return b, nil
+}
+
+// jsonError says where in data err occurred, as a line number.
+func jsonError(data []byte, err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	off := int64(-1)
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	if off < 0 || off > int64(len(data)) {
+		return err.Error()
+	}
+	line := 1 + strings.Count(string(data[:off]), "\n")
+	return fmt.Sprintf("line %d: %v", line, err)
+}
+
+// writeBackup saves b in file as indented JSON, mode 0600 (it holds
+// password hashes and maybe the TLS key), atomically: a temporary file in
+// the same directory, synced, renamed over file. An existing file is only
+// replaced once the new one is complete.
+func writeBackup(file string, b api.Backup) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("--save %s: %w; nothing was written", file, err)
+		}
+	}()
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	return configstore.WriteFile(file, data, 0o600)
+}

@@ -1,0 +1,264 @@
+package vicfg
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/spf13/pflag"
+
+	"hostagent/manage/api"
+	"hostagent/manage/apiclient"
+	"hostagent/manage/tlsid"
+)
+
+// daemon is an https stub: logins of alice/secret (and bob/hunter22) give
+// tokens, GET users needs one, DELETE session ends it.
+type daemon struct {
+	mu      sync.Mutex
+	logins  []string
+	logouts int
+	seen    []string // the tokens of GET users
+	url     string
+	fp      string
+}
+
+func startDaemon(t *testing.T) *daemon {
+	t.Helper()
+	d := &daemon{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+api.PathSession, func(w http.ResponseWriter, r *http.Request) {
+		var l api.Login
+		json.NewDecoder(r.Body).Decode(&l)
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if !(l.User == "alice" && l.Password == "secret" || l.User == "bob" && l.Password == "hunter22") {
+			w.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(w).Encode(api.Error{Error: "bad credentials"})
+			return
+		}
+		d.logins = append(d.logins, l.User)
+		json.NewEncoder(w).Encode(api.SessionInfo{Token: "token-of-" + l.User, User: l.User})
+	})
+	mux.HandleFunc("DELETE "+api.PathSession, func(w http.ResponseWriter, r *http.Request) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.logouts++
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET "+api.PathUsers, func(w http.ResponseWriter, r *http.Request) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.seen = append(d.seen, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		json.NewEncoder(w).Encode([]api.User{})
+	})
+	srv := httptest.NewTLSServer(mux)
+	t.Cleanup(srv.Close)
+	d.url = srv.URL
+	d.fp = tlsid.FingerprintOf(srv.Certificate())
+	return d
+}
+
+// fdReader is a stdin with a file descriptor, for the terminal hooks.
+type fdReader struct{ io.Reader }
+
+func (fdReader) Fd() uintptr { return 0 }
+
+// connect parses args as a command would and connects, with env as the
+// environment; it returns the client (after one GET users) and stderr.
+func connect(t *testing.T, env map[string]string, stdin io.Reader, args ...string) (*ConnectionFlags, *apiclient.Client, string, error) {
+	t.Helper()
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	cf := AddConnectionFlags(fs)
+	cf.Getenv = func(k string) string { return env[k] }
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	c, err := cf.Connect(context.Background(), stdin, &errb)
+	if err == nil {
+		if _, err = c.Users(context.Background()); err != nil {
+			t.Fatalf("Users: %v", err)
+		}
+	}
+	return cf, c, errb.String(), err
+}
+
+func TestConnect(t *testing.T) {
+	d := startDaemon(t)
+	tp := "--thumbprint=" + d.fp
+	dir := t.TempDir()
+	none := strings.NewReader("")
+
+	// The environment alone.
+	env := map[string]string{"VI_SERVER": d.url, "VI_USERNAME": "alice", "VI_PASSWORD": "secret", "VI_THUMBPRINT": d.fp}
+	cf, c, _, err := connect(t, env, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.logins[0] != "alice" || d.seen[0] != "token-of-alice" {
+		t.Errorf("env: logins %v, tokens %v", d.logins, d.seen)
+	}
+	// Disconnect logs out the session nobody keeps, once.
+	cf.Disconnect(context.Background(), c)
+	cf.Disconnect(context.Background(), c)
+	if d.logouts != 1 {
+		t.Errorf("%d logouts", d.logouts)
+	}
+
+	// Flags win over the environment.
+	if _, _, _, err := connect(t, env, none, "--username", "bob", "--password", "hunter22"); err != nil {
+		t.Fatal(err)
+	}
+	if d.logins[1] != "bob" {
+		t.Errorf("flags over env: logins %v", d.logins)
+	}
+	if _, _, _, err := connect(t, map[string]string{"VI_SERVER": "unix:/nonexistent.sock"}, none, "--server", d.url, tp, "--username", "bob", "--password", "hunter22"); err != nil {
+		t.Errorf("--server over VI_SERVER: %v", err)
+	}
+
+	// --savesessionfile writes the token, private; the session is kept.
+	session := filepath.Join(dir, "session")
+	logouts := d.logouts
+	cf, c, _, err = connect(t, nil, none, "--server", d.url, tp, "--username", "alice", "--password", "secret", "--savesessionfile", session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf.Disconnect(context.Background(), c)
+	if d.logouts != logouts {
+		t.Error("a saved session was logged out")
+	}
+	if fi, err := os.Stat(session); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("session file: %v, %v", fi, err)
+	}
+	if b, _ := os.ReadFile(session); string(b) != "token-of-alice\n" {
+		t.Errorf("session file holds %q", b)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, ".session.tmp-*")); len(m) > 0 {
+		t.Errorf("temporary files left: %v", m)
+	}
+
+	// --sessionfile: no login, whatever the credentials say.
+	nlogins := len(d.logins)
+	cf, c, _, err = connect(t, nil, none, "--server", d.url, tp, "--sessionfile", session, "--username", "mallory", "--password", "nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf.Disconnect(context.Background(), c)
+	if len(d.logins) != nlogins || d.seen[len(d.seen)-1] != "token-of-alice" || d.logouts != logouts {
+		t.Errorf("--sessionfile: logins %v, tokens %v, %d logouts", d.logins, d.seen, d.logouts)
+	}
+	// VI_SESSIONFILE too, unless the command line asks for a login.
+	if _, _, _, err = connect(t, map[string]string{"VI_SESSIONFILE": session}, none, "--server", d.url, tp); err != nil || len(d.logins) != nlogins {
+		t.Errorf("VI_SESSIONFILE: %v, logins %v", err, d.logins)
+	}
+	if _, _, _, err = connect(t, map[string]string{"VI_SESSIONFILE": session}, none, "--server", d.url, tp, "--username", "bob", "--password", "hunter22"); err != nil || len(d.logins) != nlogins+1 {
+		t.Errorf("VI_SESSIONFILE with --username: %v, logins %v", err, d.logins)
+	}
+
+	// No password and no terminal: an error, no login attempted.
+	nlogins = len(d.logins)
+	_, _, _, err = connect(t, nil, none, "--server", d.url, tp, "--username", "alice")
+	if err == nil || !strings.Contains(err.Error(), "no password for alice: give --password or VI_PASSWORD") || len(d.logins) != nlogins {
+		t.Errorf("no password: %v", err)
+	}
+
+	// On a terminal it is asked for, without echo.
+	oldIsTerminal, oldReadPassword := isTerminal, readPassword
+	t.Cleanup(func() { isTerminal, readPassword = oldIsTerminal, oldReadPassword })
+	isTerminal = func(int) bool { return true }
+	readPassword = func(int) ([]byte, error) { return []byte("secret"), nil }
+	_, _, stderr, err := connect(t, nil, fdReader{none}, "--server", d.url, tp, "--username", "alice")
+	if err != nil || stderr != "Enter password: \n" || d.logins[len(d.logins)-1] != "alice" {
+		t.Errorf("prompt: %v, stderr %q", err, stderr)
+	}
+
+	// Errors.
+	for _, tt := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"--server", d.url, tp}, "needs --username USER (or VI_USERNAME), or --sessionfile FILE"},
+		{nil, []string{"--server", d.url, tp, "--username", "alice", "--password", "wrong"}, "cannot log in to " + d.url + " as alice: bad credentials"},
+		{nil, []string{"--server", d.url, "--username", "alice", "--password", "secret"}, "is not trusted (SHA-256 fingerprint " + d.fp + ")"},
+		{nil, []string{"--server", d.url, tp, "--sessionfile", filepath.Join(dir, "missing")}, "--sessionfile: open "},
+		{nil, []string{"--server", d.url, tp, "--sessionfile", session, "--savesessionfile", session}, "cannot be given together"},
+		{map[string]string{"VI_PORTNUMBER": "x"}, []string{"--server", "h"}, `VI_PORTNUMBER "x": not a port number`},
+		{nil, []string{"--server", "h", "--protocol", "http"}, `--protocol "http": only https is supported`},
+		{nil, []string{"--server", d.url, tp, "--username", "alice", "--password", "secret", "--savesessionfile", filepath.Join(dir, "no", "such", "dir")}, "--savesessionfile "},
+	} {
+		_, _, _, err := connect(t, tt.env, none, tt.args...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v %v: %v, want %q", tt.env, tt.args, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("%v: the password shows: %v", tt.args, err)
+		}
+	}
+}
+
+func TestConnectLocal(t *testing.T) {
+	// Without --server, the default socket; credentials are not needed.
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	cf := AddConnectionFlags(fs)
+	cf.Getenv = func(string) string { return "" }
+	fs.Parse([]string{"--username", "alice"})
+	c, err := cf.Connect(context.Background(), strings.NewReader(""), io.Discard)
+	if err != nil || c.Remote() || c.Server() != "unix:"+apiclient.DefaultSocket {
+		t.Errorf("local: %v, %v", c, err)
+	}
+	// A unix: server from the environment.
+	cf.Getenv = func(k string) string { return map[string]string{"VI_SERVER": "unix:/x.sock"}[k] }
+	if c, err := cf.Connect(context.Background(), nil, io.Discard); err != nil || c.Server() != "unix:/x.sock" {
+		t.Errorf("VI_SERVER unix: %v, %v", c, err)
+	}
+}
+
+func TestSessionFile(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "s")
+	os.WriteFile(f, []byte("old"), 0o644)
+	if err := WriteSessionFile(f, "tok"); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(f); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode())
+	}
+	if tok, err := ReadSessionFile(f); err != nil || tok != "tok" {
+		t.Errorf("ReadSessionFile = %q, %v", tok, err)
+	}
+	os.WriteFile(f, []byte("\n"), 0o600)
+	if _, err := ReadSessionFile(f); err == nil || !strings.Contains(err.Error(), "no session in it") {
+		t.Errorf("empty: %v", err)
+	}
+	if _, err := ReadSecret(strings.NewReader("x"), io.Discard, "p: "); !errors.Is(err, ErrNoTerminal) {
+		t.Errorf("ReadSecret without a terminal: %v", err)
+	}
+}
+
+func TestUsages(t *testing.T) {
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.Bool("show", false, "show")
+	cf := AddConnectionFlags(fs)
+	own, conn := cf.OwnFlagUsages(fs), cf.FlagUsages()
+	if !strings.Contains(own, "--show") || strings.Contains(own, "--server") {
+		t.Errorf("own flags:\n%s", own)
+	}
+	for _, want := range []string{"--server unix:PATH|HOST", "--portnumber N", "--protocol PROTOCOL", "--username USER", "--password PASSWORD",
+		"--sessionfile FILE", "--savesessionfile FILE", "--cacertsfile FILE", "--thumbprint FP", "VI_SERVER"} {
+		if !strings.Contains(conn, want) {
+			t.Errorf("connection flags lack %q:\n%s", want, conn)
+		}
+	}
+}

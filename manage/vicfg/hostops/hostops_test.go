@@ -1,0 +1,250 @@
+package hostops
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"hostagent/manage/api"
+	"hostagent/manage/apiserver"
+	"hostagent/manage/vicfg/vicfgtest"
+)
+
+// fingerprint is the stub daemon's certificate fingerprint when HTTPS is on.
+const fingerprint = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"
+
+// refusal is the daemon's answer to turning lockdown off over the network.
+var refusal = apiserver.Forbidden(errors.New("lockdown mode can be turned off only from the console (the local socket)"))
+
+var errStub = errors.New("not implemented by the stub")
+
+// service stands in for hostagentd's remote service: lockdown and identity
+// as the daemon has them, the rest refused. remote makes it refuse turning
+// lockdown off, as the daemon does for a request from the network.
+type service struct {
+	mu          sync.Mutex
+	lockdown    bool
+	fingerprint string
+	remote      bool
+	sets        []bool
+}
+
+func (s *service) Login(context.Context, api.Login, string) (api.SessionInfo, error) {
+	return api.SessionInfo{}, errStub
+}
+func (s *service) Logout(context.Context, string) error                   { return errStub }
+func (s *service) Users(context.Context) ([]api.User, error)              { return nil, errStub }
+func (s *service) AddUser(context.Context, api.NewUser) error             { return errStub }
+func (s *service) PatchUser(context.Context, string, api.UserPatch) error { return errStub }
+func (s *service) RemoveUser(context.Context, string) error               { return errStub }
+func (s *service) Roles(context.Context) ([]api.Role, error)              { return nil, errStub }
+func (s *service) AddRole(context.Context, api.Role) error                { return errStub }
+func (s *service) RemoveRole(context.Context, string) error               { return errStub }
+func (s *service) Denied(*http.Request, apiserver.Principal, error)       {}
+func (s *service) Identity() api.Identity                                 { return api.Identity{Fingerprint: s.fingerprint} }
+
+func (s *service) Lockdown(context.Context) api.Lockdown {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return api.Lockdown{Enabled: s.lockdown}
+}
+
+func (s *service) SetLockdown(_ context.Context, l api.Lockdown) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sets = append(s.sets, l.Enabled)
+	if !l.Enabled && s.lockdown && s.remote {
+		return refusal
+	}
+	s.lockdown = l.Enabled
+	return nil
+}
+
+func (s *service) state() (lockdown bool, sets []bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lockdown, append([]bool(nil), s.sets...)
+}
+
+// start serves the real API handler on a unix socket and returns the
+// --server value for it. The SNMP and syslog services are nil: the
+// handler leaves syslog's routes out and only dereferences SNMP's when
+// they are called, which these tests never do.
+func start(t *testing.T, svc *service) string {
+	t.Helper()
+	return vicfgtest.Serve(t, apiserver.NewGatedHandler(apiserver.ConsoleGate{}, apiserver.Services{Remote: svc}, slog.New(slog.DiscardHandler)))
+}
+
+func run(server, prog string, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), prog, append([]string{"--server", server}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name        string
+		lockdown    bool   // the daemon's lockdown mode at start
+		fingerprint string // the daemon's certificate; "": HTTPS is off
+		remote      bool   // the daemon refuses turning lockdown off
+		noDaemon    bool   // --server names a missing socket
+		args        []string
+		code        int
+		stdout      string   // exactly
+		stderr      []string // each must appear; none at all when empty
+		sets        []bool   // the SetLockdown calls args cause
+		want        bool     // the lockdown mode after (unchanged on failure)
+	}{
+		// --show.
+		{
+			name: "show, disabled, fingerprint", fingerprint: fingerprint, args: []string{"--show"},
+			stdout: "Lockdown mode     : disabled\nCertificate SHA-256 fingerprint : " + fingerprint + "\n",
+		},
+		{
+			name: "-s, enabled, fingerprint", lockdown: true, fingerprint: fingerprint, args: []string{"-s"},
+			stdout: "Lockdown mode     : enabled\nCertificate SHA-256 fingerprint : " + fingerprint + "\n",
+			want:   true,
+		},
+		{
+			name: "show, HTTPS off", args: []string{"-s"},
+			stdout: "Lockdown mode     : disabled\nCertificate SHA-256 fingerprint : none: HTTPS is off\n",
+		},
+		{
+			name: "show, enabled, HTTPS off", lockdown: true, args: []string{"--show"},
+			stdout: "Lockdown mode     : enabled\nCertificate SHA-256 fingerprint : none: HTTPS is off\n",
+			want:   true,
+		},
+
+		// --lockdown.
+		{
+			name: "enable", args: []string{"--lockdown", "enable"},
+			stdout: "Enabling lockdown mode...\nComplete.\n",
+			sets:   []bool{true}, want: true,
+		},
+		{
+			name: "enable, already enabled", lockdown: true, args: []string{"--lockdown=enable"},
+			stdout: "Enabling lockdown mode...\nComplete.\n",
+			sets:   []bool{true}, want: true,
+		},
+		{
+			name: "disable", lockdown: true, args: []string{"--lockdown", "disable"},
+			stdout: "Disabling lockdown mode...\nComplete.\n",
+			sets:   []bool{false},
+		},
+		{
+			name: "enable then show", fingerprint: fingerprint, args: []string{"-s", "--lockdown", "enable"},
+			stdout: "Enabling lockdown mode...\nComplete.\n" +
+				"Lockdown mode     : enabled\nCertificate SHA-256 fingerprint : " + fingerprint + "\n",
+			sets: []bool{true}, want: true,
+		},
+		{
+			name: "disable refused, message as is", lockdown: true, remote: true, args: []string{"--lockdown", "disable", "-s"},
+			code: 1, stdout: "Disabling lockdown mode...\n",
+			stderr: []string{"vicfg-hostops: lockdown mode can be turned off only from the console (the local socket)\n"},
+			sets:   []bool{false}, want: true,
+		},
+		{
+			name: "enable over the network", remote: true, args: []string{"--lockdown", "enable"},
+			stdout: "Enabling lockdown mode...\nComplete.\n",
+			sets:   []bool{true}, want: true,
+		},
+
+		// Bad command lines: refused before anything is sent.
+		{
+			name: "bad value", args: []string{"--lockdown", "maybe"}, code: 1,
+			stderr: []string{`vicfg-hostops: --lockdown "maybe": must be enable or disable`, "see vicfg-hostops --help"},
+		},
+		{
+			name: "bad value with show", args: []string{"--lockdown", "Enable", "-s"}, code: 1,
+			stderr: []string{`vicfg-hostops: --lockdown "Enable": must be enable or disable`},
+		},
+		{
+			name: "empty value", args: []string{"--lockdown", ""}, code: 1,
+			stderr: []string{`vicfg-hostops: --lockdown "": must be enable or disable`},
+		},
+		{
+			name: "missing value", args: []string{"--lockdown"}, code: 1,
+			stderr: []string{"vicfg-hostops: flag needs an argument: --lockdown", "see vicfg-hostops --help"},
+		},
+		{
+			name: "unknown flag", args: []string{"--bogus"}, code: 1,
+			stderr: []string{"vicfg-hostops: unknown flag: --bogus", "see vicfg-hostops --help"},
+		},
+		{
+			name: "unknown short flag", args: []string{"-x"}, code: 1,
+			stderr: []string{"vicfg-hostops: unknown shorthand flag: 'x' in -x", "see vicfg-hostops --help"},
+		},
+		{
+			name: "positional argument", args: []string{"-s", "extra"}, code: 1,
+			stderr: []string{`vicfg-hostops: unexpected argument "extra"`},
+		},
+		{
+			name: "no operation", args: nil, code: 1,
+			stderr: []string{"Usage: vicfg-hostops [CONNECTION OPTIONS] --lockdown enable|disable | --show", "--lockdown enable|disable"},
+		},
+
+		// No daemon.
+		{
+			name: "daemon not running, show", noDaemon: true, args: []string{"-s"}, code: 1,
+			stderr: []string{"vicfg-hostops: cannot connect to hostagentd at unix:", "missing.sock: is the daemon running?"},
+		},
+		{
+			name: "daemon not running, enable", noDaemon: true, args: []string{"--lockdown", "enable"}, code: 1,
+			stdout: "Enabling lockdown mode...\n",
+			stderr: []string{"vicfg-hostops: cannot connect to hostagentd at unix:", "missing.sock: is the daemon running?"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := &service{lockdown: tt.lockdown, fingerprint: tt.fingerprint, remote: tt.remote}
+			server := start(t, svc)
+			if tt.noDaemon {
+				server = vicfgtest.Missing(t)
+			}
+
+			code, stdout, stderr := run(server, "vicfg-hostops", tt.args...)
+			vicfgtest.CheckOutput(t, code, stdout, stderr, tt.code, tt.stdout, tt.stderr)
+			lockdown, sets := svc.state()
+			if !slices.Equal(sets, tt.sets) {
+				t.Errorf("lockdown set to %v, want %v", sets, tt.sets)
+			}
+			if lockdown != tt.want {
+				t.Errorf("lockdown %v, want %v", lockdown, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, flag := range []string{"--help", "-h"} {
+		// No daemon: help must not need one.
+		var out, errb bytes.Buffer
+		if code := Run(context.Background(), "vicfg-hostops", []string{flag}, &out, &errb); code != 0 || errb.Len() > 0 {
+			t.Errorf("%s: exit %d, stderr %q", flag, code, errb.String())
+		}
+		for _, want := range []string{
+			"Usage: vicfg-hostops [CONNECTION OPTIONS] --lockdown enable|disable | --show\n",
+			"--lockdown enable|disable", "-s, --show", "-h, --help",
+			"Connection options:", "--server unix:PATH|HOST", "--portnumber N", "--username USER",
+			"--password PASSWORD", "--sessionfile FILE", "--thumbprint FP", "console",
+		} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("%s lacks %q:\n%s", flag, want, out.String())
+			}
+		}
+	}
+}
+
+func TestBadServer(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), "vicfg-hostops", []string{"--server", "tcp:host:1", "-s"}, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), `vicfg-hostops: --server "tcp:host:1"`) {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
+	}
+}

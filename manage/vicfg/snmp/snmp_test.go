@@ -1,0 +1,501 @@
+package snmp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"hostagent/manage/api"
+	"hostagent/manage/apiserver"
+	"hostagent/manage/vicfg/vicfgtest"
+	"hostagent/mibs/resolve"
+	"hostagent/snmpagent/snmpconfig"
+)
+
+// resolver is shared: gosmi keeps one tree per process anyway.
+var resolver = resolve.NewResolver(nil)
+
+// service stands in for hostagentd: it validates as the daemon does, so the
+// real messages reach the command, and counts the changes it is asked for.
+type service struct {
+	mu      sync.Mutex
+	cfg     snmpconfig.Config
+	updates int
+	stats   []snmpconfig.TargetStats
+	results []snmpconfig.TestResult
+}
+
+func clone(c snmpconfig.Config) snmpconfig.Config {
+	c.Communities = slices.Clone(c.Communities)
+	c.Targets = slices.Clone(c.Targets)
+	c.Notraps = slices.Clone(c.Notraps)
+	c.MIBDirs = slices.Clone(c.MIBDirs)
+	return c
+}
+
+func (s *service) config() snmpconfig.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return clone(s.cfg)
+}
+
+func (s *service) SNMPState() api.SNMPState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return api.SNMPState{Config: clone(s.cfg), Targets: s.stats}
+}
+
+func (s *service) UpdateSNMP(_ context.Context, change func(*snmpconfig.Config)) (api.SNMPState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.updates++
+	c := clone(s.cfg)
+	change(&c)
+	if err := c.Validate(resolver); err != nil {
+		return api.SNMPState{}, apiserver.Invalid(err)
+	}
+	s.cfg = c
+	return api.SNMPState{Config: clone(c), Targets: s.stats}, nil
+}
+
+func (s *service) TestSNMP(context.Context) ([]snmpconfig.TestResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.cfg.Enabled {
+		return nil, apiserver.Conflict(errors.New("the SNMP agent is disabled: enable it first"))
+	}
+	return s.results, nil
+}
+
+var (
+	stats = []snmpconfig.TargetStats{
+		{Target: "192.0.2.1@162/public", Kind: "v2c trap", Sent: 5},
+		{Target: "inform:192.0.2.2@162/public", Kind: "v2c inform", Sent: 1, Acknowledged: 1},
+	}
+	okResults = []snmpconfig.TestResult{
+		{Target: "192.0.2.1@162/public", Kind: "v2c trap", Result: "sent"},
+		{Target: "inform:192.0.2.2@162/public", Kind: "v2c inform", Result: "acknowledged"},
+	}
+)
+
+// start serves the real API handler on a unix socket and returns the
+// --server value for it.
+func start(t *testing.T, svc *service) string {
+	t.Helper()
+	return vicfgtest.Serve(t, apiserver.NewHandler(svc, nil, slog.New(slog.DiscardHandler)))
+}
+
+func run(server, prog string, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), prog, append([]string{"--server", server}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestRun(t *testing.T) {
+	long := strings.Repeat("a", 65)
+	var eleven, thirtyThree []string
+	for i := range 33 {
+		if i < 11 {
+			eleven = append(eleven, "c"+strconv.Itoa(i))
+		}
+		thirtyThree = append(thirtyThree, "192.0.2."+strconv.Itoa(i+1))
+	}
+	populated := [][]string{{"-c", "public,private", "-t", "192.0.2.1@162/public,inform:192.0.2.2/public", "-n", "coldStart"}}
+
+	tests := []struct {
+		name     string
+		before   [][]string // run first, each must succeed
+		args     []string
+		results  []snmpconfig.TestResult // nil: okResults
+		noDaemon bool                    // --server names a missing socket
+		code     int
+		stdout   string                   // exactly
+		stderr   []string                 // each must appear; none at all when empty
+		updates  int                      // UpdateSNMP calls args cause
+		want     func(*snmpconfig.Config) // the change expected; nil: none
+	}{
+		// Every setting, by long and short flag.
+		{
+			name: "communities", args: []string{"--communities", "public,private"},
+			stdout:  "Changing community list to: public,private...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Communities = []string{"public", "private"} },
+		},
+		{
+			name: "-c trims spaces", args: []string{"-c", " public , private "},
+			stdout:  "Changing community list to: public,private...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Communities = []string{"public", "private"} },
+		},
+		{
+			name: "-c replaces the list", before: populated, args: []string{"-c", "ops"},
+			stdout:  "Changing community list to: ops...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Communities = []string{"ops"} },
+		},
+		{
+			name: "-c empty clears", before: populated, args: []string{"-c", ""},
+			stdout:  "Changing community list to: ...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Communities = []string{} },
+		},
+		{
+			name: "targets", args: []string{"--targets", "192.0.2.1@162/public, inform:192.0.2.2/public"},
+			stdout:  "Changing notification(trap) targets list to: 192.0.2.1@162/public,inform:192.0.2.2/public...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Targets = []string{"192.0.2.1@162/public", "inform:192.0.2.2/public"} },
+		},
+		{
+			name: "-t replaces the list", before: populated, args: []string{"-t", "v1:nms.example.com"},
+			stdout:  "Changing notification(trap) targets list to: v1:nms.example.com...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Targets = []string{"v1:nms.example.com"} },
+		},
+		{
+			name: "port", args: []string{"--port", "1161"},
+			stdout:  "Changing udp port to 1161...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Port = 1161 },
+		},
+		{
+			name: "-p", args: []string{"-p", "161"},
+			stdout:  "Changing udp port to 161...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) {},
+		},
+		{
+			name: "enable", args: []string{"--enable"},
+			stdout:  "Enabling agent...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Enabled = true },
+		},
+		{
+			name: "-E", args: []string{"-E"},
+			stdout:  "Enabling agent...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Enabled = true },
+		},
+		{
+			name: "disable", before: [][]string{{"-E"}}, args: []string{"--disable"},
+			stdout:  "Disabling agent...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Enabled = false },
+		},
+		{
+			name: "-D", before: [][]string{{"-E"}}, args: []string{"-D"},
+			stdout:  "Disabling agent...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Enabled = false },
+		},
+		{
+			name: "notraps", args: []string{"--notraps", "coldStart, 1.3.6.1.6.3.1.1.5.2"},
+			stdout:  "Changing notraps list to: coldStart,1.3.6.1.6.3.1.1.5.2...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Notraps = []string{"coldStart", "1.3.6.1.6.3.1.1.5.2"} },
+		},
+		{
+			name: "-n replaces the list", before: populated, args: []string{"-n", "linkDown"},
+			stdout:  "Changing notraps list to: linkDown...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Notraps = []string{"linkDown"} },
+		},
+		{
+			name: "-n reset clears", before: populated, args: []string{"-n", "reset"},
+			stdout:  "Changing notraps list to: reset...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Notraps = []string{} },
+		},
+		{
+			name: "syscontact", args: []string{"--syscontact", "ops@example.com"},
+			stdout:  "Changing syscontact to: ops@example.com...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Syscontact = "ops@example.com" },
+		},
+		{
+			name: "-C empty clears", before: [][]string{{"-C", "x"}}, args: []string{"-C", ""},
+			stdout:  "Changing syscontact to: ...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Syscontact = "" },
+		},
+		{
+			name: "syslocation", args: []string{"--syslocation", "rack 4"},
+			stdout:  "Changing syslocation to: rack 4...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Syslocation = "rack 4" },
+		},
+		{
+			name: "-L", args: []string{"-L", "rack 5"},
+			stdout:  "Changing syslocation to: rack 5...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Syslocation = "rack 5" },
+		},
+		{
+			name: "loglevel", args: []string{"--loglevel", "debug"},
+			stdout:  "Changing loglevel to: debug...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Loglevel = "debug" },
+		},
+		{
+			name: "-l", args: []string{"-l", "warning"},
+			stdout:  "Changing loglevel to: warning...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Loglevel = "warning" },
+		},
+		{
+			name: "reset", before: populated, args: []string{"--reset"},
+			stdout:  "Resetting communities and notification targets...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Communities, c.Targets = []string{}, []string{} },
+		},
+		{
+			name: "-r", before: populated, args: []string{"-r"},
+			stdout:  "Resetting communities and notification targets...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Communities, c.Targets = []string{}, []string{} },
+		},
+
+		// Everything at once: one change, then test, then show.
+		{
+			name: "combined in one patch",
+			args: []string{"-c", "public", "-t", "192.0.2.1", "-p", "1161", "-E", "-n", "warmStart",
+				"-C", "ops", "-L", "lab", "-l", "error"},
+			stdout: "Changing community list to: public...\n" +
+				"Changing notification(trap) targets list to: 192.0.2.1...\n" +
+				"Changing udp port to 1161...\n" +
+				"Enabling agent...\n" +
+				"Changing notraps list to: warmStart...\n" +
+				"Changing syscontact to: ops...\n" +
+				"Changing syslocation to: lab...\n" +
+				"Changing loglevel to: error...\n" +
+				"Complete.\n",
+			updates: 1,
+			want: func(c *snmpconfig.Config) {
+				c.Communities, c.Targets, c.Port, c.Enabled = []string{"public"}, []string{"192.0.2.1"}, 1161, true
+				c.Notraps, c.Syscontact, c.Syslocation, c.Loglevel = []string{"warmStart"}, "ops", "lab", "error"
+			},
+		},
+		{
+			name: "reset, change, test, show", before: populated,
+			args: []string{"-s", "-T", "-E", "-t", "192.0.2.9", "-r", "-c", "public"},
+			stdout: "Resetting communities and notification targets...\n" +
+				"Changing community list to: public...\n" +
+				"Changing notification(trap) targets list to: 192.0.2.9...\n" +
+				"Enabling agent...\nComplete.\n" +
+				"Sending test notification(trap) to all configured targets...\n" +
+				"  192.0.2.1@162/public (v2c trap): sent\n" +
+				"  inform:192.0.2.2@162/public (v2c inform): acknowledged\n" +
+				"Complete. Check with each target to see if trap was received.\n" +
+				"Current SNMP agent settings:\nEnabled  : 1\nUDP port : 161\n\n" +
+				"Communities :\npublic\n\nNotification targets :\n192.0.2.9\n\n" +
+				"Options :\nSyscontact  :\nSyslocation :\nLoglevel    : info\nNotraps     : coldStart\n\n" +
+				"Delivery :\n" +
+				"192.0.2.1@162/public         v2c trap    sent 5  acknowledged 0  failed 0  dropped 0  queued 0\n" +
+				"inform:192.0.2.2@162/public  v2c inform  sent 1  acknowledged 1  failed 0  dropped 0  queued 0\n",
+			updates: 1,
+			want: func(c *snmpconfig.Config) {
+				c.Communities, c.Targets, c.Enabled = []string{"public"}, []string{"192.0.2.9"}, true
+			},
+		},
+		{
+			name: "show", before: [][]string{slices.Concat(populated[0], []string{"-E", "-C", "ops@example.com", "-L", "rack 4", "-n", "coldStart,warmStart"})},
+			args: []string{"--show"},
+			stdout: "Current SNMP agent settings:\nEnabled  : 1\nUDP port : 161\n\n" +
+				"Communities :\npublic\nprivate\n\n" +
+				"Notification targets :\n192.0.2.1@162/public\ninform:192.0.2.2/public\n\n" +
+				"Options :\nSyscontact  : ops@example.com\nSyslocation : rack 4\nLoglevel    : info\nNotraps     : coldStart,warmStart\n\n" +
+				"Delivery :\n" +
+				"192.0.2.1@162/public         v2c trap    sent 5  acknowledged 0  failed 0  dropped 0  queued 0\n" +
+				"inform:192.0.2.2@162/public  v2c inform  sent 1  acknowledged 1  failed 0  dropped 0  queued 0\n",
+		},
+		{
+			name: "-s empty sections", args: []string{"-s"},
+			stdout: "Current SNMP agent settings:\nEnabled  : 0\nUDP port : 161\n\n" +
+				"Communities :\n\nNotification targets :\n\n" +
+				"Options :\nSyscontact  :\nSyslocation :\nLoglevel    : info\nNotraps     :\n\n" +
+				"Delivery :\n" +
+				"192.0.2.1@162/public         v2c trap    sent 5  acknowledged 0  failed 0  dropped 0  queued 0\n" +
+				"inform:192.0.2.2@162/public  v2c inform  sent 1  acknowledged 1  failed 0  dropped 0  queued 0\n",
+		},
+		{
+			name: "test", before: [][]string{{"-E"}}, args: []string{"--test"},
+			stdout: "Sending test notification(trap) to all configured targets...\n" +
+				"  192.0.2.1@162/public (v2c trap): sent\n" +
+				"  inform:192.0.2.2@162/public (v2c inform): acknowledged\n" +
+				"Complete. Check with each target to see if trap was received.\n",
+		},
+		{
+			name: "-T with a failed target", before: [][]string{{"-E"}}, args: []string{"-T"},
+			results: []snmpconfig.TestResult{
+				okResults[0],
+				{Target: "inform:192.0.2.2@162/public", Kind: "v2c inform", Result: "failed", Reason: "no response after 3 retries"},
+			},
+			code: 1,
+			stdout: "Sending test notification(trap) to all configured targets...\n" +
+				"  192.0.2.1@162/public (v2c trap): sent\n" +
+				"  inform:192.0.2.2@162/public (v2c inform): failed: no response after 3 retries\n" +
+				"Complete. Check with each target to see if trap was received.\n",
+			stderr: []string{"vicfg-snmp: test notification failed for 1 of 2 targets"},
+		},
+		{
+			name: "-T when disabled", args: []string{"-T"}, code: 1,
+			stdout: "Sending test notification(trap) to all configured targets...\n",
+			stderr: []string{"vicfg-snmp: the SNMP agent is disabled"},
+		},
+
+		// Bad values: the daemon refuses, its message names the value,
+		// nothing changes.
+		{
+			name: "bad host", args: []string{"-t", "bad_host!"}, code: 1, updates: 1,
+			stdout: "Changing notification(trap) targets list to: bad_host!...\n",
+			stderr: []string{`vicfg-snmp: targets: target "bad_host!": host "bad_host!" is not an IP address or a valid hostname`},
+		},
+		{
+			name: "port 0", args: []string{"-p", "0"}, code: 1, updates: 1,
+			stdout: "Changing udp port to 0...\n",
+			stderr: []string{"vicfg-snmp: port 0: must be from 1 to 65535"},
+		},
+		{
+			name: "port 70000", args: []string{"--port", "70000"}, code: 1, updates: 1,
+			stdout: "Changing udp port to 70000...\n",
+			stderr: []string{"vicfg-snmp: port 70000: must be from 1 to 65535"},
+		},
+		{
+			name: "target port 70000", args: []string{"-t", "h@70000/x"}, code: 1, updates: 1,
+			stdout: "Changing notification(trap) targets list to: h@70000/x...\n",
+			stderr: []string{`target "h@70000/x": port "70000" must be a number from 1 to 65535`},
+		},
+		{
+			name: "community too long", args: []string{"-c", long}, code: 1, updates: 1,
+			stdout: "Changing community list to: " + long + "...\n",
+			stderr: []string{`community "` + long + `" must be 1 to 64 characters long`},
+		},
+		{
+			name: "empty community in target", args: []string{"-t", "h@162/"}, code: 1, updates: 1,
+			stdout: "Changing notification(trap) targets list to: h@162/...\n",
+			stderr: []string{`target "h@162/": community "" must be 1 to 64 characters long`},
+		},
+		{
+			name: "empty community in list", args: []string{"-c", "a,,b"}, code: 1, updates: 1,
+			stdout: "Changing community list to: a,,b...\n",
+			stderr: []string{`communities: community "" must be 1 to 64 characters long`},
+		},
+		{
+			name: "11 communities", args: []string{"-c", strings.Join(eleven, ",")}, code: 1, updates: 1,
+			stdout: "Changing community list to: " + strings.Join(eleven, ",") + "...\n",
+			stderr: []string{"vicfg-snmp: communities: 11 given, at most 10 are allowed"},
+		},
+		{
+			name: "33 targets", args: []string{"-t", strings.Join(thirtyThree, ",")}, code: 1, updates: 1,
+			stdout: "Changing notification(trap) targets list to: " + strings.Join(thirtyThree, ",") + "...\n",
+			stderr: []string{"vicfg-snmp: targets: 33 given, at most 32 are allowed"},
+		},
+		{
+			name: "bad loglevel", args: []string{"-l", "loud"}, code: 1, updates: 1,
+			stdout: "Changing loglevel to: loud...\n",
+			stderr: []string{`vicfg-snmp: loglevel "loud": must be one of debug, info, warning, error`},
+		},
+		{
+			name: "unknown notrap", args: []string{"-n", "noSuchTrap"}, code: 1, updates: 1,
+			stdout: "Changing notraps list to: noSuchTrap...\n",
+			stderr: []string{`vicfg-snmp: notraps: "noSuchTrap"`},
+		},
+		{
+			name: "one bad value refuses all", before: populated,
+			args: []string{"-c", "ops", "-t", "bad_host!", "-E", "-C", "x"}, code: 1, updates: 1,
+			stdout: "Changing community list to: ops...\n" +
+				"Changing notification(trap) targets list to: bad_host!...\n" +
+				"Enabling agent...\nChanging syscontact to: x...\n",
+			stderr: []string{`"bad_host!"`},
+		},
+		{
+			name: "every problem, one per line", args: []string{"-p", "0", "-l", "loud"}, code: 1, updates: 1,
+			stdout: "Changing udp port to 0...\nChanging loglevel to: loud...\n",
+			stderr: []string{"vicfg-snmp: port 0:", "\nvicfg-snmp: loglevel \"loud\":"},
+		},
+
+		// Bad command lines: refused before anything is sent.
+		{
+			name: "unknown flag", args: []string{"--bogus"}, code: 1,
+			stderr: []string{"vicfg-snmp: unknown flag: --bogus", "see vicfg-snmp --help"},
+		},
+		{
+			name: "unknown short flag", args: []string{"-x"}, code: 1,
+			stderr: []string{"vicfg-snmp: unknown shorthand flag: 'x' in -x", "see vicfg-snmp --help"},
+		},
+		{
+			name: "missing value", args: []string{"-c"}, code: 1,
+			stderr: []string{"vicfg-snmp: flag needs an argument: 'c' in -c", "see vicfg-snmp --help"},
+		},
+		{
+			name: "non-numeric port", args: []string{"-p", "abc"}, code: 1,
+			stderr: []string{`vicfg-snmp: invalid argument "abc" for "-p, --port" flag`, "see vicfg-snmp --help"},
+		},
+		{
+			name: "enable and disable", args: []string{"-E", "-D"}, code: 1,
+			stderr: []string{"vicfg-snmp: --enable and --disable cannot be given together", "see vicfg-snmp --help"},
+		},
+		{
+			name: "positional argument", args: []string{"-s", "public"}, code: 1,
+			stderr: []string{`vicfg-snmp: unexpected argument "public"`},
+		},
+		{
+			name: "no operation", args: nil, code: 1,
+			stderr: []string{"Usage: vicfg-snmp [--server unix:PATH] OPTIONS", "--communities"},
+		},
+		{
+			name: "daemon not running", noDaemon: true, args: []string{"-c", "public"}, code: 1,
+			stdout: "Changing community list to: public...\n",
+			stderr: []string{"vicfg-snmp: cannot connect to hostagentd at unix:", "missing.sock: is the daemon running?"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := &service{cfg: snmpconfig.DefaultConfig(), stats: stats, results: okResults}
+			if tt.results != nil {
+				svc.results = tt.results
+			}
+			server := start(t, svc)
+			for _, args := range tt.before {
+				if code, _, stderr := run(server, "vicfg-snmp", args...); code != 0 {
+					t.Fatalf("setup %q: exit %d: %s", args, code, stderr)
+				}
+			}
+			want := svc.config()
+			if tt.want != nil {
+				tt.want(&want)
+			}
+			svc.updates = 0
+			if tt.noDaemon {
+				server = vicfgtest.Missing(t)
+			}
+
+			code, stdout, stderr := run(server, "vicfg-snmp", tt.args...)
+			vicfgtest.CheckOutput(t, code, stdout, stderr, tt.code, tt.stdout, tt.stderr)
+			if svc.updates != tt.updates {
+				t.Errorf("%d changes requested, want %d", svc.updates, tt.updates)
+			}
+			if got := svc.config(); !reflect.DeepEqual(got, want) {
+				t.Errorf("config\n%+v\nwant\n%+v", got, want)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, tt := range []struct{ prog, flag string }{{"vicfg-snmp", "--help"}, {"esxcfg-snmp", "-h"}} {
+		// No daemon: help must not need one.
+		var out, errb bytes.Buffer
+		if code := Run(context.Background(), tt.prog, []string{tt.flag}, &out, &errb); code != 0 || errb.Len() > 0 {
+			t.Errorf("%s %s: exit %d, stderr %q", tt.prog, tt.flag, code, errb.String())
+		}
+		for _, want := range []string{
+			"Usage: " + tt.prog + " [--server unix:PATH] OPTIONS\n",
+			"-c, --communities LIST", "-t, --targets LIST", "-p, --port N", "-E, --enable", "-D, --disable",
+			"-s, --show", "-T, --test", "-r, --reset", "-n, --notraps LIST", "-C, --syscontact S",
+			"-L, --syslocation S", "-l, --loglevel LEVEL", "--server unix:PATH", "-h, --help",
+			"[v1:|v2c:|inform:]host[@port][/community]", "162",
+		} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("%s %s lacks %q:\n%s", tt.prog, tt.flag, want, out.String())
+			}
+		}
+	}
+	// Errors are named after the program too.
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), "esxcfg-snmp", []string{"--bogus"}, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "esxcfg-snmp: unknown flag: --bogus\nsee esxcfg-snmp --help") {
+		t.Errorf("esxcfg-snmp --bogus: exit %d, stderr %q", code, errb.String())
+	}
+}
+
+func TestBadServer(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), "vicfg-snmp", []string{"--server", "tcp:host:1", "-s"}, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), `vicfg-snmp: --server "tcp:host:1"`) {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
+	}
+}

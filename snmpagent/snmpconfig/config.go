@@ -1,0 +1,199 @@
+// Package snmpconfig is the SNMP agent's configuration as snmp.toml holds
+// it and the management API carries it: the settings, how each is
+// validated, the target syntax, and the per-target counters the API
+// reports. It links no SNMP library, so the vicfg commands can share it.
+package snmpconfig
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"hostagent/internal/configstore"
+	"hostagent/mibs"
+)
+
+// Config is the agent's configuration as stored in snmp.toml and exchanged
+// over the management API. Validate checks it; Prepare turns it into a plan.
+type Config struct {
+	Enabled       bool                 `toml:"enabled" json:"enabled"`
+	Port          int                  `toml:"port" json:"port"`
+	Communities   []string             `toml:"communities" json:"communities"`
+	Targets       []string             `toml:"targets" json:"targets"`
+	Notraps       []string             `toml:"notraps" json:"notraps"`
+	Syscontact    string               `toml:"syscontact" json:"syscontact"`
+	Syslocation   string               `toml:"syslocation" json:"syslocation"`
+	Loglevel      string               `toml:"loglevel" json:"loglevel"`
+	SysObjectID   string               `toml:"sysobjectid" json:"sysobjectid"`
+	InformTimeout configstore.Duration `toml:"inform_timeout" json:"inform_timeout"`
+	InformRetries int                  `toml:"inform_retries" json:"inform_retries"`
+	QueueSize     int                  `toml:"queue_size" json:"queue_size"`
+	MIBDirs       []string             `toml:"mib_dirs" json:"mib_dirs"`
+}
+
+// Limits of the settings, as on ESXi where ESXi has one.
+const (
+	MaxCommunities = 10
+	MaxTargets     = 32
+	maxDisplayLen  = 255
+)
+
+// DefaultSysObjectID is vmwESX, the sysObjectID ESXi sends.
+var DefaultSysObjectID = mibs.VmwESX.OID.String()
+
+// DefaultMIBDirs are the directories net-snmp searches on Debian, then the
+// folder for MIB modules hostagent ships itself.
+var DefaultMIBDirs = []string{
+	"/usr/share/snmp/mibs",
+	"/usr/share/snmp/mibs/iana",
+	"/usr/share/snmp/mibs/ietf",
+	"/usr/share/mibs/site",
+	"/usr/share/mibs/iana",
+	"/usr/share/mibs/ietf",
+	"/usr/share/mibs/netsnmp",
+	"/usr/share/hostagent/mibs",
+}
+
+// Loglevels are the values loglevel accepts, as esxcli accepts them.
+var Loglevels = []string{"debug", "info", "warning", "error"}
+
+// DefaultConfig is the factory configuration: the agent off, as on ESXi.
+func DefaultConfig() Config {
+	return Config{
+		Port:          161,
+		Communities:   []string{},
+		Targets:       []string{},
+		Notraps:       []string{},
+		Loglevel:      "info",
+		SysObjectID:   DefaultSysObjectID,
+		InformTimeout: configstore.Duration(5 * time.Second),
+		InformRetries: 3,
+		QueueSize:     1024,
+		MIBDirs:       slices.Clone(DefaultMIBDirs),
+	}
+}
+
+// Resolver turns notraps entries (numeric OIDs, catalogue names or
+// MODULE::name) into OIDs.
+type Resolver interface {
+	OID(name string) (mibs.OID, error)
+}
+
+// Validate checks every setting and returns all problems at once, each
+// naming the setting, the value and what is allowed.
+func (c *Config) Validate(r Resolver) error {
+	_, err := c.Parse(r)
+	return err
+}
+
+// Settings is the validated, parsed form of a Config.
+type Settings struct {
+	Targets     []Target
+	Notraps     []mibs.OID
+	SysObjectID mibs.OID
+	Level       slog.Level
+}
+
+// Parse validates c and returns its parsed form.
+func (c *Config) Parse(r Resolver) (Settings, error) {
+	var s Settings
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if c.Port < 1 || c.Port > 65535 {
+		bad("port %d: must be from 1 to 65535", c.Port)
+	}
+	if len(c.Communities) > MaxCommunities {
+		bad("communities: %d given, at most %d are allowed", len(c.Communities), MaxCommunities)
+	}
+	for i, comm := range c.Communities {
+		if err := checkCommunity(comm); err != nil {
+			bad("communities: %w", err)
+		} else if slices.Index(c.Communities, comm) != i {
+			bad("communities: %q is listed twice", comm)
+		}
+	}
+	if len(c.Targets) > MaxTargets {
+		bad("targets: %d given, at most %d are allowed", len(c.Targets), MaxTargets)
+	}
+	seen := map[string]bool{}
+	for _, raw := range c.Targets {
+		t, err := ParseTarget(raw)
+		if err != nil {
+			bad("targets: %w", err)
+			continue
+		}
+		if seen[t.String()] {
+			bad("targets: %q is listed twice", raw)
+		}
+		seen[t.String()] = true
+		if t.Community == "" && len(c.Communities) == 0 && c.Enabled {
+			bad("targets: %q names no community and no communities are configured; write host@port/community or set communities", raw)
+		}
+		s.Targets = append(s.Targets, t)
+	}
+	for _, name := range c.Notraps {
+		oid, err := r.OID(name)
+		if err != nil {
+			bad("notraps: %q: %w", name, err)
+			continue
+		}
+		s.Notraps = append(s.Notraps, oid)
+	}
+	for key, v := range map[string]string{"syscontact": c.Syscontact, "syslocation": c.Syslocation} {
+		if len(v) > maxDisplayLen || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			bad("%s %q: must be at most %d characters of UTF-8 text without control characters", key, v, maxDisplayLen)
+		}
+	}
+	switch c.Loglevel {
+	case "debug":
+		s.Level = slog.LevelDebug
+	case "info":
+		s.Level = slog.LevelInfo
+	case "warning":
+		s.Level = slog.LevelWarn
+	case "error":
+		s.Level = slog.LevelError
+	default:
+		bad("loglevel %q: must be one of %s", c.Loglevel, strings.Join(Loglevels, ", "))
+	}
+	oid, err := mibs.ParseOID(c.SysObjectID)
+	if err != nil {
+		bad("sysobjectid: %w", err)
+	}
+	s.SysObjectID = oid
+	if d := time.Duration(c.InformTimeout); d < 10*time.Millisecond || d > time.Minute {
+		bad("inform_timeout %q: must be from 10ms to 1m", d)
+	}
+	if c.InformRetries < 0 || c.InformRetries > 10 {
+		bad("inform_retries %d: must be from 0 to 10", c.InformRetries)
+	}
+	if c.QueueSize < 1 || c.QueueSize > 1_000_000 {
+		bad("queue_size %d: must be from 1 to 1000000", c.QueueSize)
+	}
+	return s, errors.Join(errs...)
+}
+
+// Clone returns a copy that shares no slices with c.
+func (c Config) Clone() Config {
+	c.Communities = slices.Clone(c.Communities)
+	c.Targets = slices.Clone(c.Targets)
+	c.Notraps = slices.Clone(c.Notraps)
+	c.MIBDirs = slices.Clone(c.MIBDirs)
+	return c
+}
+
+// Normalize rewrites the targets that parse in their canonical form
+// (host@port[/community] with the kind prefix when not the default), so that
+// what is stored and shown is what is in force.
+func (c *Config) Normalize() {
+	for i, raw := range c.Targets {
+		if t, err := ParseTarget(raw); err == nil {
+			c.Targets[i] = t.String()
+		}
+	}
+}
