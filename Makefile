@@ -4,6 +4,7 @@ GO      ?= go
 BIN     := bin
 RUN     := .run
 DEMO    := 127.0.0.1:16162
+DEMOLOG := 127.0.0.1:16514
 
 # Debian packages the integration tests start as real peers: net-snmp's
 # snmptrapd, libvirtd (with virsh) serving its test driver, rsyslogd (with
@@ -15,23 +16,35 @@ TEST_PACKAGES := snmptrapd snmp libvirt-daemon libvirt-clients rsyslog rsyslog-g
 
 all: build
 
+# One vicfg program holds every vCLI command; each name it answers to is a
+# link to it, and argv[0] picks the command.
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
-	ln -sf vicfg-snmp $(BIN)/esxcfg-snmp
-	ln -sf vicfg-syslog $(BIN)/esxcfg-syslog
+	$(GO) build -o $(BIN)/ ./cmd/hostagentd ./cmd/vicfg
+	for name in vicfg-snmp vicfg-syslog vicfg-user vicfg-hostops vicfg-cfgbackup esxcfg-snmp esxcfg-syslog; do \
+		ln -sfn vicfg $(BIN)/$$name || exit 1; \
+	done
 
 # The daemon on the bundled configuration, state in .run/, no root needed.
-# Its built-in demo receiver logs every notification it gets, decoded.
+# Its built-in demo receiver logs every notification it gets, decoded; its
+# demo collector logs every line the forwarder sends it (the files of
+# .run/log, the local socket and the daemon's own log), decoded.
 run: build
-	rm -rf $(RUN) && mkdir -p $(RUN)/etc $(RUN)/state
+	rm -rf $(RUN) && mkdir -p $(RUN)/etc $(RUN)/state $(RUN)/log
 	cp configs/*.toml $(RUN)/etc/
-	@# The local syslog socket goes in .run too: /run needs root.
-	sed -i 's|^socket = .*|socket = "$(CURDIR)/$(RUN)/syslog.sock"|' $(RUN)/etc/syslog.toml
+	@# The local syslog socket and the log directory go in .run too: /run
+	@# and /var/log need root. One loghost: the demo collector.
+	sed -i -e 's|^socket = .*|socket = "$(CURDIR)/$(RUN)/syslog.sock"|' \
+		-e 's|^loghosts = .*|loghosts = ["tcp://$(DEMOLOG)"]|' \
+		-e 's|^glob = "/var/log/vmware/\*.log"|glob = "$(CURDIR)/$(RUN)/log/*.log"|' $(RUN)/etc/syslog.toml
+	echo "hostagent demo: a line of $(RUN)/log/demo.log" > $(RUN)/log/demo.log
 	@echo "hostagentd on configs/ (a copy in $(RUN)/etc); in another terminal try:"
 	@echo "  $(BIN)/vicfg-snmp --server unix:$(RUN)/api.sock --test --show"
+	@echo "  $(BIN)/vicfg-syslog --server unix:$(RUN)/api.sock --show"
+	@echo "  echo 'a new line' >> $(RUN)/log/demo.log"
+	@echo "  logger -u $(RUN)/syslog.sock 'through the local socket'"
 	@echo
 	exec $(BIN)/hostagentd --config-dir $(RUN)/etc --state-dir $(RUN)/state \
-		--api-socket $(RUN)/api.sock --demo-receiver $(DEMO)
+		--api-socket $(RUN)/api.sock --demo-receiver $(DEMO) --demo-collector $(DEMOLOG)
 
 test: test-deps
 	$(GO) vet ./...

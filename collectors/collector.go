@@ -2,8 +2,10 @@
 // sensors, resource counters, network links) into notifications. Every
 // source delivers through a Notifier, so none of them knows about SNMP,
 // targets or encodings. Each source lives in its own sub-package (vms,
-// sensors, resources, links); this package holds what they share: the
-// Notifier contract, the file-system roots, and the loop that polls.
+// sensors, resources, links) and registers itself by name from its init;
+// this package holds what they share: the Notifier and Source contracts,
+// the registry that makes collectors.toml of their sections, the
+// file-system roots, and the loop that polls.
 package collectors
 
 import (

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,10 +23,16 @@ type discard struct{}
 func (discard) Notify(context.Context, mibs.Notification) error { return nil }
 
 func TestRunnerSurvivesFailuresAndPanics(t *testing.T) {
-	var n atomic.Int32
-	r := &Runner{Name: "flaky", Interval: time.Millisecond, Log: slog.New(slog.DiscardHandler),
+	// Each poll is asked for through Wake (the interval is an hour) and
+	// reported on polled, so the test counts polls without a clock.
+	polled := make(chan struct{}, 1)
+	wake := make(chan struct{}, 1)
+	n := 0 // only the Runner's goroutine touches it
+	r := &Runner{Name: "flaky", Interval: time.Hour, Log: slog.New(slog.DiscardHandler), Wake: wake,
 		Poller: pollFunc(func(ctx context.Context, out Notifier) error {
-			switch n.Add(1) {
+			defer func() { polled <- struct{}{} }() // even when it panics
+			n++
+			switch n {
 			case 1:
 				return errors.New("unreadable")
 			case 2:
@@ -40,15 +45,18 @@ func TestRunnerSurvivesFailuresAndPanics(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- r.Run(ctx, discard{}) }()
-	for n.Load() < 5 {
-		time.Sleep(time.Millisecond)
+	for i := range 5 {
+		<-polled
+		if i < 4 {
+			wake <- struct{}{}
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if s := r.Stats(); s.Runs < 5 || s.Failures != 2 || s.LastError != "" {
-		t.Errorf("stats %+v, want 2 failures (the error and the panic) and no error since", s)
+	if s := r.Stats(); s.Runs != 5 || s.Failures != 2 || s.LastError != "" {
+		t.Errorf("stats %+v, want 5 runs, 2 failures (the error and the panic) and no error since", s)
 	}
 }
 

@@ -2,6 +2,7 @@ package snmpagent
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -9,12 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
 
 	"hostagent/internal/configstore"
+	"hostagent/internal/peertest"
 	"hostagent/mibs"
 	"hostagent/mibs/resolve"
 	"hostagent/snmpagent/snmpconfig"
@@ -23,11 +26,15 @@ import (
 // recorder is a loopback UDP socket that decodes what it receives (a
 // hand-made receiver for unit tests; the integration tests use snmptrapd).
 type recorder struct {
-	conn *net.UDPConn
-	mu   sync.Mutex
-	pkts []*gosnmp.SnmpPacket
-	got  chan struct{}
+	conn    *net.UDPConn
+	mu      sync.Mutex
+	pkts    []*gosnmp.SnmpPacket
+	got     chan struct{}
+	settled chan struct{} // a settle marker arrived
 }
+
+// settleMarker is the datagram settle sends: not SNMP, never recorded.
+const settleMarker = "settle"
 
 func newRecorder(t *testing.T) *recorder {
 	t.Helper()
@@ -35,7 +42,7 @@ func newRecorder(t *testing.T) *recorder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &recorder{conn: c, got: make(chan struct{}, 1000)}
+	r := &recorder{conn: c, got: make(chan struct{}, 1000), settled: make(chan struct{}, 1)}
 	go func() {
 		buf := make([]byte, 65536)
 		dec := &gosnmp.GoSNMP{Version: gosnmp.Version2c, Logger: gosnmp.NewLogger(nil)}
@@ -43,6 +50,10 @@ func newRecorder(t *testing.T) *recorder {
 			n, err := c.Read(buf)
 			if err != nil {
 				return
+			}
+			if string(buf[:n]) == settleMarker {
+				r.settled <- struct{}{}
+				continue
 			}
 			pkt, err := dec.SnmpDecodePacket(append([]byte(nil), buf[:n]...))
 			if err != nil {
@@ -79,10 +90,26 @@ func (r *recorder) wait(t *testing.T, n int) []*gosnmp.SnmpPacket {
 	}
 }
 
-// quiet checks that nothing more than n packets arrives for a while.
-func (r *recorder) quiet(t *testing.T, n int) {
+// settle checks that exactly n packets arrived, once every datagram sent
+// so far has been read: it sends a marker from a socket of its own and
+// waits for it, so that all the agent sent before is ahead of it in the
+// receiver's queue. The caller makes sure that the agent sent everything
+// it would before settle (its queue was empty, or its sender gave up).
+func (r *recorder) settle(t *testing.T, n int) {
 	t.Helper()
-	time.Sleep(200 * time.Millisecond)
+	c, err := net.DialUDP("udp4", nil, r.conn.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte(settleMarker)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.settled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the settle marker did not arrive")
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.pkts) != n {
@@ -140,22 +167,31 @@ func TestLifecycleNotifications(t *testing.T) {
 	}
 
 	apply(t, a, cfg) // unchanged: no warmStart
-	r.quiet(t, 1)
+	// A warmStart would be queued by Apply, before this marker: the one
+	// target's notifications leave in order.
+	if err := a.Notify(context.Background(), vmNotification(t, "marker")); err != nil {
+		t.Fatal(err)
+	}
+	if pkts = r.wait(t, 2); trapOID(pkts[1]) != ".1.3.6.1.4.1.6876.4.1.0.1" {
+		t.Fatalf("after an unchanged configuration %s, want nothing before the marker", trapOID(pkts[1]))
+	}
 
 	cfg.Syscontact = "noc@example.com"
 	apply(t, a, cfg)
-	pkts = r.wait(t, 2)
-	if trapOID(pkts[1]) != ".1.3.6.1.6.3.1.1.5.2" {
-		t.Fatalf("after a change %s, want warmStart", trapOID(pkts[1]))
+	pkts = r.wait(t, 3)
+	if trapOID(pkts[2]) != ".1.3.6.1.6.3.1.1.5.2" {
+		t.Fatalf("after a change %s, want warmStart", trapOID(pkts[2]))
 	}
-	if s := waitStats(t, a, func(s snmpconfig.TargetStats) bool { return s.Sent == 2 }); len(s) != 1 {
+	if s := waitStats(t, a, func(s snmpconfig.TargetStats) bool { return s.Sent == 3 }); len(s) != 1 {
 		t.Errorf("sender not kept across the reload: %+v", s)
 	}
 
 	cfg.Enabled = false
 	apply(t, a, cfg)
+	// A disabled agent queues nothing: Notify returns having sent nothing,
+	// and the sender's queue is empty (its 3 were counted).
 	_ = a.Notify(context.Background(), mibs.WarmStart.MustNew())
-	r.quiet(t, 2)
+	r.settle(t, 3)
 }
 
 func TestNotrapsFilter(t *testing.T) {
@@ -171,8 +207,9 @@ func TestNotrapsFilter(t *testing.T) {
 	_ = a.Notify(ctx, off)
 	susp, _ := mibs.VmwVmSuspended.New(mibs.Int(1), mibs.String("p"), mibs.String("a").At(1))
 	_ = a.Notify(ctx, susp)
+	// The filtered two were notified first: sent, they would come before
+	// vmwVmSuspended.
 	pkts := r.wait(t, 2)
-	r.quiet(t, 2)
 	if trapOID(pkts[1]) != ".1.3.6.1.4.1.6876.4.1.0.5" {
 		t.Errorf("sent %s, want only vmwVmSuspended", trapOID(pkts[1]))
 	}
@@ -209,8 +246,10 @@ func TestInformRetriedThenFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The coldStart and the test's warmStart, each sent 1 + 3 times.
+	// Once both informs are counted failed, the sender sends them no more.
 	pkts := r.wait(t, 8)
-	r.quiet(t, 8)
+	waitStats(t, a, func(s snmpconfig.TargetStats) bool { return s.Failed == 2 })
+	r.settle(t, 8)
 	ids := map[uint32]int{}
 	for _, p := range pkts {
 		if p.PDUType != gosnmp.InformRequest {
@@ -259,11 +298,19 @@ func TestReceiverRestartLosesNothing(t *testing.T) {
 
 	a := testAgent(t)
 	apply(t, a, enabled("127.0.0.1@"+strconv.Itoa(port)))
-	deadline := time.Now().Add(5 * time.Second)
-	for a.Stats()[0].Sent < 1 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	waitStats(t, a, func(s snmpconfig.TargetStats) bool { return s.Sent >= 1 })
+	// The ICMP error of the coldStart is back once a connected probe sent
+	// after it has its own: the probe's read returns ECONNREFUSED.
+	probe, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // let the ICMP error come back
+	_, _ = probe.Write([]byte("probe"))
+	_ = probe.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := probe.Read(make([]byte, 16)); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("probe of the closed port: %v, want ECONNREFUSED", err)
+	}
+	probe.Close()
 
 	up, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
 	if err != nil {
@@ -294,15 +341,12 @@ func TestReceiverRestartLosesNothing(t *testing.T) {
 // have a datagram before its sender has counted it.
 func waitStats(t *testing.T, a *Agent, ok func(snmpconfig.TargetStats) bool) []snmpconfig.TargetStats {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		stats := a.Stats()
-		if !slices.ContainsFunc(stats, func(s snmpconfig.TargetStats) bool { return !ok(s) }) {
-			return stats
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("counters %+v never reached the expected values", stats)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var stats []snmpconfig.TargetStats
+	if !peertest.Until(5*time.Second, func() bool {
+		stats = a.Stats()
+		return !slices.ContainsFunc(stats, func(s snmpconfig.TargetStats) bool { return !ok(s) })
+	}) {
+		t.Fatalf("counters %+v never reached the expected values", stats)
 	}
+	return stats
 }

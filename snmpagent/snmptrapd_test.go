@@ -154,14 +154,8 @@ func TestSnmptrapdDecodesEveryKind(t *testing.T) {
 	}
 
 	// snmptrapd may print the last inform before its response is counted.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		s := a.Stats()[2]
-		if s.Sent == 4 && s.Acknowledged == 4 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("inform target stats %+v, want 4 sent and acknowledged", s)
-		}
+	if !peertest.Until(5*time.Second, func() bool { s := a.Stats()[2]; return s.Sent == 4 && s.Acknowledged == 4 }) {
+		t.Fatalf("inform target stats %+v, want 4 sent and acknowledged", a.Stats()[2])
 	}
 }
 

@@ -68,6 +68,13 @@ func DefaultConfig() Config {
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for i, h := range c.Loghosts {
+		// An empty entry would be skipped by ParseLoghosts, yet stored
+		// and shown as if it were a collector.
+		if strings.TrimSpace(h) == "" {
+			bad("loghosts[%d] %q: empty; remove it, or name a collector such as tcp://loghost:1514", i, h)
+		}
+	}
 	for i, f := range c.Files {
 		if !filepath.IsAbs(f.Glob) {
 			bad("files[%d].glob %q: must be an absolute path pattern", i, f.Glob)

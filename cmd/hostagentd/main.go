@@ -14,14 +14,18 @@ import (
 	"github.com/spf13/pflag"
 
 	"hostagent/collectors"
+	// The built-in sources register themselves with collectors.Register;
+	// the program, not internal/daemon, chooses which it is built with.
+	_ "hostagent/collectors/all"
 	"hostagent/internal/daemon"
+	"hostagent/internal/logwatch"
 	"hostagent/internal/trapwatch"
 	"hostagent/manage/apiclient"
 )
 
 func main() {
 	var opts daemon.Options
-	var demo string
+	var demo, demoLog string
 	fs := pflag.NewFlagSet("hostagentd", pflag.ContinueOnError)
 	fs.StringVar(&opts.ConfigDir, "config-dir", "/etc/hostagent", "directory of the TOML configuration, watched for edits")
 	fs.StringVar(&opts.StateDir, "state-dir", "/var/lib/hostagent", "directory of the daemon's state")
@@ -34,6 +38,7 @@ func main() {
 	fs.StringVar(&opts.TLSKey, "tls-key", "", "HTTPS key `file`, with --tls-cert")
 	fs.DurationVar(&opts.SessionTimeout, "session-timeout", 30*time.Minute, "end HTTPS sessions unused for this `duration`")
 	fs.StringVar(&demo, "demo-receiver", "", "also run a receiver on this UDP `host:port` that logs each notification decoded (for demonstrations)")
+	fs.StringVar(&demoLog, "demo-collector", "", "also run a syslog collector on this TCP `host:port` that logs each line it receives decoded (for demonstrations; point a tcp:// loghost at it)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if err == pflag.ErrHelp {
 			os.Exit(0)
@@ -53,6 +58,17 @@ func main() {
 	d := daemon.New(opts, log)
 	if demo != "" {
 		w, err := trapwatch.Start(demo, d, log.With("subsystem", "demo-receiver"))
+		if err != nil {
+			log.Error("cannot start", "err", err)
+			os.Exit(1)
+		}
+		defer w.Close()
+	}
+	if demoLog != "" {
+		// Started before the daemon so that its first connection finds
+		// it; it logs to stderr only, never through the forwarder, which
+		// would send each line back to it.
+		w, err := logwatch.Start(demoLog, log.With("subsystem", "demo-collector"))
 		if err != nil {
 			log.Error("cannot start", "err", err)
 			os.Exit(1)

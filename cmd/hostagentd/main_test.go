@@ -3,10 +3,11 @@ package main_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"hostagent/internal/peertest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,13 +17,13 @@ import (
 // build compiles the commands once into dir.
 func build(t *testing.T, dir string) {
 	t.Helper()
-	cmd := exec.Command("go", "build", "-o", dir, "hostagent/cmd/hostagentd", "hostagent/cmd/vicfg-snmp", "hostagent/cmd/vicfg-syslog")
+	cmd := exec.Command("go", "build", "-o", dir, "hostagent/cmd/hostagentd", "hostagent/cmd/vicfg")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	// esxcfg-* are the same programs under ESXi's other names.
-	for _, name := range []string{"snmp", "syslog"} {
-		if err := os.Symlink("vicfg-"+name, filepath.Join(dir, "esxcfg-"+name)); err != nil {
+	// The commands are links to vicfg, as make build installs them.
+	for _, name := range []string{"vicfg-snmp", "vicfg-syslog", "esxcfg-snmp", "esxcfg-syslog"} {
+		if err := os.Symlink("vicfg", filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -34,11 +35,13 @@ func TestBinariesStartServeAndStop(t *testing.T) {
 	bin, work := t.TempDir(), t.TempDir()
 	build(t, bin)
 	sock := filepath.Join(work, "api.sock")
-	// Its own syslog socket: the default path is shared by every test process.
+	// Its own syslog socket and log folder: the default paths belong to the
+	// host (a hostagentd it runs holds /run/hostagent/syslog.sock).
 	if err := os.MkdirAll(filepath.Join(work, "etc"), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(work, "etc", "syslog.toml"), []byte("socket = "+strconv.Quote(filepath.Join(work, "syslog.sock"))+"\n"), 0o640); err != nil {
+	syslogToml := fmt.Sprintf("socket = %q\n[[files]]\nglob = %q\n", filepath.Join(work, "syslog.sock"), filepath.Join(work, "log", "*.log"))
+	if err := os.WriteFile(filepath.Join(work, "etc", "syslog.toml"), []byte(syslogToml), 0o640); err != nil {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
@@ -61,12 +64,22 @@ func TestBinariesStartServeAndStop(t *testing.T) {
 		out, err := exec.Command(filepath.Join(bin, "esxcfg-snmp"), append([]string{"--server", "unix:" + sock}, args...)...).CombinedOutput()
 		return string(out), err
 	}
+	// Ready once its API answers; an early exit ends the wait at once.
 	var out string
 	var err error
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if out, err = esxcfg("--show"); err == nil {
-			break
+	gone := false
+	peertest.Until(20*time.Second, func() bool {
+		select {
+		case <-exited:
+			gone = true
+			return true
+		default:
 		}
+		out, err = esxcfg("--show")
+		return err == nil
+	})
+	if gone {
+		t.Fatal("hostagentd exited at start")
 	}
 	if err != nil || !strings.Contains(out, "Enabled  : 0\nUDP port : 161\n") {
 		t.Fatalf("esxcfg-snmp --show: %v\n%s", err, out)

@@ -255,24 +255,31 @@ func (r *lossRig) stop(sig syscall.Signal) {
 	r.daemon = nil
 }
 
-// waitFor polls cond every 20 ms until it holds; the test fails after
-// timeout, or at once if the daemon exits meanwhile.
+// waitFor polls cond until it holds; the test fails after timeout, or at
+// once if the daemon exits meanwhile.
 func (r *lossRig) waitFor(what string, timeout time.Duration, cond func() bool) {
 	r.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if r.daemon != nil {
-			select {
-			case <-r.exited:
-				r.daemon = nil
-				r.t.Fatalf("waiting for %s: hostagentd exited:\n%s", what, r.log())
-			default:
-			}
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("waiting for %s: not within %v", what, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
+	exited := false
+	if !peertest.Until(timeout, func() bool { exited = r.hasExited(); return exited || cond() }) {
+		r.t.Fatalf("waiting for %s: not within %v", what, timeout)
+	}
+	if exited {
+		r.t.Fatalf("waiting for %s: hostagentd exited:\n%s", what, r.log())
+	}
+}
+
+// hasExited reports whether the running daemon has exited (and forgets
+// it); false when none runs.
+func (r *lossRig) hasExited() bool {
+	if r.daemon == nil {
+		return false
+	}
+	select {
+	case <-r.exited:
+		r.daemon = nil
+		return true
+	default:
+		return false
 	}
 }
 
@@ -416,32 +423,29 @@ func (r *lossRig) waitAll(bound int) {
 	n := r.next
 	start := time.Now()
 	lastProgress, lastDistinct := start, -1
-	for {
+	var failure string
+	peertest.Until(2*time.Minute+time.Second, func() bool {
 		r.tally.update(r.t, r.rsyslog.MessagesFile())
 		if r.tally.missing(n) == 0 {
-			break
+			return true
 		}
 		// Progress is a line not seen before: copies sent again and
 		// again are none.
 		if r.tally.distinct != lastDistinct {
 			lastDistinct, lastProgress = r.tally.distinct, time.Now()
 		}
-		if r.daemon != nil {
-			select {
-			case <-r.exited:
-				r.daemon = nil
-				r.t.Errorf("hostagentd exited while lines were missing")
-				r.report(n, bound)
-				r.t.FailNow()
-			default:
-			}
+		switch {
+		case r.hasExited():
+			failure = "hostagentd exited while lines were missing"
+		case time.Since(lastProgress) > 30*time.Second || time.Since(start) > 2*time.Minute:
+			failure = fmt.Sprintf("lines still missing after %v (nothing new for %v)", time.Since(start).Round(time.Second), time.Since(lastProgress).Round(time.Second))
 		}
-		if time.Since(lastProgress) > 30*time.Second || time.Since(start) > 2*time.Minute {
-			r.t.Errorf("lines still missing after %v (nothing new for %v)", time.Since(start).Round(time.Second), time.Since(lastProgress).Round(time.Second))
-			r.report(n, bound)
-			r.t.FailNow()
-		}
-		time.Sleep(200 * time.Millisecond)
+		return failure != ""
+	})
+	if failure != "" {
+		r.t.Error(failure)
+		r.report(n, bound)
+		r.t.FailNow()
 	}
 	r.report(n, bound)
 }

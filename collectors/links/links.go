@@ -135,18 +135,27 @@ type link struct {
 }
 
 // Links is a collectors.Poller over /sys/class/net. Poll is safe for
-// concurrent use; Run polls on a timer and on netlink messages.
+// concurrent use; Run polls on a timer and on netlink messages, which makes
+// it a collectors.Source.
 type Links struct {
 	cfg   Config
 	paths collectors.Paths
 	log   *slog.Logger
+	// kick asks runner for a poll when netlink announces a change. One
+	// slot: a burst of messages (a bond and its slaves going down
+	// together) while a poll runs costs one more poll, not one per message.
+	kick   chan struct{}
+	runner *collectors.Runner
 
 	mu     sync.Mutex
 	primed bool            // the baseline has been read
 	last   map[string]link // by interface name, as sysfs lists them
 }
 
-var _ collectors.Poller = (*Links)(nil)
+var (
+	_ collectors.Poller = (*Links)(nil)
+	_ collectors.Source = (*Links)(nil)
+)
 
 // New returns a Links for cfg, which should have passed Validate; an
 // interval out of range is replaced by the default so Run cannot spin or
@@ -158,8 +167,13 @@ func New(cfg Config, paths collectors.Paths, log *slog.Logger) *Links {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Links{cfg: cfg, paths: paths, log: log}
+	l := &Links{cfg: cfg, paths: paths, log: log, kick: make(chan struct{}, 1)}
+	l.runner = &collectors.Runner{Name: "links", Interval: time.Duration(cfg.Interval), Poller: l, Log: log, Wake: l.kick}
+	return l
 }
+
+// Stats are the counters of Run's polls.
+func (l *Links) Stats() collectors.Stats { return l.runner.Stats() }
 
 // watched says whether name is in Interfaces and not in Exclude. Patterns
 // that fail to parse match nothing (Validate reports them).

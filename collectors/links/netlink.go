@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -19,16 +18,13 @@ import (
 // kernel refusing the socket) it logs at debug and only polls. It returns
 // nil when ctx is done, after the netlink reader has stopped.
 func (l *Links) Run(ctx context.Context, out collectors.Notifier) error {
-	// One slot: a burst of messages (a bond and its slaves going down
-	// together) while a poll runs costs one more poll, not one per message.
-	kick := make(chan struct{}, 1)
 	if f, err := subscribe(); err != nil {
 		l.log.Debug("links: no netlink link notifications, polling only", "err", err)
 	} else {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			l.listen(f, kick)
+			l.listen(f, l.kick)
 		}()
 		defer func() {
 			f.Close() // wakes the blocked Read
@@ -36,8 +32,7 @@ func (l *Links) Run(ctx context.Context, out collectors.Notifier) error {
 		}()
 	}
 
-	r := &collectors.Runner{Name: "links", Interval: time.Duration(l.cfg.Interval), Poller: l, Log: l.log, Wake: kick}
-	return r.Run(ctx, out)
+	return l.runner.Run(ctx, out)
 }
 
 // subscribe opens a NETLINK_ROUTE socket joined to RTMGRP_LINK, on which

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"hostagent/internal/peertest"
 )
 
 // nlmsg builds a netlink message of type typ with payload bytes of zeros.
@@ -52,35 +54,52 @@ func TestHasLinkMessage(t *testing.T) {
 // TestListen feeds listen datagrams through a socket pair, as the kernel
 // would through netlink, without touching the host's interfaces.
 func TestListen(t *testing.T) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Skip("socketpair:", err)
+	pair := func() (r, w *os.File) {
+		// SOCK_SEQPACKET keeps datagrams apart as netlink does, and,
+		// unlike SOCK_DGRAM, ends the reader's stream when the writer
+		// closes, so the test knows when every message has been read.
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Skip("socketpair:", err)
+		}
+		return os.NewFile(uintptr(fds[0]), "r"), os.NewFile(uintptr(fds[1]), "w")
 	}
-	r, w := os.NewFile(uintptr(fds[0]), "r"), os.NewFile(uintptr(fds[1]), "w")
-	defer w.Close()
 	l := New(DefaultConfig(), newSysfs(t).paths(), nil)
-	kick := make(chan struct{}, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		l.listen(r, kick)
-	}()
+	listen := func(r *os.File, kick chan<- struct{}) <-chan struct{} {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			l.listen(r, kick)
+		}()
+		return done
+	}
 
-	w.Write(nlmsg(unix.RTM_NEWADDR, 24))
-	w.Write(nlmsg(unix.RTM_NEWLINK, 600))
+	// One kick per link message, none for the others: room for every
+	// kick, and the writer closed, so that all are counted once listen
+	// has read everything and returned.
+	r, w := pair()
+	defer r.Close()
+	kick := make(chan struct{}, 10)
+	done := listen(r, kick)
+	for _, m := range [][]byte{nlmsg(unix.RTM_NEWADDR, 24), nlmsg(unix.RTM_NEWLINK, 600), nlmsg(unix.RTM_NEWADDR, 24), nlmsg(unix.RTM_DELLINK, 16)} {
+		if _, err := w.Write(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
 	select {
-	case <-kick:
+	case <-done:
 	case <-time.After(5 * time.Second):
-		t.Fatal("no poll asked for RTM_NEWLINK")
+		t.Fatal("listen did not stop at the end of its socket")
 	}
-	w.Write(nlmsg(unix.RTM_NEWADDR, 24))
-	time.Sleep(50 * time.Millisecond)
-	select {
-	case <-kick:
-		t.Error("a poll asked for RTM_NEWADDR")
-	default:
+	if len(kick) != 2 {
+		t.Errorf("%d polls asked for, want 2: one per link message, none per address message", len(kick))
 	}
 
+	// Closing the socket wakes a blocked read: Run's way to stop it.
+	r, w = pair()
+	defer w.Close()
+	done = listen(r, make(chan struct{}, 1))
 	r.Close()
 	select {
 	case <-done:
@@ -111,11 +130,7 @@ func TestRun(t *testing.T) {
 
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-		}
+		peertest.Eventually(t, 5*time.Second, what, ok)
 	}
 	waitFor("the baseline", func() bool {
 		l.mu.Lock()
@@ -130,6 +145,9 @@ func TestRun(t *testing.T) {
 	})
 	if len(got) != 1 || got[0] != linkUp(2, 1, 1) {
 		t.Errorf("sent %q, want one linkUp for ifIndex 2", got)
+	}
+	if st := l.Stats(); st.Runs < 2 || st.Failures != 0 {
+		t.Errorf("stats %+v, want the baseline and the poll that saw the change", st)
 	}
 
 	cancel()

@@ -20,16 +20,19 @@ type procFixture struct {
 	paths collectors.Paths
 }
 
+// newProcFixture copies testdata/proc, a host at rest, for a test to
+// change: two CPUs 10% busy (stat as stat writes cpuTicks{100, 900} and
+// {50, 450} twice), memory 50% used of 1000 kB, swap 2000 kB unused
+// (meminfo(1000, 500, 2000, 2000)), load 0.50 (loadavg(0.5)), and mounts
+// that mix real file systems with the kernel's and containers'. The real
+// ones, in order, are /, /var/lib/libvirt and "/mnt/vm images" (escaped
+// as the kernel writes a space), numbered 31, 32 and 33.
 func newProcFixture(t testing.TB) *procFixture {
 	dir := t.TempDir()
 	f := &procFixture{t: t, paths: collectors.Paths{ProcFS: filepath.Join(dir, "proc"), SysFS: filepath.Join(dir, "sys")}}
-	if err := os.MkdirAll(f.paths.ProcFS, 0o755); err != nil {
+	if err := os.CopyFS(f.paths.ProcFS, os.DirFS(filepath.Join("testdata", "proc"))); err != nil {
 		t.Fatal(err)
 	}
-	f.stat(cpuTicks{busy: 100, idle: 900}, cpuTicks{busy: 50, idle: 450}, cpuTicks{busy: 50, idle: 450})
-	f.meminfo(1000, 500, 2000, 2000)
-	f.loadavg(0.5)
-	f.write("mounts", fixtureMounts)
 	return f
 }
 
@@ -69,22 +72,6 @@ func (f *procFixture) meminfo(total, available, swapTotal, swapFree uint64) {
 func (f *procFixture) loadavg(load1 float64) {
 	f.write("loadavg", fmt.Sprintf("%.2f 0.40 0.30 2/345 6789\n", load1))
 }
-
-// fixtureMounts mixes real file systems with the kernel's and containers'.
-// The real ones, in order, are /, /var/lib/libvirt and "/mnt/vm images"
-// (escaped as the kernel writes a space), numbered 31, 32 and 33.
-const fixtureMounts = `sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0
-proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0
-udev /dev devtmpfs rw,nosuid,relatime,size=8000000k 0 0
-/dev/sda1 / ext4 rw,relatime,errors=remount-ro 0 0
-tmpfs /run tmpfs rw,nosuid,nodev,size=1600000k,mode=755 0 0
-cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid,nodev,noexec,relatime 0 0
-/dev/sdb1 /var/lib/libvirt xfs rw,relatime 0 0
-overlay /var/lib/docker/overlay2/abc/merged overlay rw,relatime 0 0
-/dev/loop0 /snap/core22/1380 squashfs ro,nodev,relatime 0 0
-nas:/export/vm /mnt/vm\040images nfs4 rw,relatime,vers=4.2 0 0
-lxcfs /var/lib/lxcfs fuse.lxcfs rw,nosuid,nodev,relatime 0 0
-`
 
 // fakeStatfs answers statfs from a table keyed by path and counts calls.
 type fakeStatfs struct {

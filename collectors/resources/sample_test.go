@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/procfs"
+
+	"hostagent/internal/peertest"
 )
 
 func readFixture(t *testing.T, f *procFixture) *snapshot {
@@ -199,16 +201,22 @@ func TestFilesystemUsedPercentAsDf(t *testing.T) {
 
 func TestHungStatfsIsSkipped(t *testing.T) {
 	release := make(chan struct{})
-	g := &hangGuard{timeout: 20 * time.Millisecond, busy: map[string]bool{}, statfs: func(path string) (fsUsage, error) {
+	expired := make(chan time.Time)
+	close(expired)
+	g := &hangGuard{timeout: 5 * time.Second, busy: map[string]bool{}, statfs: func(path string) (fsUsage, error) {
 		if path == "/nfs" {
 			<-release
 		}
 		return usedFS(10), nil
 	}}
+	// The timeout is up at once: /nfs, which does not answer, has hung.
+	g.after = func(time.Duration) <-chan time.Time { return expired }
 	ctx := context.Background()
-	if _, err := g.usage(ctx, "/nfs"); !errors.Is(err, errHung) {
+	if _, err := g.usage(ctx, "/nfs"); !errors.Is(err, errHung) || !strings.Contains(err.Error(), "no answer within 5s") {
 		t.Fatalf("hung statfs: %v", err)
 	}
+	// From here the timeout never comes: answers are waited for.
+	g.after = func(time.Duration) <-chan time.Time { return nil }
 	if _, err := g.usage(ctx, "/nfs"); !errors.Is(err, errHung) || !strings.Contains(err.Error(), "skipped") {
 		t.Errorf("while still hung: %v", err)
 	}
@@ -216,15 +224,10 @@ func TestHungStatfsIsSkipped(t *testing.T) {
 		t.Errorf("another path while /nfs hangs: %v", err)
 	}
 	close(release)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	// The hung call returns on its own goroutine; /nfs is read again once
+	// it has.
+	peertest.Eventually(t, 5*time.Second, "/nfs read again after the server answered", func() bool {
 		_, err := g.usage(ctx, "/nfs")
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after the server answered: %v", err)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return err == nil
+	})
 }

@@ -50,6 +50,9 @@ var errHung = errors.New("statfs has not returned; skipped until it does (hung n
 type hangGuard struct {
 	statfs  statfsFunc
 	timeout time.Duration
+	// after is the clock of the timeout: time.After when nil; tests
+	// decide when a call has hung.
+	after func(time.Duration) <-chan time.Time
 
 	mu   sync.Mutex
 	busy map[string]bool
@@ -76,15 +79,17 @@ func (g *hangGuard) usage(ctx context.Context, path string) (fsUsage, error) {
 		g.mu.Unlock()
 		done <- result{u, err}
 	}()
-	timer := time.NewTimer(g.timeout)
-	defer timer.Stop()
+	after := g.after
+	if after == nil {
+		after = time.After // its timer is collected once unreferenced
+	}
 	select {
 	case r := <-done:
 		if r.err != nil {
 			return fsUsage{}, fmt.Errorf("statfs %s: %w", path, r.err)
 		}
 		return r.u, nil
-	case <-timer.C:
+	case <-after(g.timeout):
 		return fsUsage{}, fmt.Errorf("statfs %s: no answer within %s: %w", path, g.timeout, errHung)
 	case <-ctx.Done():
 		return fsUsage{}, fmt.Errorf("statfs %s: %w", path, ctx.Err())

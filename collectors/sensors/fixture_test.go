@@ -24,6 +24,16 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture { return &fixture{t: t, root: t.TempDir()} }
 
+// testdataFixture is testdata/<name>/sys, read where it is: for tests
+// that only read.
+func testdataFixture(t testing.TB, name string) *fixture {
+	root, err := filepath.Abs(filepath.Join("testdata", name, "sys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, root: root}
+}
+
 func (f *fixture) paths() collectors.Paths {
 	return collectors.Paths{ProcFS: filepath.Join(f.root, "proc"), SysFS: f.root}
 }

@@ -13,18 +13,12 @@ import (
 	"hostagent/mibs"
 )
 
+// TestBaselineReportsOnlyWhatIsNotNormal reads testdata/host/sys, a host's
+// sysfs as the kernel lays it out: coretemp's package at 45 C (limits 80
+// and 95), an nct6775 with a turning fan, a failed fan (fan2_fault) and a
+// voltage within its limits, and a healthy mains supply.
 func TestBaselineReportsOnlyWhatIsNotNormal(t *testing.T) {
-	f := newFixture(t)
-	f.chip("hwmon0", "coretemp", map[string]string{
-		"temp1_input": "45000", "temp1_max": "80000", "temp1_crit": "95000", "temp1_label": "Package id 0",
-	})
-	f.chip("hwmon1", "nct6775", map[string]string{
-		"fan1_input": "1200", "fan1_min": "300",
-		"fan2_input": "0", "fan2_min": "300", "fan2_fault": "1",
-		"in0_input": "1200", "in0_min": "1100", "in0_max": "1300",
-	})
-	f.supply("PSU1", map[string]string{"type": "Mains", "online": "1", "health": "Good"})
-	h := newHarness(t, f, StyleEnv)
+	h := newHarness(t, testdataFixture(t, "host"), StyleEnv)
 
 	e := h.pollOne()
 	want := event{name: "vmwESXEnvHardwareEvent", index: 1, subsystem: 4, status: 5, desc: "nct6775 fan2: fault - failed"}

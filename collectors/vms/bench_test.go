@@ -120,9 +120,7 @@ func BenchmarkEventToTrap(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = v.Run(ctx, agent) }()
-	for v.Resyncs() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	peertest.Eventually(b, 20*time.Second, "the first resync", func() bool { return v.Resyncs() > 0 })
 	l := dial(b, d.Socket())
 	dom, err := l.DomainLookupByName("test")
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
@@ -34,15 +34,28 @@ type VMs struct {
 	// baseline is set until the first resync of a first start: VMs that
 	// exist then are recorded, not announced.
 	baseline bool
-	resyncs  atomic.Uint64
+	// stats count resyncs as runs (one per (re)connection) and failed
+	// connections or lost sessions as failures.
+	mu    sync.Mutex
+	stats collectors.Stats
 	// saves holds the newest registry snapshot for the saver goroutine:
 	// writing (with its fsyncs) is kept off the path from event to trap.
 	saves chan registryFile
 }
 
+var _ collectors.Source = (*VMs)(nil)
+
 // Resyncs counts the completed comparisons of libvirt's domains with the
 // registry: one per (re)connection. Tests wait on it.
-func (v *VMs) Resyncs() uint64 { return v.resyncs.Load() }
+func (v *VMs) Resyncs() uint64 { return v.Stats().Runs }
+
+// Stats are the collector's counters: Runs are resyncs, LastDuration the
+// last one's, Failures the connections that failed or were lost.
+func (v *VMs) Stats() collectors.Stats {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.stats
+}
 
 // New loads the VM registry from stateDir.
 func New(cfg Config, stateDir string, log *slog.Logger) (*VMs, error) {
@@ -75,6 +88,7 @@ func (v *VMs) Run(ctx context.Context, out collectors.Notifier) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		v.failed(err)
 		level := slog.LevelWarn
 		if down {
 			level = slog.LevelDebug
@@ -152,6 +166,7 @@ var listsByPower = []struct {
 
 // resync compares every domain's state with what was last reported.
 func (v *VMs) resync(ctx context.Context, l *libvirt.Libvirt, out collectors.Notifier) error {
+	start := time.Now()
 	seen := map[string]bool{}
 	changed := false
 	for _, list := range listsByPower {
@@ -188,8 +203,22 @@ func (v *VMs) resync(ctx context.Context, l *libvirt.Libvirt, out collectors.Not
 		v.reg.loaded = true // written once at a first start, so the next start is not one
 		v.save()
 	}
-	v.resyncs.Add(1)
+	v.mu.Lock()
+	v.stats.Runs++
+	v.stats.LastDuration = time.Since(start)
+	v.stats.LastError = ""
+	v.mu.Unlock()
 	return nil
+}
+
+// failed counts a connection that failed or was lost.
+func (v *VMs) failed(err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.stats.Failures++
+	if err != nil {
+		v.stats.LastError = err.Error()
+	}
 }
 
 // observe records that d is in power state p, notifying a change; it

@@ -16,8 +16,6 @@ import (
 	"hostagent/manage/audit"
 	"hostagent/manage/auth"
 	"hostagent/manage/tlsid"
-	"hostagent/snmpagent/snmpconfig"
-	"hostagent/syslogd"
 	"hostagent/syslogd/forward"
 )
 
@@ -152,7 +150,7 @@ func (d *Daemon) restore(ctx context.Context, b api.Backup) error {
 
 // checkStaged loads each staged file as the daemon would.
 func (d *Daemon) checkStaged(ctx context.Context, stage string, cert bool) error {
-	snmp := snmpconfig.DefaultConfig()
+	snmp := d.opts.Defaults.SNMP()
 	if _, err := configstore.Load(filepath.Join(stage, SNMPFile), &snmp); err != nil {
 		return err
 	}
@@ -162,14 +160,14 @@ func (d *Daemon) checkStaged(ctx context.Context, stage string, cert bool) error
 		return fmt.Errorf("%s: %w", SNMPFile, err)
 	}
 	plan.Discard()
-	col := DefaultCollectorsConfig()
-	if _, err := configstore.Load(filepath.Join(stage, CollectorsFile), &col); err != nil {
+	col := d.opts.Defaults.Collectors()
+	if _, err := configstore.Load(filepath.Join(stage, CollectorsFile), col.Ptr()); err != nil {
 		return err
 	}
 	if err := col.Validate(); err != nil {
 		return fmt.Errorf("%s: %w", CollectorsFile, err)
 	}
-	syslog := syslogd.DefaultConfig()
+	syslog := d.opts.Defaults.Syslog()
 	if _, err := configstore.Load(filepath.Join(stage, SyslogFile), &syslog); err != nil {
 		return err
 	}
@@ -259,11 +257,11 @@ func (d *Daemon) setDefault(f backupFile) error {
 	var v any
 	switch f.name {
 	case SNMPFile:
-		v = snmpconfig.DefaultConfig()
+		v = d.opts.Defaults.SNMP()
 	case CollectorsFile:
-		v = DefaultCollectorsConfig()
+		v = d.opts.Defaults.Collectors().Ptr()
 	case SyslogFile:
-		v = syslogd.DefaultConfig()
+		v = d.opts.Defaults.Syslog()
 	default:
 		if err := os.Remove(d.backupPath(f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err

@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"hostagent/internal/peertest"
 	"hostagent/manage/api"
+	"hostagent/manage/vicfg"
 	cfgbackupcmd "hostagent/manage/vicfg/cfgbackup"
 )
 
@@ -115,13 +117,13 @@ func TestBackupRestoresOntoAnotherDaemon(t *testing.T) {
 	// The same through vicfg-cfgbackup: saved from A, loaded onto B.
 	file := filepath.Join(t.TempDir(), "backup.json")
 	var out bytes.Buffer
-	if code := cfgbackupcmd.Run(context.Background(), "vicfg-cfgbackup", []string{"--server", "unix:" + a.sock, "-s", file}, strings.NewReader(""), &out, &out); code != 0 {
+	if code := cfgbackupcmd.Command.Run(context.Background(), "vicfg-cfgbackup", []string{"--server", "unix:" + a.sock, "-s", file}, vicfg.IO{Stdout: &out, Stderr: &out}); code != 0 {
 		t.Fatalf("vicfg-cfgbackup -s: %s", out.String())
 	}
 	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("backup file: %v %v", st, err)
 	}
-	if code := cfgbackupcmd.Run(context.Background(), "vicfg-cfgbackup", []string{"--server", "unix:" + b.sock, "-l", file}, strings.NewReader(""), &out, &out); code != 0 {
+	if code := cfgbackupcmd.Command.Run(context.Background(), "vicfg-cfgbackup", []string{"--server", "unix:" + b.sock, "-l", file}, vicfg.IO{Stdout: &out, Stderr: &out}); code != 0 {
 		t.Fatalf("vicfg-cfgbackup -l: %s", out.String())
 	}
 
@@ -134,6 +136,10 @@ func TestBackupRestoresOntoAnotherDaemon(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(b.dir, "state", "users.toml")); !os.IsNotExist(err) {
 		t.Errorf("users survived the reset: %v", err)
+	}
+	// B's factory defaults are the ones it was given, not the host's.
+	if code, out := call(t, cb, "GET", api.PathSyslog, nil); code != 200 || !strings.Contains(string(out), strconv.Quote(filepath.Join(b.dir, "syslog.sock"))) {
+		t.Errorf("syslog after the reset: %d %s", code, out)
 	}
 }
 

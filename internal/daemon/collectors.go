@@ -2,53 +2,31 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
-	"reflect"
 	"sync"
-	"time"
 
 	"hostagent/collectors"
-	"hostagent/collectors/links"
-	"hostagent/collectors/resources"
-	"hostagent/collectors/sensors"
-	"hostagent/collectors/vms"
 	"hostagent/internal/configstore"
 )
 
 // CollectorsFile is the collectors' configuration file in the config directory.
 const CollectorsFile = "collectors.toml"
 
-// CollectorsConfig is collectors.toml: one section per source.
-type CollectorsConfig struct {
-	VMs       vms.Config       `toml:"vms"`
-	Sensors   sensors.Config   `toml:"sensors"`
-	Links     links.Config     `toml:"links"`
-	Resources resources.Config `toml:"resources"`
-}
+// CollectorsConfig is collectors.toml: one section per source registered
+// with collectors.Register. The daemon names no source: the command links
+// the built-in ones (hostagent/collectors/all), a test its own.
+type CollectorsConfig = collectors.Settings
 
 // DefaultCollectorsConfig is what a host without collectors.toml runs.
-func DefaultCollectorsConfig() CollectorsConfig {
-	return CollectorsConfig{
-		VMs:       vms.DefaultConfig(),
-		Sensors:   sensors.DefaultConfig(),
-		Links:     links.DefaultConfig(),
-		Resources: resources.DefaultConfig(),
-	}
-}
-
-// Validate checks every section and reports all problems at once.
-func (c CollectorsConfig) Validate() error {
-	return errors.Join(c.VMs.Validate(), c.Sensors.Validate(), c.Links.Validate(), c.Resources.Validate())
-}
+func DefaultCollectorsConfig() CollectorsConfig { return collectors.DefaultSettings() }
 
 // collectorSet is the running collectors of one configuration.
 type collectorSet struct {
 	cfg     CollectorsConfig
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	runners map[string]runner // by name, for their statistics
+	sources map[string]collectors.Source // by name, for their statistics
 }
 
 // stop ends every collector and waits for them (the VM collector writes
@@ -61,11 +39,6 @@ func (s *collectorSet) stop() {
 	s.wg.Wait()
 }
 
-// runner is what every collector offers the daemon.
-type runner interface {
-	Run(ctx context.Context, out collectors.Notifier) error
-}
-
 // startCollectors builds every enabled collector of cfg (all or none:
 // one that cannot be built fails the whole configuration) and runs each
 // in its own goroutine, delivering to the SNMP agent.
@@ -74,40 +47,22 @@ func (d *Daemon) startCollectors(cfg CollectorsConfig) (*collectorSet, error) {
 		return nil, err
 	}
 	log := d.log.With("subsystem", "collectors")
-	runners := map[string]runner{}
-	if cfg.VMs.Enabled {
-		v, err := vms.New(cfg.VMs, d.opts.StateDir, log)
-		if err != nil {
-			return nil, err
-		}
-		runners["vms"] = v
-	}
-	if cfg.Sensors.Enabled {
-		runners["sensors"] = &collectors.Runner{Name: "sensors", Interval: time.Duration(cfg.Sensors.Interval),
-			Poller: sensors.New(cfg.Sensors, d.opts.Paths, log), Log: log}
-	}
-	if cfg.Links.Enabled {
-		runners["links"] = links.New(cfg.Links, d.opts.Paths, log)
-	}
-	if cfg.Resources.Enabled {
-		r, err := resources.New(cfg.Resources, d.opts.Paths, log)
-		if err != nil {
-			return nil, err
-		}
-		runners["resources"] = &collectors.Runner{Name: "resources", Interval: r.PollInterval(), Poller: r, Log: log}
+	sources, err := cfg.Build(collectors.Env{Paths: d.opts.Paths, StateDir: d.opts.StateDir, Log: log})
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	set := &collectorSet{cfg: cfg, cancel: cancel, runners: runners}
-	for name, r := range runners {
+	set := &collectorSet{cfg: cfg, cancel: cancel, sources: sources}
+	for name, src := range sources {
 		set.wg.Add(1)
 		go func() {
 			defer set.wg.Done()
-			if err := r.Run(ctx, d.agent); err != nil {
+			if err := src.Run(ctx, d.agent); err != nil {
 				log.Error("collector stopped", "collector", name, "err", err)
 			}
 		}()
 	}
-	log.Info("collectors started", "running", len(runners))
+	log.Info("collectors started", "running", len(sources))
 	return set, nil
 }
 
@@ -115,8 +70,8 @@ func (d *Daemon) collectorsPath() string { return filepath.Join(d.opts.ConfigDir
 
 // loadCollectors reads collectors.toml over the defaults.
 func (d *Daemon) loadCollectors() (CollectorsConfig, error) {
-	cfg := DefaultCollectorsConfig()
-	if _, err := configstore.Load(d.collectorsPath(), &cfg); err != nil {
+	cfg := d.opts.Defaults.Collectors()
+	if _, err := configstore.Load(d.collectorsPath(), cfg.Ptr()); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
@@ -126,7 +81,7 @@ func (d *Daemon) loadCollectors() (CollectorsConfig, error) {
 // collectors.toml; an invalid one is refused and the running set stays.
 func (d *Daemon) reloadCollectors() {
 	cfg, err := d.loadCollectors()
-	if err == nil && reflect.DeepEqual(cfg, d.collectors.cfg) {
+	if err == nil && cfg.Equal(d.collectors.cfg) {
 		return
 	}
 	if err == nil {
@@ -147,6 +102,21 @@ func (d *Daemon) reloadCollectors() {
 		}
 	}
 	d.collectors = set
-	d.auditChanges(d.fileEdit(d.collectorsPath()), "collectors.reload", old.cfg, cfg, nil)
+	d.auditChanges(d.fileEdit(d.collectorsPath()), "collectors.reload", old.cfg.Ptr(), cfg.Ptr(), nil)
 	d.log.Info("configuration reloaded", "file", d.collectorsPath())
+}
+
+// collectorStats are the running collectors' counters, by name.
+func (d *Daemon) collectorStats() map[string]collectors.Stats {
+	d.mu.Lock()
+	var sources map[string]collectors.Source
+	if d.collectors != nil {
+		sources = d.collectors.sources
+	}
+	d.mu.Unlock()
+	stats := make(map[string]collectors.Stats, len(sources))
+	for name, src := range sources {
+		stats[name] = src.Stats()
+	}
+	return stats
 }

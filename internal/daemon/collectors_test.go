@@ -5,10 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"hostagent/collectors"
+	// The daemon runs the built-in sources, as hostagentd does.
+	_ "hostagent/collectors/all"
+	"hostagent/collectors/sensors"
 	"hostagent/internal/configstore"
 	"hostagent/internal/daemon"
 	"hostagent/internal/peertest"
@@ -98,20 +103,75 @@ func TestCollectorsThroughTheDaemon(t *testing.T) {
 	if traps[3].TrapOID != "VMWARE-ENV-MIB::vmwEnvIpmiSelCpuRaised" {
 		t.Errorf("after switching to ipmi: %s", traps[3].TrapOID)
 	}
+	// The hand edit is audited, section by section.
+	trail, _ := os.ReadFile(filepath.Join(dir, "state", "audit.log"))
+	for _, want := range []string{`"action":"collectors.reload"`, `"setting":"sensors"`, `"result":"ok"`} {
+		if !strings.Contains(string(trail), want) {
+			t.Errorf("audit log lacks %s:\n%s", want, trail)
+		}
+	}
 }
 
 // TestShippedCollectorsConfig: configs/collectors.toml parses, is valid, and
-// says what the daemon does without it.
+// says what the daemon does without it, for every built-in source.
 func TestShippedCollectorsConfig(t *testing.T) {
-	var cfg daemon.CollectorsConfig
-	if _, err := configstore.Load("../../configs/collectors.toml", &cfg); err != nil {
+	if got, want := collectors.Names(), []string{"links", "resources", "sensors", "vms"}; !slices.Equal(got, want) {
+		t.Fatalf("registered sources %v, want %v", got, want)
+	}
+	cfg := collectors.ZeroSettings()
+	if _, err := configstore.Load("../../configs/collectors.toml", cfg.Ptr()); err != nil {
 		t.Fatal(err)
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(cfg, daemon.DefaultCollectorsConfig()) {
-		t.Errorf("configs/collectors.toml differs from the built-in defaults:\n%+v\n%+v", cfg, daemon.DefaultCollectorsConfig())
+	if !cfg.Equal(daemon.DefaultCollectorsConfig()) {
+		t.Errorf("configs/collectors.toml differs from the built-in defaults:\n%v\n%v", cfg, daemon.DefaultCollectorsConfig())
+	}
+	// A reset writes the defaults: they read back as they were.
+	path := filepath.Join(t.TempDir(), daemon.CollectorsFile)
+	if err := configstore.Save(path, daemon.DefaultCollectorsConfig().Ptr(), 0o640, "defaults"); err != nil {
+		t.Fatal(err)
+	}
+	back := collectors.ZeroSettings()
+	if _, err := configstore.Load(path, back.Ptr()); err != nil || !back.Equal(daemon.DefaultCollectorsConfig()) {
+		t.Errorf("defaults written and read back: %v\n%v", err, back)
+	}
+}
+
+// TestCollectorsConfigErrors: collectors.toml built from the registry names
+// unknown keys with the allowed ones and each bad value, as a struct
+// written by hand did.
+func TestCollectorsConfigErrors(t *testing.T) {
+	path := filepath.Join(t.TempDir(), daemon.CollectorsFile)
+	writeFile(t, path, "[vm]\nenabled = false\n[sensors]\nintervall = \"1s\"\n")
+	_, err := configstore.Load(path, daemon.DefaultCollectorsConfig().Ptr())
+	for _, want := range []string{
+		`unknown setting "vm" (allowed: links, resources, sensors, vms)`,
+		`unknown setting "sensors.intervall" (allowed in [sensors]: enabled, hysteresis, interval, style)`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want it to contain %s", err, want)
+		}
+	}
+
+	writeFile(t, path, "[vms]\nuri = \"nope\"\n[sensors]\nstyle = \"loud\"\n[links]\ninterval = \"1ms\"\n")
+	cfg := daemon.DefaultCollectorsConfig()
+	if _, err := configstore.Load(path, cfg.Ptr()); err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	for _, want := range []string{
+		`vms.uri "nope": must be a libvirt driver URI`,
+		`sensors.style "loud": must be one of env, ipmi, both`,
+		`interval "1ms": must be from 100ms to 1h`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want it to contain %s", err, want)
+		}
+	}
+	if collectors.Section[sensors.Config](cfg, "sensors").Style != "loud" {
+		t.Errorf("Section does not reach the decoded [sensors]")
 	}
 }
 

@@ -59,6 +59,41 @@ type Options struct {
 	// Clock is the time of sessions and login limits; nil is time.Now.
 	// Tests move it to expire sessions.
 	Clock func() time.Time
+	// Defaults are the factory configurations; the zero value is the
+	// production one (FactoryDefaults).
+	Defaults Defaults
+}
+
+// Defaults are the factory configuration of each file: what runs while
+// the file is missing, and what a reset (vicfg-syslog --reset,
+// /api/v1/backup/reset) writes. They name host paths (the syslog socket
+// /run/hostagent/syslog.sock, libvirtd's socket), so tests give their own:
+// a reset must not reach for the paths of a hostagentd the host runs.
+// A nil field takes the production default.
+type Defaults struct {
+	SNMP       func() snmpconfig.Config
+	Collectors func() CollectorsConfig
+	Syslog     func() syslogd.Config
+}
+
+// FactoryDefaults are the production defaults, for tests to start from.
+func FactoryDefaults() Defaults {
+	return Defaults{SNMP: snmpconfig.DefaultConfig, Collectors: DefaultCollectorsConfig, Syslog: syslogd.DefaultConfig}
+}
+
+// orFactory fills the fields left nil with the production defaults.
+func (f Defaults) orFactory() Defaults {
+	def := FactoryDefaults()
+	if f.SNMP == nil {
+		f.SNMP = def.SNMP
+	}
+	if f.Collectors == nil {
+		f.Collectors = def.Collectors
+	}
+	if f.Syslog == nil {
+		f.Syslog = def.Syslog
+	}
+	return f
 }
 
 // Daemon is one running hostagentd.
@@ -74,17 +109,21 @@ type Daemon struct {
 	syslog     *forward.Forwarder
 	// forwarder is syslog for the listener's goroutine, which must not
 	// wait on mu while a reload restarts the forwarder.
-	forwarder atomic.Pointer[forward.Forwarder]
+	forwarder forwarderInForce
 	listener  *listenerRun
 	ownLog    <-chan syslogd.Record // the daemon's log, for the loghosts
 	remote    *remote
+	metrics   http.Handler // /metrics
 }
 
 // New returns a daemon; nothing runs before Run.
 func New(opts Options, log *slog.Logger) *Daemon {
 	h, q := newOwnLog(log.Handler())
 	log = slog.New(h)
-	return &Daemon{opts: opts, log: log, agent: snmpagent.New(log), ready: make(chan struct{}), ownLog: q}
+	opts.Defaults = opts.Defaults.orFactory()
+	d := &Daemon{opts: opts, log: log, agent: snmpagent.New(log), ready: make(chan struct{}), ownLog: q}
+	d.metrics = newMetricsHandler(d, log)
+	return d
 }
 
 // Ready is closed once the configuration is in force and the API accepts
@@ -219,7 +258,7 @@ func (d *Daemon) snmpPath() string { return filepath.Join(d.opts.ConfigDir, SNMP
 
 // loadSNMP reads snmp.toml over the factory defaults.
 func (d *Daemon) loadSNMP() (snmpconfig.Config, error) {
-	cfg := snmpconfig.DefaultConfig()
+	cfg := d.opts.Defaults.SNMP()
 	if _, err := configstore.Load(d.snmpPath(), &cfg); err != nil {
 		return cfg, err
 	}

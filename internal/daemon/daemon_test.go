@@ -15,17 +15,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/BurntSushi/toml"
+
 	"hostagent/collectors"
 	"hostagent/internal/daemon"
 	"hostagent/internal/peertest"
 	"hostagent/manage/api"
 	"hostagent/manage/apiclient"
+	"hostagent/manage/vicfg"
 	snmpcmd "hostagent/manage/vicfg/snmp"
+	"hostagent/syslogd"
 )
 
 type running struct {
 	dir, sock string
 	log       *peertest.Buffer
+	daemon    *daemon.Daemon
 	stop      func() error
 }
 
@@ -35,7 +40,7 @@ func (r running) file() string { return filepath.Join(r.dir, "etc", daemon.SNMPF
 func (r running) cli(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := snmpcmd.Run(context.Background(), "vicfg-snmp", append([]string{"--server", "unix:" + r.sock}, args...), &out, &errOut)
+	code := snmpcmd.Command.Run(context.Background(), "vicfg-snmp", append([]string{"--server", "unix:" + r.sock}, args...), vicfg.IO{Stdout: &out, Stderr: &errOut})
 	return code, out.String(), errOut.String()
 }
 
@@ -56,32 +61,53 @@ func (r running) state(t *testing.T) api.SNMPState {
 // that count notifications.
 const noCollectors = "[vms]\nenabled = false\n[sensors]\nenabled = false\n[links]\nenabled = false\n[resources]\nenabled = false\n"
 
-// start runs a daemon on dir (config in dir/etc) until the test ends; the
-// collectors are off unless dir/etc/collectors.toml says otherwise.
-func start(t *testing.T, dir string) running {
-	t.Helper()
-	etc := filepath.Join(dir, "etc")
-	// Unless the test says otherwise: no collectors, and no local syslog
-	// socket (the default path is shared by every test process).
-	for file, body := range map[string]string{daemon.CollectorsFile: noCollectors, daemon.SyslogFile: "socket = \"\"\n"} {
-		if _, err := os.Stat(filepath.Join(etc, file)); os.IsNotExist(err) {
-			writeFile(t, filepath.Join(etc, file), body)
+// testDefaults are the factory defaults of a test's daemon on dir: the
+// production ones with no collector and every path in dir, so that a
+// reset reaches for no path of the host (a hostagentd the host runs holds
+// /run/hostagent/syslog.sock).
+func testDefaults(t *testing.T, dir string) daemon.Defaults {
+	def := daemon.FactoryDefaults()
+	def.Collectors = func() daemon.CollectorsConfig {
+		cfg := daemon.DefaultCollectorsConfig()
+		if _, err := toml.Decode(noCollectors, cfg.Ptr()); err != nil {
+			t.Errorf("noCollectors: %v", err)
 		}
+		return cfg
 	}
+	def.Syslog = func() syslogd.Config {
+		cfg := syslogd.DefaultConfig()
+		cfg.Socket = filepath.Join(dir, "syslog.sock")
+		cfg.Files = []syslogd.FileInput{{Glob: filepath.Join(dir, "log", "*.log"), Priority: "local0.info"}}
+		return cfg
+	}
+	return def
+}
+
+// start runs a daemon on dir (config in dir/etc, state in dir/state, its
+// API socket dir/api.sock, testDefaults) until the test ends; adjust
+// changes its options (HTTPS, a clock).
+func start(t *testing.T, dir string, adjust ...func(*daemon.Options)) running {
+	t.Helper()
 	r := running{dir: dir, sock: filepath.Join(dir, "api.sock"), log: &peertest.Buffer{}}
-	d := daemon.New(daemon.Options{
-		ConfigDir: etc, StateDir: filepath.Join(dir, "state"), APISocket: r.sock,
-		Paths: collectors.Paths{ProcFS: filepath.Join(dir, "proc"), SysFS: filepath.Join(dir, "sys")},
-	}, slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	opts := daemon.Options{
+		ConfigDir: filepath.Join(dir, "etc"), StateDir: filepath.Join(dir, "state"), APISocket: r.sock,
+		Paths:    collectors.Paths{ProcFS: filepath.Join(dir, "proc"), SysFS: filepath.Join(dir, "sys")},
+		Defaults: testDefaults(t, dir),
+	}
+	for _, f := range adjust {
+		f(&opts)
+	}
+	r.daemon = daemon.New(opts, slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
+	go func() { done <- r.daemon.Run(ctx) }()
 	select {
-	case <-d.Ready():
+	case <-r.daemon.Ready():
 	case err := <-done:
 		cancel()
 		t.Fatalf("daemon did not start: %v\n%s", err, r.log)
 	case <-time.After(20 * time.Second):
+		cancel()
 		t.Fatalf("daemon not ready\n%s", r.log)
 	}
 	var once sync.Once
@@ -115,14 +141,10 @@ func writeConfig(t *testing.T, dir, body string) {
 	}
 }
 
+// waitFor waits for what the daemon does on its own (a reload, a log line).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
+	peertest.Eventually(t, 10*time.Second, what, cond)
 }
 
 func names(traps []peertest.Trap) []string {
@@ -177,7 +199,7 @@ func TestDaemonWithCLIAndHandEdits(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if want := fmt.Sprintf(`hostagent_snmp_notifications_total{target=%q,kind="v2c trap",outcome="sent"} 2`, target); !strings.Contains(string(metrics), want) {
+	if want := fmt.Sprintf(`hostagent_snmp_notifications_total{kind="v2c trap",outcome="sent",target=%q} 2`, target); !strings.Contains(string(metrics), want) {
 		t.Errorf("/metrics lacks %s:\n%s", want, metrics)
 	}
 

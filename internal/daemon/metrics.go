@@ -1,101 +1,114 @@
 package daemon
 
 import (
-	"fmt"
-	"io"
-	"sort"
-	"strings"
+	"log/slog"
+	"net/http"
 
-	"hostagent/collectors"
-	"hostagent/collectors/vms"
+	"github.com/prometheus/client_golang/prometheus"
+	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// WriteMetrics writes the daemon's counters in the Prometheus text format
-// (version 0.0.4). It is written by hand: the format is a few lines, and
-// the daemon keeps its counters already; a metrics library would add a
-// registry and many packages to copy them into.
-func (d *Daemon) WriteMetrics(w io.Writer) {
-	m := metricWriter{w: w}
-	m.help("hostagent_snmp_notifications_total", "counter", "Notifications per target and outcome.")
-	m.help("hostagent_snmp_queue_length", "gauge", "Notifications waiting in each target's queue.")
+// The daemon's own metrics. Their names, labels and meanings are part of
+// the interface (README.md, dashboards): keep them.
+var (
+	snmpNotificationsDesc = prometheus.NewDesc("hostagent_snmp_notifications_total",
+		"Notifications per target and outcome.", []string{"target", "kind", "outcome"}, nil)
+	snmpQueueDesc = prometheus.NewDesc("hostagent_snmp_queue_length",
+		"Notifications waiting in each target's queue.", []string{"target"}, nil)
+	snmpFilteredDesc = prometheus.NewDesc("hostagent_snmp_filtered_total",
+		"Notifications not sent because notraps lists them.", nil, nil)
+	syslogSentDesc = prometheus.NewDesc("hostagent_syslog_messages_sent_total",
+		"Messages written (TCP, TLS) or sent (UDP) per loghost.", []string{"loghost"}, nil)
+	syslogDroppedDesc = prometheus.NewDesc("hostagent_syslog_dropped_total",
+		"Socket messages dropped with the loghost's spool full.", []string{"loghost"}, nil)
+	syslogSpoolDesc = prometheus.NewDesc("hostagent_syslog_spool_bytes",
+		"Bytes of socket messages waiting in the loghost's spool.", []string{"loghost"}, nil)
+	syslogConnectedDesc = prometheus.NewDesc("hostagent_syslog_connected",
+		"1 when the loghost's connection is up.", []string{"loghost"}, nil)
+	collectorRunsDesc = prometheus.NewDesc("hostagent_collector_runs_total",
+		"Polls (or, for vms, resyncs) per collector.", []string{"collector"}, nil)
+	collectorFailuresDesc = prometheus.NewDesc("hostagent_collector_failures_total",
+		"Polls that failed, per collector.", []string{"collector"}, nil)
+	collectorDurationDesc = prometheus.NewDesc("hostagent_collector_last_duration_seconds",
+		"Duration of each collector's last poll.", []string{"collector"}, nil)
+)
+
+// MetricsHandler implements apiserver.MetricsService: the daemon's
+// counters, the process's and the Go runtime's, in the exposition format
+// the scraper asks for.
+func (d *Daemon) MetricsHandler() http.Handler { return d.metrics }
+
+// newMetricsHandler serves a registry of the daemon's own, not the
+// global one, so that nothing a library registers as a side effect is
+// exposed, and two daemons in one test binary do not collide.
+func newMetricsHandler(d *Daemon, log *slog.Logger) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		daemonMetrics{d},
+		promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}),
+		promcollectors.NewGoCollector(),
+	)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(log.With("subsystem", "metrics").Handler(), slog.LevelWarn),
+		// A bad series (a label that is not UTF-8) is logged and left
+		// out; the rest is still served.
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+}
+
+// daemonMetrics reads the agent's, the forwarder's and the collectors'
+// counters at each scrape and hands them over as constant metrics, as
+// node_exporter does: the counters stay where they are kept.
+type daemonMetrics struct{ d *Daemon }
+
+func (daemonMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, desc := range []*prometheus.Desc{
+		snmpNotificationsDesc, snmpQueueDesc, snmpFilteredDesc,
+		syslogSentDesc, syslogDroppedDesc, syslogSpoolDesc, syslogConnectedDesc,
+		collectorRunsDesc, collectorFailuresDesc, collectorDurationDesc,
+	} {
+		ch <- desc
+	}
+}
+
+func (m daemonMetrics) Collect(ch chan<- prometheus.Metric) {
+	// NewConstMetric rather than MustNewConstMetric: label values are
+	// configuration (targets, loghosts), and one that Prometheus refuses
+	// must cost its series, not the daemon.
+	emit := func(desc *prometheus.Desc, kind prometheus.ValueType, v float64, labels ...string) {
+		metric, err := prometheus.NewConstMetric(desc, kind, v, labels...)
+		if err != nil {
+			metric = prometheus.NewInvalidMetric(desc, err)
+		}
+		ch <- metric
+	}
+	d := m.d
 	for _, s := range d.agent.Stats() {
 		for outcome, n := range map[string]uint64{"sent": s.Sent, "acknowledged": s.Acknowledged, "failed": s.Failed, "dropped": s.Dropped} {
-			m.sample("hostagent_snmp_notifications_total", n, "target", s.Target, "kind", s.Kind, "outcome", outcome)
+			emit(snmpNotificationsDesc, prometheus.CounterValue, float64(n), s.Target, s.Kind, outcome)
 		}
-		m.sample("hostagent_snmp_queue_length", uint64(s.Queued), "target", s.Target)
+		emit(snmpQueueDesc, prometheus.GaugeValue, float64(s.Queued), s.Target)
 	}
-	m.help("hostagent_snmp_filtered_total", "counter", "Notifications not sent because notraps lists them.")
-	m.sample("hostagent_snmp_filtered_total", d.agent.Filtered())
+	emit(snmpFilteredDesc, prometheus.CounterValue, float64(d.agent.Filtered()))
 
-	m.help("hostagent_syslog_messages_sent_total", "counter", "Messages written (TCP, TLS) or sent (UDP) per loghost.")
-	m.help("hostagent_syslog_dropped_total", "counter", "Socket messages dropped with the loghost's spool full.")
-	m.help("hostagent_syslog_spool_bytes", "gauge", "Bytes of socket messages waiting in the loghost's spool.")
-	m.help("hostagent_syslog_connected", "gauge", "1 when the loghost's connection is up.")
 	if f := d.forwarder.Load(); f != nil {
 		for _, s := range f.Status() {
-			m.sample("hostagent_syslog_messages_sent_total", s.Sent, "loghost", s.Loghost)
-			m.sample("hostagent_syslog_dropped_total", s.Dropped, "loghost", s.Loghost)
-			m.sample("hostagent_syslog_spool_bytes", uint64(s.Queued), "loghost", s.Loghost)
-			m.sample("hostagent_syslog_connected", boolValue(s.Connected), "loghost", s.Loghost)
+			emit(syslogSentDesc, prometheus.CounterValue, float64(s.Sent), s.Loghost)
+			emit(syslogDroppedDesc, prometheus.CounterValue, float64(s.Dropped), s.Loghost)
+			emit(syslogSpoolDesc, prometheus.GaugeValue, float64(s.Queued), s.Loghost)
+			emit(syslogConnectedDesc, prometheus.GaugeValue, boolValue(s.Connected), s.Loghost)
 		}
 	}
 
-	m.help("hostagent_collector_runs_total", "counter", "Polls (or, for vms, resyncs) per collector.")
-	m.help("hostagent_collector_failures_total", "counter", "Polls that failed, per collector.")
-	m.help("hostagent_collector_last_duration_seconds", "gauge", "Duration of each collector's last poll.")
-	d.mu.Lock()
-	var names []string
-	runners := map[string]runner{}
-	if d.collectors != nil {
-		runners = d.collectors.runners
-	}
-	for name := range runners {
-		names = append(names, name)
-	}
-	d.mu.Unlock()
-	sort.Strings(names)
-	for _, name := range names {
-		switch r := runners[name].(type) {
-		case *collectors.Runner:
-			st := r.Stats()
-			m.sample("hostagent_collector_runs_total", st.Runs, "collector", name)
-			m.sample("hostagent_collector_failures_total", st.Failures, "collector", name)
-			fmt.Fprintf(w, "hostagent_collector_last_duration_seconds{collector=%q} %g\n", name, st.LastDuration.Seconds())
-		case *vms.VMs:
-			m.sample("hostagent_collector_runs_total", r.Resyncs(), "collector", name)
-		}
+	for name, st := range d.collectorStats() {
+		emit(collectorRunsDesc, prometheus.CounterValue, float64(st.Runs), name)
+		emit(collectorFailuresDesc, prometheus.CounterValue, float64(st.Failures), name)
+		emit(collectorDurationDesc, prometheus.GaugeValue, st.LastDuration.Seconds(), name)
 	}
 }
 
-type metricWriter struct{ w io.Writer }
-
-func (m metricWriter) help(name, kind, text string) {
-	fmt.Fprintf(m.w, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, kind)
-}
-
-// sample writes name{labels} value; labels come as name, value pairs.
-func (m metricWriter) sample(name string, v uint64, labels ...string) {
-	var b strings.Builder
-	for i := 0; i+1 < len(labels); i += 2 {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%s=%s", labels[i], escapeLabel(labels[i+1]))
-	}
-	if b.Len() > 0 {
-		fmt.Fprintf(m.w, "%s{%s} %d\n", name, b.String(), v)
-	} else {
-		fmt.Fprintf(m.w, "%s %d\n", name, v)
-	}
-}
-
-// escapeLabel quotes a label value as the text format wants: backslash,
-// double quote and line feed escaped.
-func escapeLabel(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
-}
-
-func boolValue(b bool) uint64 {
+func boolValue(b bool) float64 {
 	if b {
 		return 1
 	}

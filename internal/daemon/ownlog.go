@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"time"
 
 	"hostagent/syslogd"
 )
@@ -112,12 +111,8 @@ func (d *Daemon) forwardOwnLog(ctx context.Context, q <-chan syslogd.Record) {
 		case <-ctx.Done():
 			return
 		case rec := <-q:
-			for f := d.forwarder.Load(); f == nil || !f.Submit(rec); f = d.forwarder.Load() {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(10 * time.Millisecond):
-				}
+			if !d.forwarder.submit(ctx, rec) {
+				return
 			}
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,9 +17,9 @@ import (
 	"time"
 
 	"hostagent/internal/daemon"
-	"hostagent/internal/peertest"
 	"hostagent/manage/api"
 	"hostagent/manage/tlsid"
+	"hostagent/manage/vicfg"
 	snmpcmd "hostagent/manage/vicfg/snmp"
 	usercmd "hostagent/manage/vicfg/user"
 )
@@ -71,25 +70,12 @@ func (c *httpsClient) login(user, password string) (int, string) {
 // trail behave as on ESXi.
 func TestRemoteManagementOverTLS(t *testing.T) {
 	dir := t.TempDir()
-	etc := filepath.Join(dir, "etc")
-	writeFile(t, filepath.Join(etc, daemon.CollectorsFile), noCollectors)
-	writeFile(t, filepath.Join(etc, daemon.SyslogFile), "socket = \"\"\n")
-	log := &peertest.Buffer{}
 	var clockMu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
 	advance := func(d time.Duration) { clockMu.Lock(); now = now.Add(d); clockMu.Unlock() }
-	d := daemon.New(daemon.Options{ConfigDir: etc, StateDir: filepath.Join(dir, "state"), APISocket: filepath.Join(dir, "api.sock"),
-		HTTPSListen: "127.0.0.1:0", Clock: clock}, slog.New(slog.NewTextHandler(log, nil)))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	select {
-	case <-d.Ready():
-	case err := <-done:
-		t.Fatalf("daemon: %v\n%s", err, log)
-	}
+	r := start(t, dir, func(o *daemon.Options) { o.HTTPSListen, o.Clock = "127.0.0.1:0", clock })
+	d, log := r.daemon, r.log
 
 	// The console (local socket) makes the users.
 	consoleDo := func(method, path string, in any) {
@@ -142,7 +128,7 @@ func TestRemoteManagementOverTLS(t *testing.T) {
 	if code, _, _ := c.do("GET", api.PathSNMP, nil); code != http.StatusOK {
 		t.Errorf("ReadOnly reading: %d", code)
 	}
-	if code, body, h := c.do("GET", api.PathMetrics, nil); code != http.StatusOK || !strings.Contains(body, "# TYPE hostagent_snmp_notifications_total counter") ||
+	if code, body, h := c.do("GET", api.PathMetrics, nil); code != http.StatusOK || !strings.Contains(body, "# TYPE hostagent_snmp_filtered_total counter") ||
 		!strings.HasPrefix(h.Get("Content-Type"), "text/plain; version=0.0.4") {
 		t.Errorf("ReadOnly reading /metrics: %d %s", code, body)
 	}
@@ -236,8 +222,8 @@ func TestRemoteManagementOverTLS(t *testing.T) {
 		t.Errorf("brute force: %d, Retry-After %q", code, header.Get("Retry-After"))
 	}
 
-	// The audit trail has who did what, from where.
-	time.Sleep(50 * time.Millisecond)
+	// The audit trail has who did what, from where: each entry is written
+	// before the request that made it is answered.
 	trail, _ := os.ReadFile(filepath.Join(dir, "state", "audit.log"))
 	for _, want := range []string{`"user":"carol"`, `"action":"snmp.update"`, `"setting":"syscontact"`, `"new":"noc@example.com"`,
 		`"result":"denied"`, `"detail":"wrong password"`, `"detail":"unknown user"`, `"action":"lockdown"`} {
@@ -251,26 +237,14 @@ func TestRemoteManagementOverTLS(t *testing.T) {
 // from the "network" against the real daemon, with the vCLI options.
 func TestCommandsOverHTTPS(t *testing.T) {
 	dir := t.TempDir()
-	etc := filepath.Join(dir, "etc")
-	writeFile(t, filepath.Join(etc, daemon.CollectorsFile), noCollectors)
-	writeFile(t, filepath.Join(etc, daemon.SyslogFile), "socket = \"\"\n")
-	sock := filepath.Join(dir, "api.sock")
-	d := daemon.New(daemon.Options{ConfigDir: etc, StateDir: filepath.Join(dir, "state"), APISocket: sock,
-		HTTPSListen: "127.0.0.1:0"}, slog.New(slog.DiscardHandler))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	<-d.Ready()
-	run := func(main func(context.Context, string, []string, io.Writer, io.Writer) int, prog string, args ...string) (int, string) {
+	r := start(t, dir, func(o *daemon.Options) { o.HTTPSListen = "127.0.0.1:0" })
+	d, sock := r.daemon, r.sock
+	run := func(cmd *vicfg.Command, prog string, args ...string) (int, string) {
 		var out bytes.Buffer
-		code := main(context.Background(), prog, args, &out, &out)
+		code := cmd.Run(context.Background(), prog, args, vicfg.IO{Stdout: &out, Stderr: &out})
 		return code, out.String()
 	}
-	var userOut bytes.Buffer
-	if code := usercmd.Run(context.Background(), "vicfg-user", []string{"--server", "unix:" + sock, "-o", "add", "-n", "carol", "-p", "carol-passw0rd", "-r", "ReadOnly"},
-		strings.NewReader(""), &userOut, &userOut); code != 0 {
-		out := userOut.String()
+	if code, out := run(usercmd.Command, "vicfg-user", "--server", "unix:"+sock, "-o", "add", "-n", "carol", "-p", "carol-passw0rd", "-r", "ReadOnly"); code != 0 {
 		t.Fatalf("vicfg-user add: %d\n%s", code, out)
 	}
 	id, err := tlsid.Load(filepath.Join(dir, "state"), "", "", nil)
@@ -281,26 +255,26 @@ func TestCommandsOverHTTPS(t *testing.T) {
 	remote := []string{"--server", host, "--portnumber", port, "--username", "carol", "--password", "carol-passw0rd"}
 
 	// Not trusted yet: refused, showing the fingerprint to check.
-	code, out := run(snmpcmd.Run, "vicfg-snmp", append(remote, "--show")...)
+	code, out := run(snmpcmd.Command, "vicfg-snmp", append(remote, "--show")...)
 	if code != 1 || !strings.Contains(out, id.Fingerprint()) {
 		t.Errorf("untrusted: %d\n%s", code, out)
 	}
 	remote = append(remote, "--thumbprint", id.Fingerprint())
-	if code, out := run(snmpcmd.Run, "vicfg-snmp", append(remote, "--show")...); code != 0 || !strings.Contains(out, "Enabled  : 0") {
+	if code, out := run(snmpcmd.Command, "vicfg-snmp", append(remote, "--show")...); code != 0 || !strings.Contains(out, "Enabled  : 0") {
 		t.Errorf("ReadOnly --show over HTTPS: %d\n%s", code, out)
 	}
-	if code, out := run(snmpcmd.Run, "vicfg-snmp", append(remote, "-C", "noc")...); code != 1 || !strings.Contains(out, "lacks privilege Host.Config.SNMP") {
+	if code, out := run(snmpcmd.Command, "vicfg-snmp", append(remote, "-C", "noc")...); code != 1 || !strings.Contains(out, "lacks privilege Host.Config.SNMP") {
 		t.Errorf("ReadOnly change over HTTPS: %d\n%s", code, out)
 	}
 	// A session file spares the password next time.
 	session := filepath.Join(dir, "session")
-	if code, out := run(snmpcmd.Run, "vicfg-snmp", append(remote, "--savesessionfile", session, "--show")...); code != 0 {
+	if code, out := run(snmpcmd.Command, "vicfg-snmp", append(remote, "--savesessionfile", session, "--show")...); code != 0 {
 		t.Fatalf("--savesessionfile: %d\n%s", code, out)
 	}
 	if st, err := os.Stat(session); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("session file: %v %v", st, err)
 	}
-	if code, out := run(snmpcmd.Run, "vicfg-snmp", "--server", host, "--portnumber", port, "--thumbprint", id.Fingerprint(),
+	if code, out := run(snmpcmd.Command, "vicfg-snmp", "--server", host, "--portnumber", port, "--thumbprint", id.Fingerprint(),
 		"--sessionfile", session, "--show"); code != 0 {
 		t.Errorf("--sessionfile: %d\n%s", code, out)
 	}

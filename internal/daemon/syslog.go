@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"time"
 
 	"hostagent/internal/configstore"
@@ -26,7 +27,7 @@ func (d *Daemon) syslogPath() string { return filepath.Join(d.opts.ConfigDir, Sy
 
 // loadSyslog reads syslog.toml over the factory defaults.
 func (d *Daemon) loadSyslog() (syslogd.Config, error) {
-	cfg := syslogd.DefaultConfig()
+	cfg := d.opts.Defaults.Syslog()
 	_, err := configstore.Load(d.syslogPath(), &cfg)
 	return cfg, err
 }
@@ -45,12 +46,68 @@ func (d *Daemon) startSyslog(p *forward.Plan) error {
 // submit hands a message of the local socket to the forwarder in force;
 // during a restart it waits for the next one rather than drop the message.
 func (d *Daemon) submit(rec syslogd.Record) {
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if d.forwarder.Load().Submit(rec) {
-			return
+	if f := d.forwarder.Load(); f != nil && f.Submit(rec) {
+		return // the common case, without a timer
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if !d.forwarder.submit(ctx, rec) {
+		d.log.Error("local syslog message lost: the forwarder did not come back", "app", rec.AppName)
+	}
+}
+
+// forwarderInForce is the running forwarder for the goroutines that hand
+// it messages without holding mu (a reload holds mu while it restarts the
+// forwarder). A forwarder refuses messages once it stops; who holds one
+// then waits on changed, closed when the next forwarder is stored.
+type forwarderInForce struct {
+	mu      sync.Mutex
+	f       *forward.Forwarder
+	changed chan struct{}
+}
+
+// current is the forwarder in force (nil before the first) and the channel
+// closed when it is replaced, read together so that no change is missed.
+func (s *forwarderInForce) current() (*forward.Forwarder, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.f, s.changed
+}
+
+// Load is the forwarder in force, nil before the first starts.
+func (s *forwarderInForce) Load() *forward.Forwarder {
+	f, _ := s.current()
+	return f
+}
+
+// Store puts f in force and wakes whoever waits for it.
+func (s *forwarderInForce) Store(f *forward.Forwarder) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.f = f
+	if s.changed != nil {
+		close(s.changed)
+	}
+	s.changed = make(chan struct{})
+}
+
+// submit hands rec to the forwarder in force, waiting for the next one
+// while the one in force refuses it (it is stopping), until ctx is done.
+func (s *forwarderInForce) submit(ctx context.Context, rec syslogd.Record) bool {
+	for {
+		f, changed := s.current()
+		if f != nil && f.Submit(rec) {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return false
 		}
 	}
-	d.log.Error("local syslog message lost: the forwarder did not come back", "app", rec.AppName)
 }
 
 // listenerRun is the running local syslog listener.
@@ -179,7 +236,7 @@ func (d *Daemon) UpdateSyslog(ctx context.Context, patch api.SyslogPatch) (api.S
 	defer d.mu.Unlock()
 	cfg := d.syslog.Config()
 	if patch.Reset {
-		cfg = syslogd.DefaultConfig()
+		cfg = d.opts.Defaults.Syslog()
 	}
 	if patch.Loghosts != nil {
 		cfg.Loghosts = append([]string{}, (*patch.Loghosts)...)

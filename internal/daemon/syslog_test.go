@@ -109,8 +109,11 @@ func TestSyslogThroughTheDaemon(t *testing.T) {
 		return false
 	})
 
-	// Reset: no loghost any more.
-	if st, err := c.PatchSyslog(ctx, api.SyslogPatch{Reset: true}); err != nil || len(st.Loghosts) != 0 || len(st.Config.Loghosts) != 0 {
+	// Reset: no loghost any more, and the daemon's factory defaults (here
+	// the test's, whose socket is the one above: a reset to the host's
+	// /run/hostagent/syslog.sock would fail where a hostagentd runs).
+	st, err = c.PatchSyslog(ctx, api.SyslogPatch{Reset: true})
+	if err != nil || len(st.Loghosts) != 0 || len(st.Config.Loghosts) != 0 || st.Config.Socket != sock || st.Config.Hostname != "" {
 		t.Errorf("reset: %v %+v", err, st)
 	}
 }

@@ -76,24 +76,32 @@ func (d *Libvirtd) Start(t testing.TB) {
 	}
 	d.cmd, d.log, d.exited = cmd, log, make(chan struct{})
 	go func() { _ = cmd.Wait(); close(d.exited) }()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("unix", d.socket); err == nil {
-			c.Close()
-			d.holder = libvirt.NewWithDialer(dialers.NewLocal(dialers.WithSocket(d.socket)))
-			if err := d.holder.ConnectToURI("test:///default"); err != nil {
-				t.Fatalf("connect to libvirtd's test driver: %v", err)
-			}
-			return
-		}
+	// libvirtd has no readiness notice without systemd: its socket is
+	// polled until it accepts, or the daemon exits.
+	exited := false
+	up := Until(30*time.Second, func() bool {
 		select {
 		case <-d.exited:
-			out, _ := os.ReadFile(filepath.Join(d.dir, "libvirtd.log"))
-			t.Fatalf("libvirtd exited at start:\n%s", out)
+			exited = true
+			return true
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("libvirtd socket not ready after 30s")
+		c, err := net.Dial("unix", d.socket)
+		if err == nil {
+			c.Close()
 		}
+		return err == nil
+	})
+	switch {
+	case exited:
+		out, _ := os.ReadFile(filepath.Join(d.dir, "libvirtd.log"))
+		t.Fatalf("libvirtd exited at start:\n%s", out)
+	case !up:
+		t.Fatal("libvirtd socket not ready after 30s")
+	}
+	d.holder = libvirt.NewWithDialer(dialers.NewLocal(dialers.WithSocket(d.socket)))
+	if err := d.holder.ConnectToURI("test:///default"); err != nil {
+		t.Fatalf("connect to libvirtd's test driver: %v", err)
 	}
 }
 

@@ -366,11 +366,15 @@ func (r *Rsyslogd) awaitProbes() error {
 	if r.relpPort != 0 {
 		pending["relp"] = func(msg string) error { return sendRELP(r.RELPAddr(), msg) }
 	}
+	var off int64 // the probes of this run are in what rsyslogd writes from now on
+	if st, err := os.Stat(r.messagesFile); err == nil {
+		off = st.Size()
+	}
 	deadline := time.After(startTimeout)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		for _, m := range r.read(true) {
+		for _, m := range r.probesFrom(&off) {
 			if m.AppName == r.probe && m.Msg == probeMsg(m.Listener) {
 				delete(pending, m.Listener)
 			}
@@ -483,21 +487,17 @@ func (r *Rsyslogd) Messages() []Message { return r.read(false) }
 // passes; then it calls t.Fatalf with what was received.
 func (r *Rsyslogd) WaitMessages(t testing.TB, n int, timeout time.Duration) []Message {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msgs := r.Messages()
-		if len(msgs) >= n {
-			return msgs
-		}
-		if time.Now().After(deadline) {
-			var got strings.Builder
-			for i, m := range msgs {
-				fmt.Fprintf(&got, "\n  %d: %+v", i+1, m)
-			}
-			t.Fatalf("rsyslogd: want %d messages, got %d after %v:%s", n, len(msgs), timeout, got.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	// rsyslogd tells nothing but its output file: the file is polled.
+	var msgs []Message
+	if Until(timeout, func() bool { msgs = r.Messages(); return len(msgs) >= n }) {
+		return msgs
 	}
+	var got strings.Builder
+	for i, m := range msgs {
+		fmt.Fprintf(&got, "\n  %d: %+v", i+1, m)
+	}
+	t.Fatalf("rsyslogd: want %d messages, got %d after %v:%s", n, len(msgs), timeout, got.String())
+	return nil
 }
 
 // read parses the output file; a last line still being written is left for
@@ -508,30 +508,57 @@ func (r *Rsyslogd) read(withProbes bool) []Message {
 	data = data[:bytes.LastIndexByte(data, '\n')+1]
 	var msgs []Message
 	for line := range strings.Lines(string(data)) {
-		var j struct {
-			Listener, Facility, Severity, Timestamp, Hostname string
-			AppName                                           string `json:"app_name"`
-			ProcID, MsgID                                     string
-			StructuredData                                    string `json:"structured_data"`
-			Msg, Protocol, Raw                                string
+		if m := parseMessage(line); m.AppName != r.probe || withProbes {
+			msgs = append(msgs, m)
 		}
-		if err := json.Unmarshal([]byte(line), &j); err != nil {
-			msgs = append(msgs, Message{Raw: line, Msg: "peertest: cannot parse rsyslogd's output: " + err.Error()})
-			continue
-		}
-		if j.AppName == r.probe && !withProbes {
-			continue
-		}
-		m := Message{
-			Listener: j.Listener, Timestamp: j.Timestamp, Hostname: j.Hostname, AppName: j.AppName,
-			ProcID: j.ProcID, MsgID: j.MsgID, StructuredData: j.StructuredData, Msg: j.Msg, Raw: j.Raw,
-		}
-		m.Facility, _ = strconv.Atoi(j.Facility)
-		m.Severity, _ = strconv.Atoi(j.Severity)
-		m.Protocol, _ = strconv.Atoi(j.Protocol)
-		msgs = append(msgs, m)
 	}
 	return msgs
+}
+
+// parseMessage turns a line of the output file into a Message.
+func parseMessage(line string) Message {
+	var j struct {
+		Listener, Facility, Severity, Timestamp, Hostname string
+		AppName                                           string `json:"app_name"`
+		ProcID, MsgID                                     string
+		StructuredData                                    string `json:"structured_data"`
+		Msg, Protocol, Raw                                string
+	}
+	if err := json.Unmarshal([]byte(line), &j); err != nil {
+		return Message{Raw: line, Msg: "peertest: cannot parse rsyslogd's output: " + err.Error()}
+	}
+	m := Message{
+		Listener: j.Listener, Timestamp: j.Timestamp, Hostname: j.Hostname, AppName: j.AppName,
+		ProcID: j.ProcID, MsgID: j.MsgID, StructuredData: j.StructuredData, Msg: j.Msg, Raw: j.Raw,
+	}
+	m.Facility, _ = strconv.Atoi(j.Facility)
+	m.Severity, _ = strconv.Atoi(j.Severity)
+	m.Protocol, _ = strconv.Atoi(j.Protocol)
+	return m
+}
+
+// probesFrom returns the probe messages rsyslogd wrote from byte *off of
+// its output on, and moves *off past the lines it read. A restarted
+// collector may be writing a test's whole backlog: the output is read
+// once, and only the probes' lines are parsed.
+func (r *Rsyslogd) probesFrom(off *int64) []Message {
+	f, err := os.Open(r.messagesFile)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	data, _ := io.ReadAll(io.NewSectionReader(f, *off, 1<<62))
+	data = data[:bytes.LastIndexByte(data, '\n')+1]
+	*off += int64(len(data))
+	var probes []Message
+	for line := range strings.Lines(string(data)) {
+		if strings.Contains(line, r.probe) {
+			if m := parseMessage(line); m.AppName == r.probe {
+				probes = append(probes, m)
+			}
+		}
+	}
+	return probes
 }
 
 // diagnostics returns rsyslogd's stderr and its own messages. Errors are in

@@ -28,10 +28,9 @@ func (r *Rsyslogd) Pause(t testing.TB) {
 	t.Helper()
 	r.signal(t, syscall.SIGSTOP)
 	tasks := fmt.Sprintf("/proc/%d/task", r.cmd.Process.Pid)
-	for deadline := time.Now().Add(startTimeout); !allStopped(tasks); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("peertest: rsyslogd not stopped %v after SIGSTOP", startTimeout)
-		}
+	// The kernel tells no one when a thread stops: /proc is polled.
+	if !Until(startTimeout, func() bool { return allStopped(tasks) }) {
+		t.Fatalf("peertest: rsyslogd not stopped %v after SIGSTOP", startTimeout)
 	}
 }
 

@@ -55,13 +55,9 @@ func TestWatchLogsWhatTheAgentSends(t *testing.T) {
 		`pdu="v1 trap" notification=VMWARE-VMINFO-MIB::vmwVmPoweredOn`,
 		`varbinds="VMWARE-VMINFO-MIB::vmwVmID.0=3 VMWARE-VMINFO-MIB::vmwVmConfigFilePath.0=/vm/db.xml VMWARE-VMINFO-MIB::vmwVmDisplayName.3=db"`,
 	}
-	deadline := time.Now().Add(5 * time.Second)
 	for _, w := range want {
-		for !strings.Contains(out.String(), w) {
-			if time.Now().After(deadline) {
-				t.Fatalf("log lacks %s:\n%s", w, out.String())
-			}
-			time.Sleep(10 * time.Millisecond)
+		if !peertest.Until(5*time.Second, func() bool { return strings.Contains(out.String(), w) }) {
+			t.Fatalf("log lacks %s:\n%s", w, out.String())
 		}
 	}
 }

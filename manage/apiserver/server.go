@@ -86,9 +86,10 @@ type BackupService interface {
 	ResetConfig(ctx context.Context) error
 }
 
-// MetricsService writes the daemon's counters for /metrics.
+// MetricsService serves the daemon's metrics, in the exposition format the
+// scraper negotiates; the route adds the privilege check.
 type MetricsService interface {
-	WriteMetrics(w io.Writer)
+	MetricsHandler() http.Handler
 }
 
 // NewGatedHandler routes the API through gate: each route needs one
@@ -120,10 +121,7 @@ func NewGatedHandler(gate Gate, svc Services, log *slog.Logger) http.Handler {
 		}))
 	}
 	if svc.Metrics != nil {
-		mux.HandleFunc("GET "+api.PathMetrics, g(auth.SystemRead, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-			svc.Metrics.WriteMetrics(w)
-		}))
+		mux.HandleFunc("GET "+api.PathMetrics, g(auth.SystemRead, svc.Metrics.MetricsHandler().ServeHTTP))
 	}
 	snmp := svc.SNMP
 	mux.HandleFunc("GET "+api.PathSNMP, g(auth.SystemRead, func(w http.ResponseWriter, r *http.Request) {

@@ -4,23 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hostagent/internal/configstore"
-	"hostagent/manage/apiclient"
-	"io"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
+
+	"hostagent/internal/configstore"
+	"hostagent/manage/apiclient"
 )
 
-// ConnectionFlags are vCLI's connection options, shared by the vicfg-*
-// commands. Without --server (or VI_SERVER) the command talks to the local
-// daemon over its unix socket, as before remote access existed; with a host
-// it talks https, logging in with --username/--password or reusing the
-// session of --sessionfile.
+// ConnectionFlags are vCLI's connection options, shared by every vicfg
+// command as govc's ClientFlag is. Without --server (or VI_SERVER) the
+// command talks to the local daemon over its unix socket, as before remote
+// access existed; with a host it talks https, logging in with
+// --username/--password or reusing the session of --sessionfile.
 type ConnectionFlags struct {
 	Server          string
 	Port            int
@@ -165,10 +164,10 @@ func local(server string) bool { return server == "" || strings.HasPrefix(server
 
 // Connect returns a client for the daemon the options name. Over the local
 // socket the credentials are not needed and are ignored. Over https it
-// reuses the session of --sessionfile, or logs in (asking for the password
-// on stdin when it is a terminal) and saves the session to
-// --savesessionfile if asked. Call Disconnect when done.
-func (cf *ConnectionFlags) Connect(ctx context.Context, stdin io.Reader, stderr io.Writer) (*apiclient.Client, error) {
+// reuses the session of --sessionfile, or logs in (asking t for the
+// password when none is given) and saves the session to --savesessionfile
+// if asked. Call Disconnect when done.
+func (cf *ConnectionFlags) Connect(ctx context.Context, t Terminal) (*apiclient.Client, error) {
 	s, err := cf.resolve()
 	if err != nil {
 		return nil, err
@@ -194,7 +193,7 @@ func (cf *ConnectionFlags) Connect(ctx context.Context, stdin io.Reader, stderr 
 		return nil, fmt.Errorf("logging in to %s needs --username USER (or VI_USERNAME), or --sessionfile FILE", c.Server())
 	}
 	if !s.havePassword {
-		pw, err := ReadSecret(stdin, stderr, "Enter password: ")
+		pw, err := t.ReadSecret("Enter password: ")
 		switch {
 		case errors.Is(err, ErrNoTerminal):
 			return nil, fmt.Errorf("no password for %s: give --password or VI_PASSWORD, or run on a terminal to be asked for it", s.username)
@@ -253,29 +252,4 @@ func WriteSessionFile(file, token string) (err error) {
 		}
 	}()
 	return configstore.WriteFile(file, []byte(token+"\n"), 0o600)
-}
-
-// ErrNoTerminal is ReadSecret's answer when stdin is not a terminal.
-var ErrNoTerminal = errors.New("stdin is not a terminal")
-
-// The terminal, replaced in tests.
-var (
-	isTerminal   = term.IsTerminal
-	readPassword = term.ReadPassword
-)
-
-// ReadSecret prints prompt on stderr and reads a line from stdin without
-// echo; stdin must be a terminal, else it returns ErrNoTerminal.
-func ReadSecret(stdin io.Reader, stderr io.Writer, prompt string) (string, error) {
-	f, ok := stdin.(interface{ Fd() uintptr })
-	if !ok || !isTerminal(int(f.Fd())) {
-		return "", ErrNoTerminal
-	}
-	fmt.Fprint(stderr, prompt)
-	b, err := readPassword(int(f.Fd()))
-	fmt.Fprintln(stderr)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
 }

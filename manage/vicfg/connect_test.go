@@ -84,7 +84,7 @@ func connect(t *testing.T, env map[string]string, stdin io.Reader, args ...strin
 		t.Fatal(err)
 	}
 	var errb bytes.Buffer
-	c, err := cf.Connect(context.Background(), stdin, &errb)
+	c, err := cf.Connect(context.Background(), NewTerminal(stdin, &errb))
 	if err == nil {
 		if _, err = c.Users(context.Background()); err != nil {
 			t.Fatalf("Users: %v", err)
@@ -213,13 +213,13 @@ func TestConnectLocal(t *testing.T) {
 	cf := AddConnectionFlags(fs)
 	cf.Getenv = func(string) string { return "" }
 	fs.Parse([]string{"--username", "alice"})
-	c, err := cf.Connect(context.Background(), strings.NewReader(""), io.Discard)
+	c, err := cf.Connect(context.Background(), NewTerminal(strings.NewReader(""), io.Discard))
 	if err != nil || c.Remote() || c.Server() != "unix:"+apiclient.DefaultSocket {
 		t.Errorf("local: %v, %v", c, err)
 	}
 	// A unix: server from the environment.
 	cf.Getenv = func(k string) string { return map[string]string{"VI_SERVER": "unix:/x.sock"}[k] }
-	if c, err := cf.Connect(context.Background(), nil, io.Discard); err != nil || c.Server() != "unix:/x.sock" {
+	if c, err := cf.Connect(context.Background(), noTerminal{}); err != nil || c.Server() != "unix:/x.sock" {
 		t.Errorf("VI_SERVER unix: %v, %v", c, err)
 	}
 }
@@ -241,7 +241,7 @@ func TestSessionFile(t *testing.T) {
 	if _, err := ReadSessionFile(f); err == nil || !strings.Contains(err.Error(), "no session in it") {
 		t.Errorf("empty: %v", err)
 	}
-	if _, err := ReadSecret(strings.NewReader("x"), io.Discard, "p: "); !errors.Is(err, ErrNoTerminal) {
+	if _, err := NewTerminal(strings.NewReader("x"), io.Discard).ReadSecret("p: "); !errors.Is(err, ErrNoTerminal) {
 		t.Errorf("ReadSecret without a terminal: %v", err)
 	}
 }

@@ -471,18 +471,24 @@ input(type="imrelp" address="127.0.0.1" port="%d" ruleset="relay")
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
-	// Ready once imrelp accepts connections.
-	for {
+	// Ready once imrelp accepts connections (rsyslogd has no readiness
+	// notice without systemd), unless it exited first.
+	gone := false
+	up := peertest.Until(30*time.Second, func() bool {
+		select {
+		case <-exited:
+			gone = true
+			return true
+		default:
+		}
 		c, err := net.DialTimeout("tcp4", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 		if err == nil {
 			c.Close()
-			break
 		}
-		select {
-		case <-exited:
-			t.Fatalf("the imrelp sink's rsyslogd exited:\n%s%s", readTail(stderrPath), readTail(ownLog))
-		case <-time.After(10 * time.Millisecond): // poll interval, not synchronisation
-		}
+		return err == nil
+	})
+	if gone || !up {
+		t.Fatalf("the imrelp sink's rsyslogd did not accept connections within 30 s (exited: %v):\n%s%s", gone, readTail(stderrPath), readTail(ownLog))
 	}
 	cpu := func() float64 {
 		v, _ := cpuSeconds(cmd.Process.Pid)
@@ -589,6 +595,8 @@ func backlogRSS(t testing.TB, bin, logDir string) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	// The measured period: 10 s of retrying with the backlog waiting (the
+	// behaviour measured, not a synchronisation).
 	time.Sleep(10 * time.Second)
 	rss, err := maxRSS(cmd.Process.Pid)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -123,8 +124,12 @@ func TestForwardFilesAndSocketToRsyslog(t *testing.T) {
 	f.Stop()
 	appendLines(t, app, "hostd line", 2000, 2500) // while the agent is down
 	f = start(t, cfg, state)
-	msgs = r.WaitMessages(t, 2502, 20*time.Second)
-	time.Sleep(300 * time.Millisecond)
+	r.WaitMessages(t, 2502, 20*time.Second)
+	// Lines are read and delivered in order on one connection: a line sent
+	// again by the restart would come before the last one written.
+	peertest.Eventually(t, 20*time.Second, "the last line written", func() bool {
+		return slices.ContainsFunc(r.Messages(), func(m peertest.Message) bool { return m.Msg == "hostd line 2499" })
+	})
 	if missing, dups := tally(t, r.Messages(), "hostd", "hostd line", 2500); missing != 0 || dups != 0 {
 		t.Errorf("after a restart: %d lines missing, %d duplicated", missing, dups)
 	}
@@ -132,7 +137,7 @@ func TestForwardFilesAndSocketToRsyslog(t *testing.T) {
 	// The collector goes down; lines written meanwhile arrive once it is back.
 	r.Stop(t)
 	appendLines(t, app, "hostd line", 2500, 3000)
-	time.Sleep(500 * time.Millisecond)
+	peertest.Eventually(t, 20*time.Second, "the forwarder to find the collector gone", func() bool { return !f.Status()[0].Connected })
 	r.Start(t)
 	r.WaitMessages(t, 3002, 20*time.Second)
 	f.Stop()

@@ -98,11 +98,11 @@ type seqFile struct {
 
 func newPipeline(h syslogd.Loghost, s output.Settings, files *fileInputs, stateDir string, spoolMax int64, log *slog.Logger) (*pipeline, error) {
 	dir := filepath.Join(stateDir, "syslog", dirName(h))
-	log = log.With("loghost", h.String())
-	out, err := output.New(h, s, log)
+	out, err := output.New(h, s, log) // it names the loghost in its own log
 	if err != nil {
 		return nil, err
 	}
+	log = log.With("loghost", h.String())
 	sp, err := spool.Open(filepath.Join(dir, "spool"), spoolMax)
 	if err != nil {
 		return nil, err

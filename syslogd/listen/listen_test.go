@@ -3,6 +3,7 @@ package listen
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -297,8 +298,27 @@ func TestRunStopsAndCloseRemovesSocket(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- l.Run(ctx, func(syslogd.Record) {}) }()
-	time.Sleep(50 * time.Millisecond)
+	got := make(chan struct{}, 1)
+	go func() {
+		done <- l.Run(ctx, func(syslogd.Record) {
+			select {
+			case got <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	// Cancel a Run that is receiving: once a message came through.
+	c, err := net.Dial("unixgram", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(c, "<13>running")
+	c.Close()
+	select {
+	case <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not hand over a message")
+	}
 	cancel()
 	select {
 	case err := <-done:

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"hostagent/internal/peertest"
 	"hostagent/syslogd"
 	"hostagent/syslogd/format"
 )
@@ -66,17 +67,16 @@ func listen(t *testing.T, addr string) *lineServer {
 
 func (s *lineServer) wait(t *testing.T, n int) []string {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	var got []string
+	if !peertest.Until(5*time.Second, func() bool {
 		s.mu.Lock()
-		got := append([]string(nil), s.lines...)
-		s.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("received %d lines, want %d: %q", len(got), n, got)
-		}
+		defer s.mu.Unlock()
+		got = append([]string(nil), s.lines...)
+		return len(got) >= n
+	}) {
+		t.Fatalf("received %d lines, want %d: %q", len(got), n, got)
 	}
+	return got
 }
 
 func batch(from, n int) []syslogd.Record {
@@ -119,20 +119,17 @@ func TestDeliverWaitsForTheCollector(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		// The first write after the close may still succeed into the
-		// kernel's buffer; keep delivering until one has to retry.
-		for i := 0; i < 50; i++ {
+		// kernel's buffer; keep delivering until one has to retry: that
+		// one waits for the collector.
+		for i := 0; i < 1000 && o.Stats().Retried == 0; i++ {
 			if _, err := o.Deliver(ctx, batch(100+i*5, 5)); err != nil {
 				done <- err
 				return
 			}
-			if o.Stats().Retried > 0 {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
 		}
 		done <- nil
 	}()
-	time.Sleep(200 * time.Millisecond)
+	peertest.Eventually(t, 5*time.Second, "a delivery retrying", func() bool { return o.Stats().Retried > 0 })
 	second := listen(t, addr) // back on the same port
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -188,10 +185,14 @@ func TestUnreadBatchIsWrittenAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := <-accepted
-	for range 20 { // the connection stays open a while: still nothing proves a read
+	// The kernel acknowledges every byte (the collector's socket took
+	// them): still nothing proves a read.
+	peertest.Eventually(t, 5*time.Second, "the kernel's acknowledgement of the batch", func() bool {
 		o.Check()
-		time.Sleep(5 * time.Millisecond)
-	}
+		ti, err := tcpInfo(o.stream.raw.Conn)
+		return err == nil && ti.Bytes_acked > o.stream.raw.written.Load() // Bytes_acked counts the SYN too
+	})
+	o.Check()
 	if o.Confirmed() >= first || o.Unconfirmed() != 3 {
 		t.Fatalf("confirmed %d, %d unconfirmed: a batch nobody read was confirmed", o.Confirmed(), o.Unconfirmed())
 	}
@@ -227,35 +228,31 @@ func TestReadBatchesAreConfirmed(t *testing.T) {
 	o := newlineOutput(t, s.ln.Addr().String())
 	o.idleFinish = time.Hour // rule 1 alone: no idle close
 	ctx := context.Background()
+	// Batches of 1 MB until 10 are confirmed while data flows: how far
+	// past a batch the collector must have read depends on the largest
+	// window it showed, which the kernel sizes to the load (40 MB were
+	// not enough on a busy machine, with windows of 12 MiB).
 	var last uint64
-	for i := range 40 { // 40 MB: far beyond the window the collector shows
+	for i := 0; o.Confirmed() < 10; i++ {
+		if i == 1000 {
+			t.Fatalf("1 GB written, %d batches confirmed; stats %+v", o.Confirmed(), o.Stats())
+		}
 		id, err := o.Deliver(ctx, bigBatch(i*1000, 1000))
 		if err != nil {
 			t.Fatal(err)
 		}
 		last = id
 	}
-	// Once the collector has read everything, the batches well before the
-	// end are confirmed (within a keep-alive's second, which refreshes the
-	// window the collector shows).
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	// Once the collector has read everything, the newest batches still
+	// wait: nothing was written after them.
+	peertest.Eventually(t, 60*time.Second, "the collector to read every line", func() bool {
 		s.mu.Lock()
 		read := len(s.lines)
 		s.mu.Unlock()
-		if read == int(last)*1000 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the collector read %d of %d lines", read, last*1000)
-		}
 		o.Check()
-	}
-	for deadline := time.Now().Add(10 * time.Second); o.Confirmed() < last/4; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("confirmed %d of %d batches", o.Confirmed(), last)
-		}
-		o.Check()
-	}
+		return read == int(last)*1000
+	})
+	o.Check()
 	if o.Confirmed() == last {
 		t.Errorf("the newest batch was confirmed with nothing written after it")
 	}
@@ -447,10 +444,8 @@ func TestFinishWithoutTheCollectorsClose(t *testing.T) {
 	if o.Unconfirmed() != 11 {
 		t.Errorf("%d unconfirmed, want 11", o.Unconfirmed())
 	}
-	for deadline := time.Now().Add(5 * time.Second); accepted() != 2; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d connections: want the batch written again on a second one", accepted())
-		}
+	if !peertest.Until(5*time.Second, func() bool { return accepted() == 2 }) {
+		t.Fatalf("%d connections: want the batch written again on a second one", accepted())
 	}
 }
 
@@ -459,13 +454,16 @@ func TestFinishWithoutTheCollectorsClose(t *testing.T) {
 func idleChecks(t *testing.T, o *Output, what string, done func() bool) time.Duration {
 	t.Helper()
 	var longest time.Duration
-	for deadline := time.Now().Add(20 * time.Second); !done(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 20 s; stats %+v", what, o.Stats())
+	if !peertest.Until(20*time.Second, func() bool {
+		if done() {
+			return true
 		}
 		start := time.Now()
 		o.Check()
 		longest = max(longest, time.Since(start))
+		return false
+	}) {
+		t.Fatalf("%s: not within 20 s; stats %+v", what, o.Stats())
 	}
 	return longest
 }

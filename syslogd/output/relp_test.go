@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hostagent/internal/peertest"
 	"hostagent/syslogd"
 	"log/slog"
 	"net"
@@ -199,12 +200,7 @@ func TestRELPConfirmsInOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for deadline := time.Now().Add(5 * time.Second); o.Confirmed() < 5; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("confirmed %d of 5", o.Confirmed())
-		}
-		o.Check()
-	}
+	peertest.Eventually(t, 5*time.Second, "5 batches confirmed", func() bool { o.Check(); return o.Confirmed() >= 5 })
 	if st := o.Stats(); st.Confirmed != 1500 || st.Unconfirmed != 0 || st.Reconnects != 0 {
 		t.Errorf("stats %+v", st)
 	}

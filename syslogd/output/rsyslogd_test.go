@@ -43,11 +43,8 @@ func deliver(t *testing.T, uri string, tune func(*output.Settings), batch []sysl
 // id is confirmed.
 func waitConfirmed(t *testing.T, o *output.Output, id uint64) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); o.Confirmed() < id; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("batch %d not confirmed after 10 s: %+v", id, o.Stats())
-		}
-		o.Check()
+	if !peertest.Until(10*time.Second, func() bool { o.Check(); return o.Confirmed() >= id }) {
+		t.Fatalf("batch %d not confirmed after 10 s: %+v", id, o.Stats())
 	}
 }
 
@@ -151,7 +148,7 @@ func TestCollectorDownThenBack(t *testing.T) {
 	r.Stop(t)
 	done := make(chan error, 1)
 	go func() { _, err := o.Deliver(context.Background(), records("vpxa", 5)); done <- err }()
-	time.Sleep(300 * time.Millisecond)
+	peertest.Eventually(t, 10*time.Second, "the batch retried while the collector is down", func() bool { return o.Stats().Retried > 0 })
 	r.Start(t)
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -224,11 +221,19 @@ func startFeeder(t *testing.T, o *output.Output, n, per int) *feeder {
 				return
 			}
 		}
-		for ctx.Err() == nil {
-			o.Check()
-			time.Sleep(20 * time.Millisecond)
+		// Check as the idle pipeline does, every 20 ms: the behaviour
+		// under test, not a synchronisation.
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				f.done <- nil
+				return
+			case <-tick.C:
+				o.Check()
+			}
 		}
-		f.done <- nil
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -297,23 +302,20 @@ func checkConfirmedWritten(t *testing.T, r *peertest.Rsyslogd, f *feeder, when s
 // reports duplicates.
 func waitAllReceived(t *testing.T, r *peertest.Rsyslogd, f *feeder, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		counts := received(t, r, f.n)
-		lost, first := missing(counts, f.n)
-		if lost == 0 {
-			dups := 0
-			for _, c := range counts[1:] {
-				dups += c - 1
-			}
-			t.Logf("all %d records received, %d duplicates; stats %+v", f.n, dups, f.o.Stats())
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d records lost (first: %d) after %v; stats %+v", lost, f.n, first, timeout, f.o.Stats())
-		}
-		time.Sleep(50 * time.Millisecond)
+	var counts []int
+	var lost, first int
+	if !peertest.Until(timeout, func() bool {
+		counts = received(t, r, f.n)
+		lost, first = missing(counts, f.n)
+		return lost == 0
+	}) {
+		t.Fatalf("%d of %d records lost (first: %d) after %v; stats %+v", lost, f.n, first, timeout, f.o.Stats())
 	}
+	dups := 0
+	for _, c := range counts[1:] {
+		dups += c - 1
+	}
+	t.Logf("all %d records received, %d duplicates; stats %+v", f.n, dups, f.o.Stats())
 }
 
 func newOutput(t *testing.T, uri string, tune func(*output.Settings)) *output.Output {
@@ -335,16 +337,6 @@ func newOutput(t *testing.T, uri string, tune func(*output.Settings)) *output.Ou
 	return o
 }
 
-// waitFor polls cond until it holds, or fails the test after timeout.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, timeout)
-		}
-	}
-}
-
 // TestRELPCollectorKilledWhileBehind: rsyslogd (imrelp) is killed with
 // SIGKILL while messages flow and some are unanswered, then started again.
 // Every message it answered is in its output; every message arrives.
@@ -352,7 +344,7 @@ func TestRELPCollectorKilledWhileBehind(t *testing.T) {
 	r := peertest.StartRsyslogd(t, peertest.RsyslogdOptions{RELP: true})
 	o := newOutput(t, "relp://"+r.RELPAddr(), nil)
 	f := startFeeder(t, o, 100_000, 1000)
-	waitFor(t, "10 batches confirmed", 30*time.Second, func() bool { return o.Confirmed() >= 10 })
+	peertest.Eventually(t, 30*time.Second, "10 batches confirmed", func() bool { return o.Confirmed() >= 10 })
 	r.Stop(t)
 	if o.Confirmed() == f.batches() {
 		t.Fatal("everything was confirmed before the kill: the test proves nothing; send more")
@@ -360,7 +352,7 @@ func TestRELPCollectorKilledWhileBehind(t *testing.T) {
 	checkConfirmedWritten(t, r, f, "killed")
 	r.Start(t)
 	waitAllReceived(t, r, f, 60*time.Second)
-	waitFor(t, "every batch confirmed", 30*time.Second, func() bool { return o.Confirmed() == f.batches() })
+	peertest.Eventually(t, 30*time.Second, "every batch confirmed", func() bool { return o.Confirmed() == f.batches() })
 }
 
 // TestStreamCollectorStalledThenKilled: rsyslogd (imtcp, plain and TLS) is
@@ -373,20 +365,17 @@ func TestStreamCollectorStalledThenKilled(t *testing.T) {
 			r, uri, tune := streamCollector(t, scheme)
 			o := newOutput(t, uri, tune)
 			f := startFeeder(t, o, 300_000, 2000)
-			waitFor(t, "10 batches confirmed", 30*time.Second, func() bool { return o.Confirmed() >= 10 })
+			peertest.Eventually(t, 30*time.Second, "10 batches confirmed", func() bool { return o.Confirmed() >= 10 })
 			r.Pause(t)
 			// Stalled: the agent writes until its unconfirmed window or the
 			// sockets are full, then waits.
 			var last uint64
-			still := 0
-			waitFor(t, "the agent held back by the stalled collector", 30*time.Second, func() bool {
-				sent := o.Stats().Sent
-				if sent == last {
-					still++
-				} else {
-					last, still = sent, 0
+			since := time.Now()
+			peertest.Eventually(t, 30*time.Second, "the agent held back by the stalled collector", func() bool {
+				if sent := o.Stats().Sent; sent != last {
+					last, since = sent, time.Now()
 				}
-				return still >= 100 // 0.5 s without a batch going out
+				return time.Since(since) >= 500*time.Millisecond // without a batch going out
 			})
 			if o.Confirmed() == f.batches() {
 				t.Fatal("everything was confirmed before the stall: the test proves nothing; send more")

@@ -141,7 +141,7 @@ func Follow(ctx context.Context, cfg Config, pos *Positions, out chan<- []Line, 
 		log = slog.New(slog.DiscardHandler)
 	}
 	if pos == nil {
-		pos = &Positions{log: log, entries: map[inodeKey]*position{}}
+		pos = newPositions("", log)
 	}
 	w, err := newDirWatcher(log)
 	if err != nil {

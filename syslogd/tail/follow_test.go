@@ -2,8 +2,10 @@ package tail
 
 import (
 	"fmt"
+	"hostagent/internal/peertest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -64,13 +66,7 @@ func TestDeletedFileSendsLastLineAndIsClosed(t *testing.T) {
 	if got[0].Offset != int64(len("first\nno newline")) {
 		t.Fatalf("offset %d", got[0].Offset)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for openFDsTo(t, path) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("deleted file still open")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	peertest.Eventually(t, 5*time.Second, "the deleted file to be closed", func() bool { return openFDsTo(t, path) == 0 })
 	// A new file under the same name is a new file: read from 0.
 	appendFile(t, path, "reborn\n")
 	wantTexts(t, f.next(1, 5*time.Second), "reborn")
@@ -107,7 +103,10 @@ func writeRotating(t *testing.T, path, rotated string, n, rotateAt, lateLines in
 			return
 		}
 		if i%50 == 0 {
-			time.Sleep(time.Millisecond) // let the reader catch up at times
+			// A writer's pause, so that reading interleaves with the
+			// writing and the rotation at times: the behaviour under test,
+			// not a synchronisation (the lines are counted all the same).
+			time.Sleep(time.Millisecond)
 		}
 	}
 }
@@ -419,9 +418,18 @@ func TestCancelWhileConsumerIsBlocked(t *testing.T) {
 		appendFile(t, filepath.Join(dir, fmt.Sprintf("%d.log", i)), numbered("x", 0, 100))
 	}
 	f := startFollow(t, testConfig(dir), nil)
-	f.next(3, 5*time.Second)
-	time.Sleep(3 * testPoll) // every stream now blocked on out: backpressure
-	f.stop()                 // returns nil, no goroutine left
+	f.next(3, 5*time.Second) // the first file's lines
+	// Backpressure: the four other streams wait to hand theirs over.
+	peertest.Eventually(t, 5*time.Second, "4 streams blocked on the consumer", func() bool { return handOffsWaiting() == 4 })
+	f.stop() // returns nil, no goroutine left
+}
+
+// handOffsWaiting counts the streams waiting for the consumer to take
+// their lines, from the goroutines' stacks: nothing else tells.
+func handOffsWaiting() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "tail.(*tailer).handOff(")
 }
 
 func TestConfigErrors(t *testing.T) {

@@ -3,6 +3,7 @@ package tail
 import (
 	"context"
 	"fmt"
+	"hostagent/internal/peertest"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -74,18 +75,10 @@ func (f *following) stop() {
 // moment to be counted out) for the count to fall back to base.
 func checkGoroutines(t testing.TB, base int) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= base {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("goroutine leak: %d running, %d before Follow\n%s", n, base, buf)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !peertest.Until(3*time.Second, func() bool { return runtime.NumGoroutine() <= base }) {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Fatalf("goroutine leak: %d running, %d before Follow\n%s", runtime.NumGoroutine(), base, buf)
 	}
 }
 

@@ -234,14 +234,20 @@ func TestSuspendedFileKeepsItsPosition(t *testing.T) {
 			ida = l.ID
 		}
 	}
-	// b keeps growing, a is quiet; let several ForgetAfter periods pass.
-	for i := range 20 {
+	// b keeps growing, a is quiet, until Follow has pruned with a cutoff
+	// two ForgetAfter periods past a's last line.
+	quiet := time.Now().Add(2 * cfg.ForgetAfter)
+	i := 0
+	peertest.Eventually(t, 10*time.Second, "a prune long after a's last line", func() bool {
 		appendFile(t, b, fmt.Sprintf("b more %d\n", i))
+		i++
 		for _, l := range f.next(1, 5*time.Second) {
 			pos.Set(l.ID, l.Path, l.Offset, l.Seq)
 		}
-		time.Sleep(testPoll)
-	}
+		pos.mu.Lock()
+		defer pos.mu.Unlock()
+		return pos.pruned.After(quiet)
+	})
 	if _, _, ok := pos.Get(ida); !ok {
 		t.Fatalf("the position of %s, followed all along, was pruned", a)
 	}

@@ -24,8 +24,14 @@ type Positions struct {
 	path string
 	log  *slog.Logger
 
+	// now is the clock of the entries' seen times and of Prune: time.Now,
+	// or a test's, which ages entries without waiting.
+	now func() time.Time
+
 	mu      sync.Mutex
 	entries map[inodeKey]*position
+	// pruned is the cutoff of the last Prune: tests wait on it.
+	pruned time.Time
 	// loadedSavedAt is when the positions file was last written before this
 	// process loaded it: a rotated generation modified since then may bear
 	// lines the previous run never read (see stream.restore).
@@ -66,6 +72,11 @@ const positionsHeader = `hostagent log file positions: where the delivered lines
 Written by the agent. Deleting it makes every file be read again from its
 start (lines repeat, none are lost).`
 
+// newPositions is an empty set, saved to path (none: never saved).
+func newPositions(path string, log *slog.Logger) *Positions {
+	return &Positions{path: path, log: log, now: time.Now, entries: map[inodeKey]*position{}}
+}
+
 // LoadPositions reads the positions file at path (a missing file is an
 // empty set). A corrupt file is logged, renamed to path+".corrupt" and
 // replaced by an empty set: reading every file from 0 repeats lines but
@@ -75,7 +86,7 @@ func LoadPositions(path string, log *slog.Logger) (*Positions, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Positions{path: path, log: log, entries: map[inodeKey]*position{}}
+	p := newPositions(path, log)
 
 	var pf positionsFile
 	_, err := configstore.Load(path, &pf)
@@ -97,7 +108,7 @@ func LoadPositions(path string, log *slog.Logger) (*Positions, error) {
 		return p, nil
 	}
 
-	now := time.Now()
+	now := p.now()
 	p.loadedSavedAt = pf.SavedAt
 	for _, r := range pf.Files {
 		id := FileID{Device: r.Device, Inode: r.Inode, Fingerprint: r.Fingerprint, FingerprintLen: r.FingerprintLen}
@@ -159,7 +170,7 @@ func (p *Positions) Set(id FileID, path string, offset int64, seq uint64) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
+	now := p.now()
 	e, ok := p.entries[id.key()]
 	if !ok {
 		p.entries[id.key()] = &position{id: id, path: path, offset: offset, seq: seq, seen: now}
@@ -188,7 +199,7 @@ func (p *Positions) discover(id FileID, path string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.entries[id.key()]; !ok {
-		p.entries[id.key()] = &position{id: id, path: path, seen: time.Now()}
+		p.entries[id.key()] = &position{id: id, path: path, seen: p.now()}
 	}
 }
 
@@ -256,7 +267,7 @@ func (p *Positions) resume(k inodeKey, head []byte, size int64) (int64, uint64, 
 	if !ok {
 		return 0, 0, false
 	}
-	e.seen = time.Now()
+	e.seen = p.now()
 	if !e.id.matches(head) {
 		return 0, 0, false // another file on a reused inode, or rewritten
 	}
@@ -271,7 +282,7 @@ func (p *Positions) touch(k inodeKey) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if e, ok := p.entries[k]; ok {
-		e.seen = time.Now()
+		e.seen = p.now()
 	}
 }
 
@@ -282,7 +293,8 @@ func (p *Positions) touch(k inodeKey) {
 func (p *Positions) Prune(grace time.Duration) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	cutoff := time.Now().Add(-grace)
+	cutoff := p.now().Add(-grace)
+	p.pruned = cutoff
 	n := 0
 	for k, e := range p.entries {
 		if e.seen.Before(cutoff) {

@@ -138,10 +138,12 @@ func TestPositionsOtherFileOnSameInode(t *testing.T) {
 
 func TestPositionsPrune(t *testing.T) {
 	p, _ := LoadPositions(filepath.Join(t.TempDir(), "p.toml"), nil)
+	now := time.Now()
+	p.now = func() time.Time { return now }
 	gone, here := testID(1, "gone\n"), testID(2, "here\n")
 	p.Set(gone, "/gone.log", 5, 1)
 	p.Set(here, "/here.log", 5, 1)
-	time.Sleep(30 * time.Millisecond)
+	now = now.Add(30 * time.Millisecond)
 	p.touch(here.key())
 	if n := p.Prune(20 * time.Millisecond); n != 1 {
 		t.Fatalf("pruned %d, want 1", n)

@@ -230,12 +230,16 @@ func TestDescriptorBudget(t *testing.T) {
 		if i%1000 == 0 {
 			// Reading waits on this consumer meanwhile. A listing of
 			// /proc/self/fd is not atomic and may count a descriptor closed
-			// and another opened during it: the least of three counts.
-			n := openFDsIn(t, dir)
-			for range 2 {
-				time.Sleep(testPoll)
-				n = min(n, openFDsIn(t, dir))
-			}
+			// and another opened during it: the least count, once two
+			// listings in a row agree.
+			n, last := openFDsIn(t, dir), -1
+			peertest.Until(time.Second, func() bool {
+				c := openFDsIn(t, dir)
+				n = min(n, c)
+				stable := c == last
+				last = c
+				return stable
+			})
 			peak = max(peak, n)
 		}
 		if i == files*lines/2 { // and they grow meanwhile
@@ -303,18 +307,12 @@ func TestStoppedWhileBehindAcrossRotations(t *testing.T) {
 	}
 	second, _ := fileKey(fi)
 	// Wait until the saved identity of the new file has followed its growth.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(testPoll) {
+	peertest.Eventually(t, 5*time.Second, "the waiting generation's identity to grow", func() bool {
 		pos.mu.Lock()
+		defer pos.mu.Unlock()
 		e, ok := pos.entries[second]
-		grown := ok && e.id.FingerprintLen == fingerprintSize
-		pos.mu.Unlock()
-		if grown {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the waiting generation's identity did not grow")
-		}
-	}
+		return ok && e.id.FingerprintLen == fingerprintSize
+	})
 	got = append(got, f.next(300, 5*time.Second)...)
 	for _, l := range got {
 		pos.Set(l.ID, l.Path, l.Offset, l.Seq)
@@ -376,8 +374,16 @@ func TestDescriptorBudgetEmptyFiles(t *testing.T) {
 	}
 	cfg := testConfig(dir)
 	cfg.MaxOpen = maxOpen
-	f := startFollow(t, cfg, nil)
-	time.Sleep(3 * testPoll) // not needed for correctness: lets every stream open and suspend first
+	pos := newPositions("", nil)
+	f := startFollow(t, cfg, pos)
+	// Every file opened (its stream discovered it) and all but maxOpen
+	// closed again, before they are written.
+	peertest.Eventually(t, 5*time.Second, "every stream opened and suspended", func() bool {
+		pos.mu.Lock()
+		discovered := len(pos.entries)
+		pos.mu.Unlock()
+		return discovered == files && openFDsIn(t, dir) <= maxOpen
+	})
 	for i := range files {
 		appendFile(t, filepath.Join(dir, fmt.Sprintf("f%02d.log", i)), numbered(fmt.Sprintf("f%02d", i), 0, 5))
 	}

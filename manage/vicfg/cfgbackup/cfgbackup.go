@@ -1,19 +1,23 @@
-// Package cfgbackup is vicfg-cfgbackup: ESXi's configuration backup command — save every setting of the daemon to one file, restore it here or on another host, or return to factory defaults.
+// Package cfgbackup is the vicfg program's vicfg-cfgbackup command: ESXi's
+// configuration backup command — save every setting of the daemon to one
+// file, restore it here or on another host, or return to factory
+// defaults. It holds the command's own options, their checks and its
+// output; the frame (flags, connection, prompts, errors) is package
+// vicfg's.
 package cfgbackup
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hostagent/internal/configstore"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
 
+	"hostagent/internal/configstore"
 	"hostagent/manage/api"
 	"hostagent/manage/vicfg"
 )
@@ -21,148 +25,126 @@ import (
 // resetPrompt is asked before a reset, unless --quiet.
 const resetPrompt = "Resetting the configuration to factory defaults. Are you sure? (y/N): "
 
-// options are the command line's values.
-type options struct {
-	save, load                  string
-	reset, quiet, noCerts, help bool
-	conn                        *vicfg.ConnectionFlags
+func init() { vicfg.Register(Command) }
+
+// Command is vicfg-cfgbackup.
+var Command = &vicfg.Command{
+	Name:     "vicfg-cfgbackup",
+	Short:    "save, restore or reset the whole configuration",
+	Synopsis: []string{"[--server unix:PATH] -s FILE | -l FILE | -r [-q]"},
+	About:    "Back up, restore or reset hostagentd's configuration, as ESXi's vicfg-cfgbackup does.",
+	Notes: "A backup holds the configuration files, the users and roles, the lockdown\n" +
+		"mode and, unless --exclude-certificates, the TLS key and certificate.\n" +
+		"It may be restored on this host or on another one: the daemon checks\n" +
+		"the whole file first and applies all of it or nothing.\n",
+	Flags: newFlags,
 }
 
-func newFlags(prog string) (*pflag.FlagSet, *options) {
+// options are the command line's values.
+type options struct {
+	save, load            string
+	reset, quiet, noCerts bool
+
+	backup api.Backup // the file of --load, once Prepare has read it
+}
+
+func newFlags(fs *pflag.FlagSet) vicfg.Runner {
 	o := &options{}
-	fs := pflag.NewFlagSet(prog, pflag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors and usage are printed by Run, once
-	fs.Usage = func() {}
-	fs.SortFlags = false // keep ESXi's order in --help
 	fs.StringVarP(&o.save, "save", "s", "", "save every setting of the daemon to `FILE` (mode 0600: it holds password hashes and the TLS key)")
 	fs.StringVarP(&o.load, "load", "l", "", "restore the settings saved in `FILE`, all of them or none")
 	fs.BoolVarP(&o.reset, "reset", "r", false, "return the configuration to the factory defaults")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "with --reset, do not ask for confirmation")
 	fs.BoolVar(&o.noCerts, "exclude-certificates", false, "with --save, leave the TLS key and certificate out of the file")
-	o.conn = vicfg.AddConnectionFlags(fs)
-	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
-	return fs, o
+	return o
 }
 
-func usage(w io.Writer, prog string, fs *pflag.FlagSet, conn *vicfg.ConnectionFlags) {
-	fmt.Fprintf(w, "Usage: %s [--server unix:PATH] -s FILE | -l FILE | -r [-q]\n\n", prog)
-	fmt.Fprintf(w, "Back up, restore or reset hostagentd's configuration, as ESXi's vicfg-cfgbackup does.\n\n")
-	fmt.Fprint(w, conn.OwnFlagUsages(fs))
-	fmt.Fprint(w, "\nConnection options:\n"+conn.FlagUsages())
-	fmt.Fprint(w, "\nA backup holds the configuration files, the users and roles, the lockdown\n"+
-		"mode and, unless --exclude-certificates, the TLS key and certificate.\n"+
-		"It may be restored on this host or on another one: the daemon checks\n"+
-		"the whole file first and applies all of it or nothing.\n")
-}
-
-// Run executes the command line args (without the program name) and returns
-// the exit code: 0 on success, 1 on any error (bad flag, file refused,
-// daemon refusal or unreachable, reset canceled), the error printed to
-// stderr as "<prog>: <message>". stdin answers the confirmation of --reset.
-func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd := vicfg.Command{Prog: prog, Stdout: stdout, Stderr: stderr}
-	fail, badUsage := cmd.Fail, cmd.BadUsage
-
-	fs, o := newFlags(prog)
-	if code, done := cmd.Parse(fs, args, &o.help, func(w io.Writer) { usage(w, prog, fs, o.conn) }); done {
-		return code
-	}
+// Prepare refuses a command line that is not one operation, reads the
+// file of --load and asks to confirm --reset: a file refused or a reset
+// canceled sends nothing.
+func (o *options) Prepare(ctx context.Context, env *vicfg.Env) error {
 	var ops []string
 	for _, name := range []string{"save", "load", "reset"} {
-		if fs.Changed(name) {
+		if env.Changed(name) {
 			ops = append(ops, "--"+name)
 		}
 	}
 	switch {
 	case len(ops) == 0:
-		return badUsage(errors.New("give one of --save FILE, --load FILE or --reset"))
+		return vicfg.UsageError(errors.New("give one of --save FILE, --load FILE or --reset"))
 	case len(ops) > 1:
-		return badUsage(fmt.Errorf("%s cannot be given together: one operation at a time", strings.Join(ops, " and ")))
-	case fs.Changed("save") && o.save == "":
-		return badUsage(errors.New("--save: no file given"))
-	case fs.Changed("load") && o.load == "":
-		return badUsage(errors.New("--load: no file given"))
-	case o.noCerts && !fs.Changed("save"):
-		return badUsage(errors.New("--exclude-certificates goes with --save only"))
+		return vicfg.UsageError(fmt.Errorf("%s cannot be given together: one operation at a time", strings.Join(ops, " and ")))
+	case env.Changed("save") && o.save == "":
+		return vicfg.UsageError(errors.New("--save: no file given"))
+	case env.Changed("load") && o.load == "":
+		return vicfg.UsageError(errors.New("--load: no file given"))
+	case o.noCerts && !env.Changed("save"):
+		return vicfg.UsageError(errors.New("--exclude-certificates goes with --save only"))
 	}
-
-	// The file is checked, and the reset confirmed, before connecting: a
-	// file refused or a reset canceled sends nothing.
-	var b api.Backup
-	if fs.Changed("load") {
+	if env.Changed("load") {
 		var err error
-		if b, err = readBackup(o.load); err != nil {
-			return fail(err)
+		if o.backup, err = readBackup(o.load); err != nil {
+			return err
 		}
 	}
 	if o.reset && !o.quiet {
-		fmt.Fprint(stdout, resetPrompt)
-		if !confirmed(ctx, stdin) {
+		fmt.Fprint(env.Stdout, resetPrompt)
+		if !confirmed(ctx, env.Terminal) {
 			if ctx.Err() != nil {
-				fmt.Fprintln(stdout)
+				fmt.Fprintln(env.Stdout)
 			}
-			fmt.Fprintln(stdout, "Canceled.")
-			return 1
+			fmt.Fprintln(env.Stdout, "Canceled.")
+			return vicfg.ErrReported
 		}
 	}
+	return nil
+}
 
-	c, err := o.conn.Connect(ctx, stdin, stderr)
-	if err != nil {
-		return fail(err)
-	}
-	defer o.conn.Disconnect(ctx, c)
+// Run saves, restores or resets.
+func (o *options) Run(ctx context.Context, env *vicfg.Env) error {
+	c, stdout := env.Client, env.Stdout
 	switch {
-	case fs.Changed("save"):
+	case env.Changed("save"):
 		fmt.Fprintf(stdout, "Saving configuration to %s...\n", o.save)
 		b, err := c.SaveBackup(ctx, o.noCerts)
 		if err != nil {
-			return fail(err)
+			return err
 		}
 		if b.Format != api.BackupFormat {
-			return fail(fmt.Errorf("hostagentd at %s answered with no configuration backup (format %q): nothing written to %s", c.Server(), b.Format, o.save))
+			return fmt.Errorf("hostagentd at %s answered with no configuration backup (format %q): nothing written to %s", c.Server(), b.Format, o.save)
 		}
 		if err := writeBackup(o.save, b); err != nil {
-			return fail(err)
+			return err
 		}
-	case fs.Changed("load"):
+	case env.Changed("load"):
 		fmt.Fprintf(stdout, "Restoring configuration from %s...\n", o.load)
 		// The daemon's validation is the one that counts: its message
 		// names the file of the backup and the setting, printed as is.
-		if err := c.LoadBackup(ctx, b); err != nil {
-			return fail(err)
+		if err := c.LoadBackup(ctx, o.backup); err != nil {
+			return err
 		}
 	case o.reset:
 		fmt.Fprintln(stdout, "Resetting configuration to factory defaults...")
 		if err := c.ResetConfig(ctx); err != nil {
-			return fail(err)
+			return err
 		}
 	}
 	fmt.Fprintln(stdout, "Complete.")
-	return 0
+	return nil
 }
 
-// confirmed reads one answer from stdin, terminal or not (a script may pipe
-// "y"): y or yes, in any case, confirms; anything else, end of input or ctx
-// done (Ctrl-C) included, does not.
-func confirmed(ctx context.Context, stdin io.Reader) bool {
-	if stdin == nil {
+// confirmed reads one answer, terminal or not (a script may pipe "y"): y
+// or yes, in any case, confirms; anything else, end of input or ctx done
+// (Ctrl-C) included, does not.
+func confirmed(ctx context.Context, t vicfg.Terminal) bool {
+	line, err := t.ReadLine(ctx)
+	if err != nil {
 		return false
 	}
-	answer := make(chan string, 1)
-	go func() { // left blocked on a terminal after Ctrl-C; the command ends anyway
-		line, _ := bufio.NewReader(stdin).ReadString('\n')
-		answer <- line
-	}()
-	select {
-	case line := <-answer:
-		switch strings.ToLower(strings.TrimSpace(line)) {
-		case "y", "yes":
-			return true
-		}
-		return false
-	case <-ctx.Done():
-		return false
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true
 	}
+	return false
 }
 
 // maxBackup bounds the file read by --load; a backup is a few hundred KiB

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"hostagent/manage/api"
+	"hostagent/manage/vicfg"
 	"hostagent/manage/vicfg/vicfgtest"
 )
 
@@ -91,10 +92,11 @@ func start(t *testing.T, d *daemon) string {
 	return vicfgtest.Serve(t, mux)
 }
 
+// run runs the command with stdin as its real terminal's input: not a
+// terminal, so only the confirmation of --reset reads it.
 func run(server, stdin string, args ...string) (code int, stdout, stderr string) {
-	var out, errb bytes.Buffer
-	code = Run(context.Background(), "vicfg-cfgbackup", append([]string{"--server", server}, args...), strings.NewReader(stdin), &out, &errb)
-	return code, out.String(), errb.String()
+	return vicfgtest.Run(context.Background(), Command, "vicfg-cfgbackup", vicfg.NewTerminal(strings.NewReader(stdin), io.Discard),
+		append([]string{"--server", server}, args...)...)
 }
 
 func TestSave(t *testing.T) {
@@ -255,9 +257,8 @@ func TestReset(t *testing.T) {
 	cancel()
 	pr, pw := io.Pipe()
 	defer pw.Close()
-	var out bytes.Buffer
-	if code := Run(ctx, "vicfg-cfgbackup", []string{"--server", server, "-r"}, pr, &out, io.Discard); code != 1 || out.String() != resetPrompt+"\nCanceled.\n" {
-		t.Errorf("interrupted: %d, %q", code, out.String())
+	if code, out, _ := vicfgtest.Run(ctx, Command, "vicfg-cfgbackup", vicfg.NewTerminal(pr, io.Discard), "--server", server, "-r"); code != 1 || out != resetPrompt+"\nCanceled.\n" {
+		t.Errorf("interrupted: %d, %q", code, out)
 	}
 }
 
@@ -301,5 +302,30 @@ func TestUsage(t *testing.T) {
 	}
 	if i, j := strings.Index(stdout, "--help"), strings.Index(stdout, "Connection options:"); i > j {
 		t.Errorf("--help after the connection options:\n%s", stdout)
+	}
+}
+
+// TestResetPrompt: the confirmation of --reset is read through the
+// terminal, after the question on stdout, before the daemon is reached;
+// the reset has no password prompt.
+func TestResetPrompt(t *testing.T) {
+	d := &daemon{}
+	server := start(t, d)
+	const done = "Resetting configuration to factory defaults...\nComplete.\n"
+	for _, tt := range []struct {
+		lines  []string
+		code   int
+		stdout string
+	}{
+		{[]string{"Yes"}, 0, resetPrompt + done},
+		{[]string{"no", "y"}, 1, resetPrompt + "Canceled.\n"},
+		{nil, 1, resetPrompt + "Canceled.\n"},
+	} {
+		before := d.requests()
+		term := &vicfgtest.Terminal{Lines: tt.lines}
+		code, stdout, stderr := vicfgtest.Run(context.Background(), Command, "vicfg-cfgbackup", term, "--server", server, "-r")
+		if code != tt.code || stdout != tt.stdout || stderr != "" || d.requests()-before != 1-tt.code || len(term.Prompts()) != 0 {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q, %d requests, prompts %q", tt.lines, code, stdout, stderr, d.requests()-before, term.Prompts())
+		}
 	}
 }

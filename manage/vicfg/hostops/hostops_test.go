@@ -1,7 +1,6 @@
 package hostops
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -82,9 +81,7 @@ func start(t *testing.T, svc *service) string {
 }
 
 func run(server, prog string, args ...string) (code int, stdout, stderr string) {
-	var out, errb bytes.Buffer
-	code = Run(context.Background(), prog, append([]string{"--server", server}, args...), &out, &errb)
-	return code, out.String(), errb.String()
+	return vicfgtest.Run(context.Background(), Command, prog, nil, append([]string{"--server", server}, args...)...)
 }
 
 func TestRun(t *testing.T) {
@@ -224,9 +221,9 @@ func TestRun(t *testing.T) {
 func TestHelp(t *testing.T) {
 	for _, flag := range []string{"--help", "-h"} {
 		// No daemon: help must not need one.
-		var out, errb bytes.Buffer
-		if code := Run(context.Background(), "vicfg-hostops", []string{flag}, &out, &errb); code != 0 || errb.Len() > 0 {
-			t.Errorf("%s: exit %d, stderr %q", flag, code, errb.String())
+		code, out, errb := vicfgtest.Run(context.Background(), Command, "vicfg-hostops", nil, flag)
+		if code != 0 || errb != "" {
+			t.Errorf("%s: exit %d, stderr %q", flag, code, errb)
 		}
 		for _, want := range []string{
 			"Usage: vicfg-hostops [CONNECTION OPTIONS] --lockdown enable|disable | --show\n",
@@ -234,17 +231,31 @@ func TestHelp(t *testing.T) {
 			"Connection options:", "--server unix:PATH|HOST", "--portnumber N", "--username USER",
 			"--password PASSWORD", "--sessionfile FILE", "--thumbprint FP", "console",
 		} {
-			if !strings.Contains(out.String(), want) {
-				t.Errorf("%s lacks %q:\n%s", flag, want, out.String())
+			if !strings.Contains(out, want) {
+				t.Errorf("%s lacks %q:\n%s", flag, want, out)
 			}
 		}
 	}
 }
 
 func TestBadServer(t *testing.T) {
-	var out, errb bytes.Buffer
-	if code := Run(context.Background(), "vicfg-hostops", []string{"--server", "tcp:host:1", "-s"}, &out, &errb); code != 1 ||
-		!strings.Contains(errb.String(), `vicfg-hostops: --server "tcp:host:1"`) {
-		t.Errorf("exit %d, stderr %q", code, errb.String())
+	code, _, errb := vicfgtest.Run(context.Background(), Command, "vicfg-hostops", nil, "--server", "tcp:host:1", "-s")
+	if code != 1 ||
+		!strings.Contains(errb, `vicfg-hostops: --server "tcp:host:1"`) {
+		t.Errorf("exit %d, stderr %q", code, errb)
+	}
+}
+
+// TestPasswordPrompt: over https without --password, the password is asked
+// for through the terminal before the lockdown mode is changed.
+func TestPasswordPrompt(t *testing.T) {
+	svc := &service{fingerprint: "AB:CD"}
+	h := apiserver.NewGatedHandler(apiserver.ConsoleGate{}, apiserver.Services{Remote: svc}, slog.New(slog.DiscardHandler))
+	stdout := vicfgtest.CheckLoginPrompt(t, Command, h, "--lockdown", "enable", "-s")
+	if want := "Enabling lockdown mode...\nComplete.\nLockdown mode     : enabled\nCertificate SHA-256 fingerprint : AB:CD\n"; stdout != want {
+		t.Errorf("stdout %q, want %q", stdout, want)
+	}
+	if lockdown, sets := svc.state(); !lockdown || len(sets) != 1 {
+		t.Errorf("lockdown %v after %v", lockdown, sets)
 	}
 }

@@ -1,4 +1,7 @@
-// Package snmp is vicfg-snmp (and esxcfg-snmp): ESXi's SNMP configuration command, talking to hostagentd's API.
+// Package snmp is the vicfg program's vicfg-snmp command (esxcfg-snmp
+// too): ESXi's SNMP configuration command, talking to hostagentd's API. It
+// holds the command's own options, their checks and its output; the frame
+// (flags, connection, prompts, errors) is package vicfg's.
 package snmp
 
 import (
@@ -6,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -16,6 +18,23 @@ import (
 	"hostagent/manage/vicfg"
 )
 
+func init() { vicfg.Register(Command) }
+
+// Command is vicfg-snmp, installed as esxcfg-snmp too.
+var Command = &vicfg.Command{
+	Name:     "vicfg-snmp",
+	Aliases:  []string{"esxcfg-snmp"},
+	Short:    "configure the SNMP notification agent: communities, targets, test notifications",
+	Synopsis: []string{"[--server unix:PATH] OPTIONS"},
+	About:    "Configure hostagentd's SNMP notification agent, as ESXi's vicfg-snmp does.",
+	Notes: "Targets are written [v1:|v2c:|inform:]host[@port][/community]: the port\n" +
+		"defaults to 162, the notification to a v2c trap and the community to the\n" +
+		"first of --communities.\n" +
+		"The changes of one invocation, --reset included (it comes first), are\n" +
+		"applied together or not at all; then --test runs, then --show.\n",
+	Flags: newFlags,
+}
+
 // options are the command line's values; which list and string flags were
 // given is asked of the flag set, so that an empty value can clear a setting.
 type options struct {
@@ -23,16 +42,14 @@ type options struct {
 	syscontact, syslocation, loglevel string
 	port                              int
 	enable, disable                   bool
-	show, test, reset, help           bool
-	conn                              *vicfg.ConnectionFlags
+	show, test, reset                 bool
+
+	patch api.SNMPPatch // the change, once Prepare has read the flags
+	msgs  []string      // announcing it, one per setting
 }
 
-func newFlags(prog string) (*pflag.FlagSet, *options) {
+func newFlags(fs *pflag.FlagSet) vicfg.Runner {
 	o := &options{}
-	fs := pflag.NewFlagSet(prog, pflag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors and usage are printed by Run, once
-	fs.Usage = func() {}
-	fs.SortFlags = false // keep ESXi's order in --help
 	fs.StringVarP(&o.communities, "communities", "c", "", "set the communities, a comma-separated `LIST` replacing the previous one")
 	fs.StringVarP(&o.targets, "targets", "t", "", "set the notification targets, a comma-separated `LIST` replacing the previous one")
 	fs.IntVarP(&o.port, "port", "p", 0, "set the UDP port the agent listens on to `N`")
@@ -45,66 +62,42 @@ func newFlags(prog string) (*pflag.FlagSet, *options) {
 	fs.StringVarP(&o.syscontact, "syscontact", "C", "", "set sysContact to `S`")
 	fs.StringVarP(&o.syslocation, "syslocation", "L", "", "set sysLocation to `S`")
 	fs.StringVarP(&o.loglevel, "loglevel", "l", "", "set the agent's `LEVEL` of logging: debug, info, warning or error")
-	o.conn = vicfg.AddConnectionFlags(fs)
-	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
-	return fs, o
+	return o
 }
 
-func usage(w io.Writer, prog string, fs *pflag.FlagSet, conn *vicfg.ConnectionFlags) {
-	fmt.Fprintf(w, "Usage: %s [--server unix:PATH] OPTIONS\n\n", prog)
-	fmt.Fprintf(w, "Configure hostagentd's SNMP notification agent, as ESXi's vicfg-snmp does.\n\n")
-	fmt.Fprint(w, conn.OwnFlagUsages(fs))
-	fmt.Fprint(w, "\nConnection options:\n"+conn.FlagUsages())
-	fmt.Fprint(w, "\nTargets are written [v1:|v2c:|inform:]host[@port][/community]: the port\n"+
-		"defaults to 162, the notification to a v2c trap and the community to the\n"+
-		"first of --communities.\n"+
-		"The changes of one invocation, --reset included (it comes first), are\n"+
-		"applied together or not at all; then --test runs, then --show.\n")
-}
-
-// Run executes the command line args (without the program name) and returns
-// the exit code: 0 on success, 1 on any error (bad flag, bad value rejected by
-// the daemon, daemon unreachable), the error printed to stderr as
-// "<prog>: <message>" naming the value.
-func Run(ctx context.Context, prog string, args []string, stdout, stderr io.Writer) int {
-	cmd := vicfg.Command{Prog: prog, Stdout: stdout, Stderr: stderr}
-	fail, badUsage := cmd.Fail, cmd.BadUsage
-
-	fs, o := newFlags(prog)
-	if code, done := cmd.Parse(fs, args, &o.help, func(w io.Writer) { usage(w, prog, fs, o.conn) }); done {
-		return code
-	}
+// Prepare refuses a command line that asks for nothing or for both
+// --enable and --disable, and builds the change.
+func (o *options) Prepare(_ context.Context, env *vicfg.Env) error {
 	if o.enable && o.disable {
-		return badUsage(errors.New("--enable and --disable cannot be given together"))
+		return vicfg.UsageError(errors.New("--enable and --disable cannot be given together"))
 	}
-	patch, msgs := o.patch(fs)
-	if len(msgs) == 0 && !o.test && !o.show {
-		usage(stderr, prog, fs, o.conn)
-		return 1
+	o.patch, o.msgs = o.change(env)
+	if len(o.msgs) == 0 && !o.test && !o.show {
+		return vicfg.ErrNothingToDo
 	}
+	return nil
+}
 
-	c, err := o.conn.Connect(ctx, os.Stdin, stderr)
-	if err != nil {
-		return fail(err)
-	}
-	defer o.conn.Disconnect(ctx, c)
+// Run applies the change, then runs --test, then --show.
+func (o *options) Run(ctx context.Context, env *vicfg.Env) error {
+	c, stdout := env.Client, env.Stdout
 	// The values are left to the daemon to check: its validation is the
 	// one that counts and its messages name the setting and the value.
-	if len(msgs) > 0 {
-		for _, m := range msgs {
+	if len(o.msgs) > 0 {
+		for _, m := range o.msgs {
 			fmt.Fprintln(stdout, m)
 		}
-		if _, err := c.PatchSNMP(ctx, patch); err != nil {
-			return fail(err)
+		if _, err := c.PatchSNMP(ctx, o.patch); err != nil {
+			return err
 		}
 		fmt.Fprintln(stdout, "Complete.")
 	}
-	code := 0
+	var testFailed error
 	if o.test {
 		fmt.Fprintln(stdout, "Sending test notification(trap) to all configured targets...")
 		res, err := c.TestSNMP(ctx)
 		if err != nil {
-			return fail(err)
+			return err
 		}
 		failed := 0
 		for _, r := range res {
@@ -119,23 +112,25 @@ func Run(ctx context.Context, prog string, args []string, stdout, stderr io.Writ
 		}
 		fmt.Fprintln(stdout, "Complete. Check with each target to see if trap was received.")
 		if failed > 0 {
-			// Still --show: the counters help to see what went wrong.
-			code = fail(fmt.Errorf("test notification failed for %d of %d targets", failed, len(res)))
+			// Reported now and still --show: the counters help to see
+			// what went wrong.
+			testFailed = vicfg.ErrReported
+			env.Report(fmt.Errorf("test notification failed for %d of %d targets", failed, len(res)))
 		}
 	}
 	if o.show {
 		st, err := c.SNMP(ctx)
 		if err != nil {
-			return fail(err)
+			return err
 		}
 		show(stdout, st)
 	}
-	return code
+	return testFailed
 }
 
-// patch turns the flags given into one change, sent in one request so that
+// change turns the flags given into one change, sent in one request so that
 // it is applied all or nothing, and the messages announcing it.
-func (o *options) patch(fs *pflag.FlagSet) (p api.SNMPPatch, msgs []string) {
+func (o *options) change(env *vicfg.Env) (p api.SNMPPatch, msgs []string) {
 	say := func(format string, v any) { msgs = append(msgs, fmt.Sprintf(format, v)) }
 	if o.reset {
 		// Part of the same change, so that a reset with a bad value in the
@@ -144,17 +139,17 @@ func (o *options) patch(fs *pflag.FlagSet) (p api.SNMPPatch, msgs []string) {
 		p.Communities, p.Targets = &empty, &empty
 		msgs = append(msgs, "Resetting communities and notification targets...")
 	}
-	if fs.Changed("communities") {
-		l := list(o.communities)
+	if env.Changed("communities") {
+		l := vicfg.List(o.communities)
 		p.Communities = &l
 		say("Changing community list to: %s...", strings.Join(l, ","))
 	}
-	if fs.Changed("targets") {
-		l := list(o.targets)
+	if env.Changed("targets") {
+		l := vicfg.List(o.targets)
 		p.Targets = &l
 		say("Changing notification(trap) targets list to: %s...", strings.Join(l, ","))
 	}
-	if fs.Changed("port") {
+	if env.Changed("port") {
 		p.Port = &o.port
 		say("Changing udp port to %d...", o.port)
 	}
@@ -166,41 +161,27 @@ func (o *options) patch(fs *pflag.FlagSet) (p api.SNMPPatch, msgs []string) {
 			msgs = append(msgs, "Disabling agent...")
 		}
 	}
-	if fs.Changed("notraps") {
-		l := list(o.notraps)
+	if env.Changed("notraps") {
+		l := vicfg.List(o.notraps)
 		say("Changing notraps list to: %s...", strings.Join(l, ","))
 		if len(l) == 1 && l[0] == "reset" { // esxcli's way to clear the list
 			l = []string{}
 		}
 		p.Notraps = &l
 	}
-	if fs.Changed("syscontact") {
+	if env.Changed("syscontact") {
 		p.Syscontact = &o.syscontact
 		say("Changing syscontact to: %s...", o.syscontact)
 	}
-	if fs.Changed("syslocation") {
+	if env.Changed("syslocation") {
 		p.Syslocation = &o.syslocation
 		say("Changing syslocation to: %s...", o.syslocation)
 	}
-	if fs.Changed("loglevel") {
+	if env.Changed("loglevel") {
 		p.Loglevel = &o.loglevel
 		say("Changing loglevel to: %s...", o.loglevel)
 	}
 	return p, msgs
-}
-
-// list splits a comma-separated value; an empty value is an empty list, so
-// that -c "" clears the communities. Empty items are kept for the daemon to
-// refuse, rather than silently dropped.
-func list(s string) []string {
-	if strings.TrimSpace(s) == "" {
-		return []string{}
-	}
-	l := strings.Split(s, ",")
-	for i := range l {
-		l[i] = strings.TrimSpace(l[i])
-	}
-	return l
 }
 
 // show prints the state in vicfg-snmp --show's layout, then the settings

@@ -1,7 +1,6 @@
 package snmp
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -93,9 +92,7 @@ func start(t *testing.T, svc *service) string {
 }
 
 func run(server, prog string, args ...string) (code int, stdout, stderr string) {
-	var out, errb bytes.Buffer
-	code = Run(context.Background(), prog, append([]string{"--server", server}, args...), &out, &errb)
-	return code, out.String(), errb.String()
+	return vicfgtest.Run(context.Background(), Command, prog, nil, append([]string{"--server", server}, args...)...)
 }
 
 func TestRun(t *testing.T) {
@@ -468,9 +465,9 @@ func TestRun(t *testing.T) {
 func TestHelp(t *testing.T) {
 	for _, tt := range []struct{ prog, flag string }{{"vicfg-snmp", "--help"}, {"esxcfg-snmp", "-h"}} {
 		// No daemon: help must not need one.
-		var out, errb bytes.Buffer
-		if code := Run(context.Background(), tt.prog, []string{tt.flag}, &out, &errb); code != 0 || errb.Len() > 0 {
-			t.Errorf("%s %s: exit %d, stderr %q", tt.prog, tt.flag, code, errb.String())
+		code, out, errb := vicfgtest.Run(context.Background(), Command, tt.prog, nil, tt.flag)
+		if code != 0 || errb != "" {
+			t.Errorf("%s %s: exit %d, stderr %q", tt.prog, tt.flag, code, errb)
 		}
 		for _, want := range []string{
 			"Usage: " + tt.prog + " [--server unix:PATH] OPTIONS\n",
@@ -479,23 +476,35 @@ func TestHelp(t *testing.T) {
 			"-L, --syslocation S", "-l, --loglevel LEVEL", "--server unix:PATH", "-h, --help",
 			"[v1:|v2c:|inform:]host[@port][/community]", "162",
 		} {
-			if !strings.Contains(out.String(), want) {
-				t.Errorf("%s %s lacks %q:\n%s", tt.prog, tt.flag, want, out.String())
+			if !strings.Contains(out, want) {
+				t.Errorf("%s %s lacks %q:\n%s", tt.prog, tt.flag, want, out)
 			}
 		}
 	}
 	// Errors are named after the program too.
-	var out, errb bytes.Buffer
-	if code := Run(context.Background(), "esxcfg-snmp", []string{"--bogus"}, &out, &errb); code != 1 ||
-		!strings.Contains(errb.String(), "esxcfg-snmp: unknown flag: --bogus\nsee esxcfg-snmp --help") {
-		t.Errorf("esxcfg-snmp --bogus: exit %d, stderr %q", code, errb.String())
+	if code, _, errb := vicfgtest.Run(context.Background(), Command, "esxcfg-snmp", nil, "--bogus"); code != 1 ||
+		!strings.Contains(errb, "esxcfg-snmp: unknown flag: --bogus\nsee esxcfg-snmp --help") {
+		t.Errorf("esxcfg-snmp --bogus: exit %d, stderr %q", code, errb)
 	}
 }
 
 func TestBadServer(t *testing.T) {
-	var out, errb bytes.Buffer
-	if code := Run(context.Background(), "vicfg-snmp", []string{"--server", "tcp:host:1", "-s"}, &out, &errb); code != 1 ||
-		!strings.Contains(errb.String(), `vicfg-snmp: --server "tcp:host:1"`) {
-		t.Errorf("exit %d, stderr %q", code, errb.String())
+	if code, _, errb := vicfgtest.Run(context.Background(), Command, "vicfg-snmp", nil, "--server", "tcp:host:1", "-s"); code != 1 ||
+		!strings.Contains(errb, `vicfg-snmp: --server "tcp:host:1"`) {
+		t.Errorf("exit %d, stderr %q", code, errb)
+	}
+}
+
+// TestPasswordPrompt: over https without --password, the password is asked
+// for through the terminal before the change is sent.
+func TestPasswordPrompt(t *testing.T) {
+	svc := &service{cfg: snmpconfig.DefaultConfig(), stats: stats, results: okResults}
+	h := apiserver.NewHandler(svc, nil, slog.New(slog.DiscardHandler))
+	stdout := vicfgtest.CheckLoginPrompt(t, Command, h, "-c", "public", "-s")
+	if want := "Changing community list to: public...\nComplete.\nCurrent SNMP agent settings:\n"; !strings.HasPrefix(stdout, want) {
+		t.Errorf("stdout %q, want it to start with %q", stdout, want)
+	}
+	if got := svc.config().Communities; !slices.Equal(got, []string{"public"}) {
+		t.Errorf("communities %q", got)
 	}
 }

@@ -1,4 +1,8 @@
-// Package syslog is vicfg-syslog (and esxcfg-syslog): ESXi's remote syslog configuration command, talking to hostagentd's API.
+// Package syslog is the vicfg program's vicfg-syslog command
+// (esxcfg-syslog too): ESXi's remote syslog configuration command, talking
+// to hostagentd's API. It holds the command's own options, their checks
+// and its output; the frame (flags, connection, prompts, errors) is
+// package vicfg's.
 package syslog
 
 import (
@@ -7,7 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -15,7 +19,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"hostagent/manage/api"
-	"hostagent/manage/apiclient"
 	"hostagent/manage/vicfg"
 	"hostagent/syslogd"
 )
@@ -23,21 +26,34 @@ import (
 // defaultPort is the port of --setserver without --setport, as on ESXi.
 const defaultPort = 514
 
+func init() { vicfg.Register(Command) }
+
+// Command is vicfg-syslog, installed as esxcfg-syslog too.
+var Command = &vicfg.Command{
+	Name:     "vicfg-syslog",
+	Aliases:  []string{"esxcfg-syslog"},
+	Short:    "configure remote syslog forwarding: loghosts, reload, mark",
+	Synopsis: []string{"[--server unix:PATH] OPTIONS"},
+	About:    "Configure hostagentd's remote syslog forwarding, as ESXi's vicfg-syslog does.",
+	Notes: "Loghosts are written udp://host[:port], tcp://host[:port], ssl://host[:port]\n" +
+		"or relp://host[:port] (IPv6 in brackets): the port defaults to 514, to 1514\n" +
+		"for ssl and to 2514 for relp. Use relp where nothing may be lost: only RELP\n" +
+		"has the collector acknowledge each message; UDP confirms nothing.\n" +
+		"The changes of one invocation, --reset included (it comes first), are\n" +
+		"applied together or not at all; then --reload runs, then --mark, then --show.\n",
+	Flags: newFlags,
+}
+
 // options are the command line's values; which flags were given is asked of
 // the flag set, so that an empty value can clear a setting.
 type options struct {
 	setserver, loghosts, mark string
 	setport                   int
-	show, reset, reload, help bool
-	conn                      *vicfg.ConnectionFlags
+	show, reset, reload       bool
 }
 
-func newFlags(prog string) (*pflag.FlagSet, *options) {
+func newFlags(fs *pflag.FlagSet) vicfg.Runner {
 	o := &options{}
-	fs := pflag.NewFlagSet(prog, pflag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors and usage are printed by Run, once
-	fs.Usage = func() {}
-	fs.SortFlags = false // keep ESXi's order in --help
 	fs.StringVarP(&o.setserver, "setserver", "s", "", "set the loghosts to the single `HOST`, over UDP, as ESXi 3.5 did")
 	fs.IntVarP(&o.setport, "setport", "p", 0, "with --setserver, the UDP `PORT` (default 514); alone, change the port of the single udp loghost")
 	fs.BoolVarP(&o.show, "show", "i", false, "show the loghosts, their state and the local inputs, after any change")
@@ -45,100 +61,81 @@ func newFlags(prog string) (*pflag.FlagSet, *options) {
 	fs.BoolVar(&o.reset, "reset", false, "return the configuration to the factory defaults, no loghosts (before the other changes given)")
 	fs.StringVar(&o.mark, "mark", "", "send `MESSAGE` through the pipeline to every loghost")
 	fs.BoolVar(&o.reload, "reload", false, "make the daemon read syslog.toml again and reopen its inputs")
-	o.conn = vicfg.AddConnectionFlags(fs)
-	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
-	return fs, o
+	return o
 }
 
-func usage(w io.Writer, prog string, fs *pflag.FlagSet, conn *vicfg.ConnectionFlags) {
-	fmt.Fprintf(w, "Usage: %s [--server unix:PATH] OPTIONS\n\n", prog)
-	fmt.Fprintf(w, "Configure hostagentd's remote syslog forwarding, as ESXi's vicfg-syslog does.\n\n")
-	fmt.Fprint(w, conn.OwnFlagUsages(fs))
-	fmt.Fprint(w, "\nConnection options:\n"+conn.FlagUsages())
-	fmt.Fprint(w, "\nLoghosts are written udp://host[:port], tcp://host[:port], ssl://host[:port]\n"+
-		"or relp://host[:port] (IPv6 in brackets): the port defaults to 514, to 1514\n"+
-		"for ssl and to 2514 for relp. Use relp where nothing may be lost: only RELP\n"+
-		"has the collector acknowledge each message; UDP confirms nothing.\n"+
-		"The changes of one invocation, --reset included (it comes first), are\n"+
-		"applied together or not at all; then --reload runs, then --mark, then --show.\n")
-}
-
-// Run executes the command line args (without the program name) and returns
-// the exit code: 0 on success, 1 on any error (bad flag, bad value rejected by
-// the daemon, daemon unreachable), the error printed to stderr as
-// "<prog>: <message>" naming the value.
-func Run(ctx context.Context, prog string, args []string, stdout, stderr io.Writer) int {
-	cmd := vicfg.Command{Prog: prog, Stdout: stdout, Stderr: stderr}
-	fail, badUsage := cmd.Fail, cmd.BadUsage
-
-	fs, o := newFlags(prog)
-	if code, done := cmd.Parse(fs, args, &o.help, func(w io.Writer) { usage(w, prog, fs, o.conn) }); done {
-		return code
-	}
-	setserver, setport, loghost := fs.Changed("setserver"), fs.Changed("setport"), fs.Changed("loghost")
+// Prepare refuses the combinations that leave no answer as to what is
+// meant, and a command line that asks for nothing.
+func (o *options) Prepare(_ context.Context, env *vicfg.Env) error {
+	setserver, setport, loghost := env.Changed("setserver"), env.Changed("setport"), env.Changed("loghost")
 	switch {
 	case setserver && loghost:
-		return badUsage(errors.New("--setserver and --loghost cannot be given together: --loghost udp://HOST:PORT does what --setserver does"))
+		return vicfg.UsageError(errors.New("--setserver and --loghost cannot be given together: --loghost udp://HOST:PORT does what --setserver does"))
 	case setport && !setserver && loghost:
-		return badUsage(errors.New("--setport without --setserver changes the port of the udp loghost: with --loghost, write the port in the URI"))
+		return vicfg.UsageError(errors.New("--setport without --setserver changes the port of the udp loghost: with --loghost, write the port in the URI"))
 	case setport && !setserver && o.reset:
-		return badUsage(errors.New("--setport without --setserver changes the port of the udp loghost, which --reset removes: give --setserver too"))
+		return vicfg.UsageError(errors.New("--setport without --setserver changes the port of the udp loghost, which --reset removes: give --setserver too"))
 	}
-	mark := fs.Changed("mark")
-	if !setserver && !setport && !loghost && !o.reset && !mark && !o.reload && !o.show {
-		usage(stderr, prog, fs, o.conn)
-		return 1
+	if !setserver && !setport && !loghost && !o.reset && !env.Changed("mark") && !o.reload && !o.show {
+		return vicfg.ErrNothingToDo
 	}
+	// vicfg.List keeps an empty item between two for the daemon to refuse,
+	// but the daemon's reader of loghost lists passes over empty items
+	// (a syslog.toml may have them), and would keep this one as a loghost
+	// of no address: refused here, naming it.
+	if i := slices.Index(vicfg.List(o.loghosts), ""); loghost && i >= 0 {
+		return vicfg.UsageError(fmt.Errorf("--loghost %q: loghost %d is empty; separate the loghosts with single commas", o.loghosts, i+1))
+	}
+	return nil
+}
 
-	c, err := o.conn.Connect(ctx, os.Stdin, stderr)
-	if err != nil {
-		return fail(err)
-	}
-	defer o.conn.Disconnect(ctx, c)
+// Run applies the change, then runs --reload, then --mark, then --show.
+func (o *options) Run(ctx context.Context, env *vicfg.Env) error {
+	c, stdout := env.Client, env.Stdout
 	// The values are left to the daemon to check: its validation is the
 	// one that counts and its messages name the loghost and the value.
-	patch, msgs, err := o.patch(ctx, c, fs)
+	patch, msgs, err := o.patch(ctx, env)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if len(msgs) > 0 {
 		for _, m := range msgs {
 			fmt.Fprintln(stdout, m)
 		}
 		if _, err := c.PatchSyslog(ctx, patch); err != nil {
-			return fail(err)
+			return err
 		}
 		fmt.Fprintln(stdout, "Complete.")
 	}
 	if o.reload {
 		fmt.Fprintln(stdout, "Reloading syslog configuration...")
 		if _, err := c.ReloadSyslog(ctx); err != nil {
-			return fail(err)
+			return err
 		}
 		fmt.Fprintln(stdout, "Complete.")
 	}
-	if mark {
+	if env.Changed("mark") {
 		fmt.Fprintf(stdout, "Sending mark: %s...\n", o.mark)
 		if err := c.MarkSyslog(ctx, o.mark); err != nil {
-			return fail(err)
+			return err
 		}
 		fmt.Fprintln(stdout, "Complete.")
 	}
 	if o.show {
 		st, err := c.Syslog(ctx)
 		if err != nil {
-			return fail(err)
+			return err
 		}
 		show(stdout, st)
 	}
-	return 0
+	return nil
 }
 
 // patch turns the flags given into one change, sent in one request so that
 // it is applied all or nothing, and the messages announcing it. Only
 // --setport without --setserver needs the daemon: it changes the current
 // udp loghost.
-func (o *options) patch(ctx context.Context, c *apiclient.Client, fs *pflag.FlagSet) (p api.SyslogPatch, msgs []string, err error) {
+func (o *options) patch(ctx context.Context, env *vicfg.Env) (p api.SyslogPatch, msgs []string, err error) {
 	if o.reset {
 		// Part of the same change, so that a reset with a bad value in the
 		// same invocation leaves everything as it was.
@@ -146,9 +143,9 @@ func (o *options) patch(ctx context.Context, c *apiclient.Client, fs *pflag.Flag
 		msgs = append(msgs, "Resetting syslog configuration to defaults...")
 	}
 	switch {
-	case fs.Changed("setserver"):
+	case env.Changed("setserver"):
 		port := defaultPort
-		if fs.Changed("setport") {
+		if env.Changed("setport") {
 			port = o.setport
 		}
 		// ESXi took a bare host; an IPv6 literal may come bracketed or not.
@@ -159,8 +156,8 @@ func (o *options) patch(ctx context.Context, c *apiclient.Client, fs *pflag.Flag
 		l := []string{"udp://" + net.JoinHostPort(host, strconv.Itoa(port))}
 		p.Loghosts = &l
 		msgs = append(msgs, fmt.Sprintf("Setting syslog server to %s...", l[0]))
-	case fs.Changed("setport"):
-		st, err := c.Syslog(ctx)
+	case env.Changed("setport"):
+		st, err := env.Client.Syslog(ctx)
 		if err != nil {
 			return p, nil, err
 		}
@@ -170,8 +167,8 @@ func (o *options) patch(ctx context.Context, c *apiclient.Client, fs *pflag.Flag
 		}
 		p.Loghosts = &l
 		msgs = append(msgs, fmt.Sprintf("Setting syslog port to %d (%s)...", o.setport, h))
-	case fs.Changed("loghost"):
-		l := list(o.loghosts)
+	case env.Changed("loghost"):
+		l := vicfg.List(o.loghosts)
 		p.Loghosts = &l
 		if len(l) == 0 {
 			msgs = append(msgs, "Clearing loghost(s)...")
@@ -218,19 +215,6 @@ func udpLoghosts(loghosts []string) []int {
 		}
 	}
 	return udp
-}
-
-// list splits a comma-separated value; an empty value is an empty list, so
-// that --loghost "" clears the loghosts. Empty items are dropped, as the
-// daemon's own parser of loghost lists does (a trailing comma is harmless).
-func list(s string) []string {
-	l := []string{}
-	for _, item := range strings.Split(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			l = append(l, item)
-		}
-	}
-	return l
 }
 
 func orNone(s string) string {

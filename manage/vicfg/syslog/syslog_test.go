@@ -1,7 +1,6 @@
 package syslog
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -118,9 +117,7 @@ func start(t *testing.T, svc *service) string {
 }
 
 func run(server, prog string, args ...string) (code int, stdout, stderr string) {
-	var out, errb bytes.Buffer
-	code = Run(context.Background(), prog, append([]string{"--server", server}, args...), &out, &errb)
-	return code, out.String(), errb.String()
+	return vicfgtest.Run(context.Background(), Command, prog, nil, append([]string{"--server", server}, args...)...)
 }
 
 func TestRun(t *testing.T) {
@@ -409,6 +406,10 @@ func TestRun(t *testing.T) {
 			stderr: []string{`vicfg-syslog: invalid argument "abc" for "-p, --setport" flag`, "see vicfg-syslog --help"},
 		},
 		{
+			name: "loghost empty item", before: populated, args: []string{"--loghost", "tcp://a, ,tcp://b"}, code: 1,
+			stderr: []string{`vicfg-syslog: --loghost "tcp://a, ,tcp://b": loghost 2 is empty; separate the loghosts with single commas`, "see vicfg-syslog --help"},
+		},
+		{
 			name: "setserver and loghost", args: []string{"-s", "h", "--loghost", "tcp://a"}, code: 1,
 			stderr: []string{"vicfg-syslog: --setserver and --loghost cannot be given together", "see vicfg-syslog --help"},
 		},
@@ -487,9 +488,9 @@ func TestRun(t *testing.T) {
 func TestHelp(t *testing.T) {
 	for _, tt := range []struct{ prog, flag string }{{"vicfg-syslog", "--help"}, {"esxcfg-syslog", "-h"}} {
 		// No daemon: help must not need one.
-		var out, errb bytes.Buffer
-		if code := Run(context.Background(), tt.prog, []string{tt.flag}, &out, &errb); code != 0 || errb.Len() > 0 {
-			t.Errorf("%s %s: exit %d, stderr %q", tt.prog, tt.flag, code, errb.String())
+		code, out, errb := vicfgtest.Run(context.Background(), Command, tt.prog, nil, tt.flag)
+		if code != 0 || errb != "" {
+			t.Errorf("%s %s: exit %d, stderr %q", tt.prog, tt.flag, code, errb)
 		}
 		for _, want := range []string{
 			"Usage: " + tt.prog + " [--server unix:PATH] OPTIONS\n",
@@ -497,23 +498,37 @@ func TestHelp(t *testing.T) {
 			"--reset", "--mark MESSAGE", "--reload", "--server unix:PATH", "-h, --help",
 			"or relp://host[:port] (IPv6 in brackets)", "514", "1514",
 		} {
-			if !strings.Contains(out.String(), want) {
-				t.Errorf("%s %s lacks %q:\n%s", tt.prog, tt.flag, want, out.String())
+			if !strings.Contains(out, want) {
+				t.Errorf("%s %s lacks %q:\n%s", tt.prog, tt.flag, want, out)
 			}
 		}
 	}
 	// Errors are named after the program too.
-	var out, errb bytes.Buffer
-	if code := Run(context.Background(), "esxcfg-syslog", []string{"--bogus"}, &out, &errb); code != 1 ||
-		!strings.Contains(errb.String(), "esxcfg-syslog: unknown flag: --bogus\nsee esxcfg-syslog --help") {
-		t.Errorf("esxcfg-syslog --bogus: exit %d, stderr %q", code, errb.String())
+	code, _, errb := vicfgtest.Run(context.Background(), Command, "esxcfg-syslog", nil, "--bogus")
+	if code != 1 ||
+		!strings.Contains(errb, "esxcfg-syslog: unknown flag: --bogus\nsee esxcfg-syslog --help") {
+		t.Errorf("esxcfg-syslog --bogus: exit %d, stderr %q", code, errb)
 	}
 }
 
 func TestBadServer(t *testing.T) {
-	var out, errb bytes.Buffer
-	if code := Run(context.Background(), "vicfg-syslog", []string{"--server", "tcp:host:1", "-i"}, &out, &errb); code != 1 ||
-		!strings.Contains(errb.String(), `vicfg-syslog: --server "tcp:host:1"`) {
-		t.Errorf("exit %d, stderr %q", code, errb.String())
+	code, _, errb := vicfgtest.Run(context.Background(), Command, "vicfg-syslog", nil, "--server", "tcp:host:1", "-i")
+	if code != 1 ||
+		!strings.Contains(errb, `vicfg-syslog: --server "tcp:host:1"`) {
+		t.Errorf("exit %d, stderr %q", code, errb)
+	}
+}
+
+// TestPasswordPrompt: over https without --password, the password is asked
+// for through the terminal before the change is sent.
+func TestPasswordPrompt(t *testing.T) {
+	svc := &service{cfg: syslogd.DefaultConfig(), status: status}
+	h := apiserver.NewHandler(nil, svc, slog.New(slog.DiscardHandler))
+	stdout := vicfgtest.CheckLoginPrompt(t, Command, h, "--loghost", "tcp://a:1514")
+	if want := "Setting loghost(s) to tcp://a:1514...\nComplete.\n"; stdout != want {
+		t.Errorf("stdout %q, want %q", stdout, want)
+	}
+	if got := svc.config().Loghosts; !slices.Equal(got, []string{"tcp://a:1514"}) {
+		t.Errorf("loghosts %q", got)
 	}
 }

@@ -1,6 +1,8 @@
-// Package user is vicfg-user: hostagentd's local users and roles for
-// remote management, in the manner of ESXi's vicfg-user, talking to the
-// daemon's API.
+// Package user is the vicfg program's vicfg-user command: hostagentd's
+// local users and roles for remote management, in the manner of ESXi's
+// vicfg-user, talking to the daemon's API. It holds the command's own
+// options, their checks and its output; the frame (flags, connection,
+// prompts, errors) is package vicfg's.
 package user
 
 import (
@@ -14,7 +16,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"hostagent/manage/api"
-	"hostagent/manage/apiclient"
 	"hostagent/manage/vicfg"
 )
 
@@ -29,19 +30,30 @@ const (
 
 var operations = []string{opAdd, opRemove, opPasswd, opList, opRole}
 
+func init() { vicfg.Register(Command) }
+
+// Command is vicfg-user.
+var Command = &vicfg.Command{
+	Name:  "vicfg-user",
+	Short: "manage the users and roles of remote management",
+	Synopsis: []string{
+		"[CONNECTION OPTIONS] -o add|remove|passwd|list|role [-n USER] [-p PASSWORD] [-r ROLE]",
+		"[CONNECTION OPTIONS] --addrole NAME --privileges LIST | --removerole NAME | --roles",
+	},
+	About: "Manage hostagentd's users and roles for remote management, as ESXi's vicfg-user does.",
+	Notes: "Passwords are never printed. User names are lower case; the built-in roles\n" +
+		"(Administrator, ReadOnly, NoAccess) cannot be changed or removed.\n",
+	Flags: newFlags,
+}
+
 type options struct {
 	operation, name, newpassword, role string
 	addrole, privileges, removerole    string
-	roles, help                        bool
-	conn                               *vicfg.ConnectionFlags
+	roles                              bool
 }
 
-func newFlags(prog string) (*pflag.FlagSet, *options) {
+func newFlags(fs *pflag.FlagSet) vicfg.Runner {
 	o := &options{}
-	fs := pflag.NewFlagSet(prog, pflag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors and usage are printed by Run, once
-	fs.Usage = func() {}
-	fs.SortFlags = false
 	fs.StringVarP(&o.operation, "operation", "o", "", "the `OPERATION` on a user: add, remove, passwd, list or role")
 	fs.StringVarP(&o.name, "name", "n", "", "the `USER` of -o add, remove, passwd and role")
 	fs.StringVarP(&o.newpassword, "newpassword", "p", "", "the `PASSWORD` of -o add and passwd; asked for without echo on a terminal when not given")
@@ -50,85 +62,49 @@ func newFlags(prog string) (*pflag.FlagSet, *options) {
 	fs.StringVar(&o.privileges, "privileges", "", "the privileges of --addrole, a comma-separated `LIST` (\"\" for none)")
 	fs.StringVar(&o.removerole, "removerole", "", "remove the custom role `NAME`")
 	fs.BoolVar(&o.roles, "roles", false, "list the roles and their privileges")
-	o.conn = vicfg.AddConnectionFlags(fs)
-	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
-	return fs, o
+	return o
 }
 
-func usage(w io.Writer, prog string, fs *pflag.FlagSet, conn *vicfg.ConnectionFlags) {
-	fmt.Fprintf(w, "Usage: %s [CONNECTION OPTIONS] -o add|remove|passwd|list|role [-n USER] [-p PASSWORD] [-r ROLE]\n", prog)
-	fmt.Fprintf(w, "       %s [CONNECTION OPTIONS] --addrole NAME --privileges LIST | --removerole NAME | --roles\n\n", prog)
-	fmt.Fprintf(w, "Manage hostagentd's users and roles for remote management, as ESXi's vicfg-user does.\n\n")
-	fmt.Fprint(w, conn.OwnFlagUsages(fs))
-	fmt.Fprint(w, "\nConnection options:\n"+conn.FlagUsages())
-	fmt.Fprint(w, "\nPasswords are never printed. User names are lower case; the built-in roles\n"+
-		"(Administrator, ReadOnly, NoAccess) cannot be changed or removed.\n")
+// Prepare refuses a command line that is not one complete action.
+func (o *options) Prepare(_ context.Context, env *vicfg.Env) error {
+	err := o.check(env)
+	if err == nil || errors.Is(err, vicfg.ErrNothingToDo) {
+		return err
+	}
+	return vicfg.UsageError(err)
 }
 
-// Run executes the command line args (without the program name) and returns
-// the exit code: 0 on success, 1 on any error, printed to stderr as
-// "<prog>: <message>". stdin is where passwords are asked for when it is a
-// terminal.
-func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd := vicfg.Command{Prog: prog, Stdout: stdout, Stderr: stderr}
-	fail, badUsage := cmd.Fail, cmd.BadUsage
-
-	fs, o := newFlags(prog)
-	if code, done := cmd.Parse(fs, args, &o.help, func(w io.Writer) { usage(w, prog, fs, o.conn) }); done {
-		return code
-	}
-	if err := o.check(fs); err != nil {
-		if errors.Is(err, errNothing) {
-			usage(stderr, prog, fs, o.conn)
-			return 1
-		}
-		return badUsage(err)
-	}
-
-	c, err := o.conn.Connect(ctx, stdin, stderr)
-	if err != nil {
-		return fail(err)
-	}
-	defer o.conn.Disconnect(ctx, c)
-
-	if err := o.run(ctx, c, fs, stdin, stdout, stderr); err != nil {
-		return fail(err)
-	}
-	return 0
-}
-
-var errNothing = errors.New("nothing to do")
-
-// check refuses a command line that is not one complete action.
-func (o *options) check(fs *pflag.FlagSet) error {
+// check says what is wrong with the command line: ErrNothingToDo when it
+// names no action.
+func (o *options) check(env *vicfg.Env) error {
 	var actions []string
 	for _, f := range []string{"operation", "addrole", "removerole", "roles"} {
-		if fs.Changed(f) {
+		if env.Changed(f) {
 			actions = append(actions, "--"+f)
 		}
 	}
 	switch len(actions) {
 	case 0:
-		return errNothing
+		return vicfg.ErrNothingToDo
 	case 1:
 	default:
 		return fmt.Errorf("%s cannot be given together: one action at a time", strings.Join(actions, " and "))
 	}
-	if fs.Changed("privileges") && !fs.Changed("addrole") {
+	if env.Changed("privileges") && !env.Changed("addrole") {
 		return errors.New("--privileges goes with --addrole")
 	}
-	if !fs.Changed("operation") {
+	if !env.Changed("operation") {
 		for _, f := range []string{"name", "newpassword", "role"} {
-			if fs.Changed(f) {
+			if env.Changed(f) {
 				return fmt.Errorf("--%s goes with -o/--operation", f)
 			}
 		}
 		switch {
-		case fs.Changed("addrole") && strings.TrimSpace(o.addrole) == "":
+		case env.Changed("addrole") && strings.TrimSpace(o.addrole) == "":
 			return errors.New("--addrole needs a role NAME")
-		case fs.Changed("addrole") && !fs.Changed("privileges"):
+		case env.Changed("addrole") && !env.Changed("privileges"):
 			return fmt.Errorf("--addrole %s needs --privileges LIST (\"\" for none)", o.addrole)
-		case fs.Changed("removerole") && strings.TrimSpace(o.removerole) == "":
+		case env.Changed("removerole") && strings.TrimSpace(o.removerole) == "":
 			return errors.New("--removerole needs a role NAME")
 		}
 		return nil
@@ -143,7 +119,7 @@ func (o *options) check(fs *pflag.FlagSet) error {
 	}
 	if op == opList {
 		for _, f := range []string{"name", "newpassword", "role"} {
-			if fs.Changed(f) {
+			if env.Changed(f) {
 				return fmt.Errorf("--%s does not go with -o list", f)
 			}
 		}
@@ -152,19 +128,21 @@ func (o *options) check(fs *pflag.FlagSet) error {
 	if strings.TrimSpace(o.name) == "" {
 		return fmt.Errorf("-o %s needs -n/--name USER", op)
 	}
-	if fs.Changed("newpassword") && op != opAdd && op != opPasswd {
+	if env.Changed("newpassword") && op != opAdd && op != opPasswd {
 		return fmt.Errorf("-p/--newpassword goes with -o add or -o passwd, not -o %s", op)
 	}
 	switch {
 	case (op == opAdd || op == opRole) && strings.TrimSpace(o.role) == "":
 		return fmt.Errorf("-o %s needs -r/--role ROLE", op)
-	case fs.Changed("role") && op != opAdd && op != opRole:
+	case env.Changed("role") && op != opAdd && op != opRole:
 		return fmt.Errorf("-r/--role goes with -o add or -o role, not -o %s", op)
 	}
 	return nil
 }
 
-func (o *options) run(ctx context.Context, c *apiclient.Client, fs *pflag.FlagSet, stdin io.Reader, stdout, stderr io.Writer) error {
+// Run does the one action asked for.
+func (o *options) Run(ctx context.Context, env *vicfg.Env) error {
+	c, stdout := env.Client, env.Stdout
 	step := func(msg string, f func() error) error {
 		fmt.Fprintln(stdout, msg)
 		if err := f(); err != nil {
@@ -181,10 +159,10 @@ func (o *options) run(ctx context.Context, c *apiclient.Client, fs *pflag.FlagSe
 		}
 		showRoles(stdout, rs)
 		return nil
-	case fs.Changed("addrole"):
-		r := api.Role{Name: strings.TrimSpace(o.addrole), Privileges: list(o.privileges)}
+	case env.Changed("addrole"):
+		r := api.Role{Name: strings.TrimSpace(o.addrole), Privileges: vicfg.List(o.privileges)}
 		return step(fmt.Sprintf("Adding role %s...", r.Name), func() error { return c.AddRole(ctx, r) })
-	case fs.Changed("removerole"):
+	case env.Changed("removerole"):
 		name := strings.TrimSpace(o.removerole)
 		return step(fmt.Sprintf("Removing role %s...", name), func() error { return c.RemoveRole(ctx, name) })
 	}
@@ -198,7 +176,7 @@ func (o *options) run(ctx context.Context, c *apiclient.Client, fs *pflag.FlagSe
 		showUsers(stdout, us)
 		return nil
 	case opAdd:
-		pw, err := o.password(fs, name, stdin, stderr)
+		pw, err := o.password(env, name)
 		if err != nil {
 			return err
 		}
@@ -207,7 +185,7 @@ func (o *options) run(ctx context.Context, c *apiclient.Client, fs *pflag.FlagSe
 	case opRemove:
 		return step(fmt.Sprintf("Removing user %s...", name), func() error { return c.RemoveUser(ctx, name) })
 	case opPasswd:
-		pw, err := o.password(fs, name, stdin, stderr)
+		pw, err := o.password(env, name)
 		if err != nil {
 			return err
 		}
@@ -225,18 +203,18 @@ func (o *options) run(ctx context.Context, c *apiclient.Client, fs *pflag.FlagSe
 
 // password is -p, or asked for twice on a terminal. The daemon checks the
 // policy: its message says which rule is broken.
-func (o *options) password(fs *pflag.FlagSet, name string, stdin io.Reader, stderr io.Writer) (string, error) {
-	if fs.Changed("newpassword") {
+func (o *options) password(env *vicfg.Env, name string) (string, error) {
+	if env.Changed("newpassword") {
 		return o.newpassword, nil
 	}
-	pw, err := vicfg.ReadSecret(stdin, stderr, fmt.Sprintf("Enter new password for %s: ", name))
+	pw, err := env.Terminal.ReadSecret(fmt.Sprintf("Enter new password for %s: ", name))
 	switch {
 	case errors.Is(err, vicfg.ErrNoTerminal):
 		return "", fmt.Errorf("no new password for %s: give -p/--newpassword, or run on a terminal to be asked for it", name)
 	case err != nil:
 		return "", fmt.Errorf("reading the new password: %w", err)
 	}
-	again, err := vicfg.ReadSecret(stdin, stderr, "Re-enter new password: ")
+	again, err := env.Terminal.ReadSecret("Re-enter new password: ")
 	if err != nil {
 		return "", fmt.Errorf("reading the new password: %w", err)
 	}
@@ -244,17 +222,6 @@ func (o *options) password(fs *pflag.FlagSet, name string, stdin io.Reader, stde
 		return "", fmt.Errorf("the passwords given for %s do not match", name)
 	}
 	return pw, nil
-}
-
-// list splits a comma-separated value; "" is no privileges.
-func list(s string) []string {
-	l := []string{}
-	for _, item := range strings.Split(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			l = append(l, item)
-		}
-	}
-	return l
 }
 
 func showUsers(w io.Writer, us []api.User) {

@@ -1,7 +1,6 @@
 package user
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"hostagent/manage/api"
+	"hostagent/manage/vicfg"
 	"hostagent/manage/vicfg/vicfgtest"
 )
 
@@ -157,9 +157,7 @@ func start(t *testing.T) (*stub, string) {
 }
 
 func run(server string, args ...string) (code int, stdout, stderr string) {
-	var out, errb bytes.Buffer
-	code = Run(context.Background(), "vicfg-user", append([]string{"--server", server}, args...), strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
+	return vicfgtest.Run(context.Background(), Command, "vicfg-user", nil, append([]string{"--server", server}, args...)...)
 }
 
 func TestRun(t *testing.T) {
@@ -232,22 +230,20 @@ func TestRun(t *testing.T) {
 }
 
 func TestUsageAndErrors(t *testing.T) {
-	var out, errb bytes.Buffer
-	if code := Run(context.Background(), "vicfg-user", []string{"--help"}, nil, &out, &errb); code != 0 || errb.Len() > 0 {
-		t.Errorf("--help: exit %d, stderr %q", code, errb.String())
+	code, out, errb := vicfgtest.Run(context.Background(), Command, "vicfg-user", nil, "--help")
+	if code != 0 || errb != "" {
+		t.Errorf("--help: exit %d, stderr %q", code, errb)
 	}
 	for _, want := range []string{"Usage: vicfg-user", "-o, --operation OPERATION", "-n, --name USER", "-p, --newpassword PASSWORD",
 		"-r, --role ROLE", "--addrole NAME", "--privileges LIST", "--removerole NAME", "--roles", "Connection options:", "--server unix:PATH|HOST",
 		"--username USER", "--thumbprint FP", "-h, --help"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("--help lacks %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("--help lacks %q:\n%s", want, out)
 		}
 	}
 	// Nothing to do: the usage, on stderr.
-	out.Reset()
-	errb.Reset()
-	if code := Run(context.Background(), "vicfg-user", nil, nil, &out, &errb); code != 1 || !strings.Contains(errb.String(), "Usage: vicfg-user") {
-		t.Errorf("no action: exit %d, stderr %q", code, errb.String())
+	if code, _, errb := vicfgtest.Run(context.Background(), Command, "vicfg-user", nil); code != 1 || !strings.Contains(errb, "Usage: vicfg-user") {
+		t.Errorf("no action: exit %d, stderr %q", code, errb)
 	}
 	// No daemon.
 	missing := "unix:" + filepath.Join(t.TempDir(), "missing.sock")
@@ -257,5 +253,61 @@ func TestUsageAndErrors(t *testing.T) {
 	// A bad --server.
 	if code, _, stderr := run("tcp:host:1", "-o", "list"); code != 1 || !strings.Contains(stderr, `vicfg-user: --server "tcp:host:1"`) {
 		t.Errorf("bad server: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestNewPasswordPrompt: without -p, the new password is asked for twice
+// through the terminal, before anything is sent.
+func TestNewPasswordPrompt(t *testing.T) {
+	s, server := start(t)
+	ask := []string{"Enter new password for bob: ", "Re-enter new password: "}
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		secrets  []string
+		noTerm   bool
+		code     int
+		stdout   string
+		stderr   string
+		password string // bob's afterwards
+	}{
+		{name: "add", args: []string{"-o", "add", "-n", "bob", "-r", "ReadOnly"}, secrets: []string{"first pass", "first pass"},
+			stdout: "Adding user bob...\nComplete.\n", password: "first pass"},
+		{name: "passwd", args: []string{"-o", "passwd", "-n", "bob"}, secrets: []string{"second pass", "second pass"},
+			stdout: "Changing password for user bob...\nComplete.\n", password: "second pass"},
+		{name: "mismatch", args: []string{"-o", "passwd", "-n", "bob"}, secrets: []string{"third pass", "thrid pass"},
+			code: 1, stderr: "vicfg-user: the passwords given for bob do not match\n", password: "second pass"},
+		{name: "no answer", args: []string{"-o", "passwd", "-n", "bob"}, secrets: []string{"third pass"},
+			code: 1, stderr: "vicfg-user: reading the new password: EOF\n", password: "second pass"},
+		{name: "no terminal", args: []string{"-o", "passwd", "-n", "bob"}, noTerm: true,
+			code: 1, stderr: "vicfg-user: no new password for bob: give -p/--newpassword, or run on a terminal to be asked for it\n", password: "second pass"},
+	} {
+		var term vicfg.Terminal
+		fake := &vicfgtest.Terminal{Secrets: tt.secrets}
+		if !tt.noTerm {
+			term = fake
+		}
+		code, stdout, stderr := vicfgtest.Run(context.Background(), Command, "vicfg-user", term, append([]string{"--server", server}, tt.args...)...)
+		if code != tt.code || stdout != tt.stdout || stderr != tt.stderr {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want %d, %q, %q", tt.name, code, stdout, stderr, tt.code, tt.stdout, tt.stderr)
+		}
+		if want := ask[:min(len(ask), len(tt.secrets)+1)]; !tt.noTerm && !slices.Equal(fake.Prompts(), want) {
+			t.Errorf("%s: prompts %q, want %q", tt.name, fake.Prompts(), want)
+		}
+		s.mu.Lock()
+		got := s.users["bob"].Password
+		s.mu.Unlock()
+		if got != tt.password {
+			t.Errorf("%s: bob's password %q, want %q", tt.name, got, tt.password)
+		}
+	}
+}
+
+// TestPasswordPrompt: over https without --password, the login's password
+// is asked for through the terminal.
+func TestPasswordPrompt(t *testing.T) {
+	s, _ := start(t)
+	if stdout := vicfgtest.CheckLoginPrompt(t, Command, s.handler(), "-o", "list"); stdout != "USER  ROLE\nroot  Administrator\n" {
+		t.Errorf("stdout %q", stdout)
 	}
 }

@@ -1,8 +1,7 @@
-package output
+package syslogd
 
 import (
 	"fmt"
-	"hostagent/syslogd"
 	"strings"
 	"testing"
 )
@@ -27,18 +26,18 @@ func FuzzParseLoghost(f *testing.F) {
 	{
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		h, err := syslogd.ParseLoghost(s)
+		h, err := ParseLoghost(s)
 		if err != nil {
 			if !strings.Contains(err.Error(), fmt.Sprintf("%q", s)) {
 				t.Errorf("ParseLoghost(%q): error %q does not name the value", s, err)
 			}
 			return
 		}
-		if _, ok := syslogd.DefaultPort(h.Scheme); !ok || h.Host == "" || h.Port < 1 || h.Port > 65535 {
+		if _, ok := DefaultPort(h.Scheme); !ok || h.Host == "" || h.Port < 1 || h.Port > 65535 {
 			t.Fatalf("ParseLoghost(%q) = %+v: incomplete", s, h)
 		}
 		canon := h.String()
-		again, err := syslogd.ParseLoghost(canon)
+		again, err := ParseLoghost(canon)
 		if err != nil || again != h {
 			t.Fatalf("ParseLoghost(%q) = %+v, but ParseLoghost(String() = %q) = %+v, %v", s, h, canon, again, err)
 		}
@@ -58,15 +57,15 @@ func FuzzParseLoghosts(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		hs, err := syslogd.ParseLoghosts(s)
+		hs, err := ParseLoghosts(s)
 		if err != nil {
 			return
 		}
-		if len(hs) > syslogd.MaxLoghosts {
+		if len(hs) > MaxLoghosts {
 			t.Fatalf("ParseLoghosts(%q) accepted %d loghosts", s, len(hs))
 		}
 		canon := make([]string, len(hs))
-		seen := map[syslogd.Loghost]bool{}
+		seen := map[Loghost]bool{}
 		for i, h := range hs {
 			if seen[h] {
 				t.Fatalf("ParseLoghosts(%q) accepted %s twice", s, h)
@@ -75,7 +74,7 @@ func FuzzParseLoghosts(f *testing.F) {
 			canon[i] = h.String()
 		}
 		joined := strings.Join(canon, ",")
-		again, err := syslogd.ParseLoghosts(joined)
+		again, err := ParseLoghosts(joined)
 		if err != nil || len(again) != len(hs) {
 			t.Fatalf("ParseLoghosts(%q) = %v, but ParseLoghosts(%q) = %v, %v", s, hs, joined, again, err)
 		}
