@@ -14,13 +14,13 @@ import (
 	"github.com/spf13/pflag"
 
 	"hostagent/collectors"
+	"hostagent/manage/api"
 	// The built-in sources register themselves with collectors.Register;
 	// the program, not internal/daemon, chooses which it is built with.
 	_ "hostagent/collectors/all"
 	"hostagent/internal/daemon"
 	"hostagent/internal/logwatch"
 	"hostagent/internal/trapwatch"
-	"hostagent/manage/apiclient"
 )
 
 func main() {
@@ -29,7 +29,7 @@ func main() {
 	fs := pflag.NewFlagSet("hostagentd", pflag.ContinueOnError)
 	fs.StringVar(&opts.ConfigDir, "config-dir", "/etc/hostagent", "directory of the TOML configuration, watched for edits")
 	fs.StringVar(&opts.StateDir, "state-dir", "/var/lib/hostagent", "directory of the daemon's state")
-	fs.StringVar(&opts.APISocket, "api-socket", apiclient.DefaultSocket, "unix socket of the management API (mode 0660)")
+	fs.StringVar(&opts.APISocket, "api-socket", api.DefaultSocket, "unix socket of the management API (mode 0660)")
 	fs.StringVar(&opts.APIGroup, "api-group", "", "group allowed to use the API socket besides root (default: the daemon's group)")
 	fs.StringVar(&opts.Paths.ProcFS, "path.procfs", collectors.DefaultPaths.ProcFS, "procfs mountpoint (resource counters)")
 	fs.StringVar(&opts.Paths.SysFS, "path.sysfs", collectors.DefaultPaths.SysFS, "sysfs mountpoint (sensors, network links)")

@@ -40,6 +40,10 @@ func (c beaconConfig) Validate() error {
 	return nil
 }
 
+// unbuildable is an ifindex that passes Validate but that New refuses, as
+// a source refuses what it finds only when it starts (a damaged state file).
+const unbuildable = 13
+
 // beacon is an event-driven source: it sends linkUp for its interface
 // once when it starts, then waits for the end.
 type beacon struct {
@@ -78,6 +82,9 @@ func init() {
 		Default: func() beaconConfig { return beaconConfig{Enabled: true, IfIndex: 7} },
 		Enabled: func(c beaconConfig) bool { return c.Enabled },
 		New: func(c beaconConfig, _ collectors.Env) (collectors.Source, error) {
+			if c.IfIndex == unbuildable {
+				return nil, fmt.Errorf("beacon: interface %d cannot be opened", c.IfIndex)
+			}
 			return &beacon{cfg: c}, nil
 		},
 	})
@@ -161,6 +168,22 @@ func TestSourceRegisteredInATestRunsInTheDaemon(t *testing.T) {
 	if got := linkUp(traps[2]); got != "IF-MIB::linkUp IF-MIB::ifIndex.9" {
 		t.Errorf("after the edit: %s", got)
 	}
+	// A valid edit that the source cannot build is refused and audited
+	// as such; the previous section runs again.
+	writeFile(t, filepath.Join(etc, daemon.CollectorsFile), fmt.Sprintf("[beacon]\nifindex = %d\n", unbuildable))
+	traps = trapd.WaitTraps(t, 4, 10*time.Second)
+	if got := linkUp(traps[3]); got != "IF-MIB::linkUp IF-MIB::ifIndex.9" {
+		t.Errorf("after an edit it could not build: %s", got)
+	}
+	peertest.Eventually(t, 10*time.Second, "the refusal logged with its reason", func() bool {
+		return strings.Contains(log.String(), `msg="configuration change refused; the previous configuration keeps running"`+
+			" file="+filepath.Join(etc, daemon.CollectorsFile)+` err="beacon: interface 13 cannot be opened"`)
+	})
+	peertest.Eventually(t, 10*time.Second, "the refusal in the audit trail", func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "state", "audit.log"))
+		return strings.Contains(string(b), `"action":"collectors.reload","result":"invalid","detail":"beacon: interface 13 cannot be opened"`)
+	})
+
 	// Disabled, it leaves /metrics.
 	writeFile(t, filepath.Join(etc, daemon.CollectorsFile), "[beacon]\nenabled = false\n")
 	peertest.Eventually(t, 10*time.Second, "the beacon gone from /metrics", func() bool {

@@ -93,13 +93,20 @@ func (d *Daemon) reloadCollectors() {
 	}
 	old := d.collectors
 	old.stop() // before the new set: two VM collectors must not share the registry
-	set, err := d.startCollectors(cfg)
-	if err != nil {
-		d.log.Error("configuration change refused; the previous configuration keeps running", "file", d.collectorsPath(), "err", err)
+	set, buildErr := d.startCollectors(cfg)
+	if buildErr != nil {
+		// A valid edit whose source cannot be built (a damaged state
+		// file, a source's own check) is refused like an invalid one:
+		// audited as such, and the previous set started again.
+		d.auditChanges(d.fileEdit(d.collectorsPath()), "collectors.reload", old.cfg.Ptr(), cfg.Ptr(), buildErr)
+		d.log.Error("configuration change refused; the previous configuration keeps running", "file", d.collectorsPath(), "err", buildErr)
 		if set, err = d.startCollectors(old.cfg); err != nil {
-			d.log.Error("collectors not restarted", "err", fmt.Errorf("previous configuration: %w", err))
+			d.log.Error("the previous configuration could not start again: no collector runs",
+				"file", d.collectorsPath(), "err", fmt.Errorf("previous configuration: %w", err))
 			set = &collectorSet{cfg: old.cfg, cancel: func() {}}
 		}
+		d.collectors = set
+		return
 	}
 	d.collectors = set
 	d.auditChanges(d.fileEdit(d.collectorsPath()), "collectors.reload", old.cfg.Ptr(), cfg.Ptr(), nil)

@@ -274,6 +274,7 @@ func TestDaemonRefusesInvalidConfigAtStart(t *testing.T) {
 	writeConfig(t, dir, "enabled = true\ncommunities = [\"public\"]\ntargets = [\"h@99999\"]\n")
 	d := daemon.New(daemon.Options{
 		ConfigDir: filepath.Join(dir, "etc"), StateDir: filepath.Join(dir, "state"), APISocket: filepath.Join(dir, "api.sock"),
+		Defaults: testDefaults(t, dir),
 	}, slog.New(slog.DiscardHandler))
 	err := d.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "snmp.toml") || !strings.Contains(err.Error(), `"h@99999"`) {
@@ -303,6 +304,7 @@ func TestDaemonRefusesABusySocket(t *testing.T) {
 	first := start(t, dir)
 	d := daemon.New(daemon.Options{
 		ConfigDir: filepath.Join(dir, "etc2"), StateDir: filepath.Join(dir, "state2"), APISocket: first.sock,
+		Defaults: testDefaults(t, filepath.Join(dir, "second")),
 	}, slog.New(slog.DiscardHandler))
 	if err := d.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "another hostagentd is listening") {
 		t.Errorf("second daemon on the same socket: %v", err)

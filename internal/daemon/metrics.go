@@ -29,9 +29,9 @@ var (
 	collectorRunsDesc = prometheus.NewDesc("hostagent_collector_runs_total",
 		"Polls (or, for vms, resyncs) per collector.", []string{"collector"}, nil)
 	collectorFailuresDesc = prometheus.NewDesc("hostagent_collector_failures_total",
-		"Polls that failed, per collector.", []string{"collector"}, nil)
+		"Failed polls per collector (for vms: failed or lost connections to libvirtd).", []string{"collector"}, nil)
 	collectorDurationDesc = prometheus.NewDesc("hostagent_collector_last_duration_seconds",
-		"Duration of each collector's last poll.", []string{"collector"}, nil)
+		"Duration of each collector's last poll (for vms: its last resync; 0 before the first).", []string{"collector"}, nil)
 )
 
 // MetricsHandler implements apiserver.MetricsService: the daemon's

@@ -9,6 +9,10 @@ import (
 	"hostagent/syslogd"
 )
 
+// DefaultSocket is where hostagentd serves the API to the console unless
+// told otherwise.
+const DefaultSocket = "/run/hostagent/api.sock"
+
 // Paths of the API, versioned so that clients and daemons can evolve apart.
 const (
 	PathSNMP         = "/api/v1/snmp"

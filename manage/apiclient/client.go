@@ -27,9 +27,6 @@ import (
 	"hostagent/snmpagent/snmpconfig"
 )
 
-// DefaultSocket is where hostagentd listens unless told otherwise.
-const DefaultSocket = "/run/hostagent/api.sock"
-
 // DefaultPort is the port of an https server given without one.
 const DefaultPort = 443
 
@@ -66,7 +63,7 @@ type ClientOptions struct {
 // server means the local daemon's default socket. Remote servers need Dial.
 func NewClient(server string) (*Client, error) {
 	if server == "" {
-		server = "unix:" + DefaultSocket
+		server = "unix:" + api.DefaultSocket
 	}
 	path, ok := strings.CutPrefix(server, "unix:")
 	if !ok || path == "" {

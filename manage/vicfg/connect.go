@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"hostagent/internal/configstore"
+	"hostagent/manage/api"
 	"hostagent/manage/apiclient"
 )
 
@@ -58,7 +59,7 @@ func AddConnectionFlags(fs *pflag.FlagSet) *ConnectionFlags {
 	cf := &ConnectionFlags{flags: pflag.NewFlagSet("connection", pflag.ContinueOnError)}
 	f := cf.flags
 	f.SortFlags = false
-	f.StringVar(&cf.Server, "server", "", "the daemon to talk to, `unix:PATH|HOST`: its local socket (default unix:"+apiclient.DefaultSocket+"), or HOST, HOST:PORT or https://HOST[:PORT] over https (VI_SERVER)")
+	f.StringVar(&cf.Server, "server", "", "the daemon to talk to, `unix:PATH|HOST`: its local socket (default unix:"+api.DefaultSocket+"), or HOST, HOST:PORT or https://HOST[:PORT] over https (VI_SERVER)")
 	f.IntVar(&cf.Port, "portnumber", 0, "the https port `N` of --server HOST (default 443) (VI_PORTNUMBER)")
 	f.StringVar(&cf.Protocol, "protocol", "", "the `PROTOCOL` of --server HOST: https, the only one (VI_PROTOCOL)")
 	f.StringVar(&cf.Username, "username", "", "log in to --server HOST as `USER` (VI_USERNAME)")

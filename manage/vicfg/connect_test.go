@@ -214,7 +214,7 @@ func TestConnectLocal(t *testing.T) {
 	cf.Getenv = func(string) string { return "" }
 	fs.Parse([]string{"--username", "alice"})
 	c, err := cf.Connect(context.Background(), NewTerminal(strings.NewReader(""), io.Discard))
-	if err != nil || c.Remote() || c.Server() != "unix:"+apiclient.DefaultSocket {
+	if err != nil || c.Remote() || c.Server() != "unix:"+api.DefaultSocket {
 		t.Errorf("local: %v, %v", c, err)
 	}
 	// A unix: server from the environment.

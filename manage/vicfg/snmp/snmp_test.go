@@ -361,6 +361,12 @@ func TestRun(t *testing.T) {
 			stderr: []string{`communities: community "" must be 1 to 64 characters long`},
 		},
 		{
+			// A slip of the finger does not clear the list: only "" does.
+			name: "a comma alone", args: []string{"-c", ","}, code: 1, updates: 1,
+			stdout: "Changing community list to: ...\n",
+			stderr: []string{`communities: community "" must be 1 to 64 characters long`},
+		},
+		{
 			name: "11 communities", args: []string{"-c", strings.Join(eleven, ",")}, code: 1, updates: 1,
 			stdout: "Changing community list to: " + strings.Join(eleven, ",") + "...\n",
 			stderr: []string{"vicfg-snmp: communities: 11 given, at most 10 are allowed"},

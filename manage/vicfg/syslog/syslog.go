@@ -79,10 +79,9 @@ func (o *options) Prepare(_ context.Context, env *vicfg.Env) error {
 	if !setserver && !setport && !loghost && !o.reset && !env.Changed("mark") && !o.reload && !o.show {
 		return vicfg.ErrNothingToDo
 	}
-	// vicfg.List keeps an empty item between two for the daemon to refuse,
-	// but the daemon's reader of loghost lists passes over empty items
-	// (a syslog.toml may have them), and would keep this one as a loghost
-	// of no address: refused here, naming it.
+	// vicfg.List keeps an empty item for the daemon to refuse; the daemon
+	// does, but names it by its place in the stored list: refused here,
+	// before connecting, naming it in the user's own value.
 	if i := slices.Index(vicfg.List(o.loghosts), ""); loghost && i >= 0 {
 		return vicfg.UsageError(fmt.Errorf("--loghost %q: loghost %d is empty; separate the loghosts with single commas", o.loghosts, i+1))
 	}
