@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hostagent/snmpagent/snmpconfig"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gosnmp/gosnmp"
+
+	"hostagent/snmpagent/snmpconfig"
 )
 
 // encoded is one notification, encoded once and shared by every target's

@@ -3,10 +3,11 @@ package syslogd
 import (
 	"errors"
 	"fmt"
-	"hostagent/internal/configstore"
 	"net/netip"
 	"path/filepath"
 	"strings"
+
+	"hostagent/internal/configstore"
 )
 
 // Config is the forwarder's configuration, stored in syslog.toml.

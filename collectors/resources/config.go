@@ -3,10 +3,11 @@ package resources
 import (
 	"errors"
 	"fmt"
-	"hostagent/internal/configstore"
 	"slices"
 	"strings"
 	"time"
+
+	"hostagent/internal/configstore"
 )
 
 // The resources a rule can watch.

@@ -1,11 +1,12 @@
 package resources
 
 import (
-	"hostagent/internal/configstore"
 	"math"
 	"strings"
 	"testing"
 	"time"
+
+	"hostagent/internal/configstore"
 )
 
 func TestDefaultConfigIsValid(t *testing.T) {

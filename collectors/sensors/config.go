@@ -3,8 +3,9 @@ package sensors
 import (
 	"errors"
 	"fmt"
-	"hostagent/internal/configstore"
 	"time"
+
+	"hostagent/internal/configstore"
 )
 
 // Config is the [sensors] section of the configuration.

@@ -1,13 +1,14 @@
 package sensors
 
 import (
-	"hostagent/internal/configstore"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"hostagent/internal/configstore"
 )
 
 func TestValidate(t *testing.T) {

@@ -3,10 +3,11 @@ package vms
 import (
 	"errors"
 	"fmt"
-	"hostagent/internal/configstore"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"hostagent/internal/configstore"
 )
 
 // Config is the [vms] section of collectors.toml.

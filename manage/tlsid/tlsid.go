@@ -16,7 +16,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"hostagent/internal/configstore"
 	"io/fs"
 	"math/big"
 	"net"
@@ -24,6 +23,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"hostagent/internal/configstore"
 )
 
 // File names of the generated pair inside the state directory.

@@ -7,7 +7,6 @@ package resolve
 import (
 	"bytes"
 	"fmt"
-	"hostagent/mibs"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/sleepinggenius2/gosmi"
 	"github.com/sleepinggenius2/gosmi/types"
+
+	"hostagent/mibs"
 )
 
 // gosmi keeps one parsed MIB tree per process, so every Resolver shares it

@@ -2,11 +2,12 @@ package snmpconfig
 
 import (
 	"fmt"
-	"hostagent/internal/configstore"
-	"hostagent/mibs/resolve"
 	"strings"
 	"testing"
 	"time"
+
+	"hostagent/internal/configstore"
+	"hostagent/mibs/resolve"
 )
 
 func TestParseTarget(t *testing.T) {

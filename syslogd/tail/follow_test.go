@@ -2,13 +2,14 @@ package tail
 
 import (
 	"fmt"
-	"hostagent/internal/peertest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"hostagent/internal/peertest"
 )
 
 func TestNewFileIsReadFromStart(t *testing.T) {

@@ -3,7 +3,6 @@ package tail
 import (
 	"context"
 	"fmt"
-	"hostagent/internal/peertest"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hostagent/internal/peertest"
 )
 
 const testPoll = 50 * time.Millisecond

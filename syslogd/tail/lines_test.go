@@ -1,9 +1,10 @@
 package tail
 
 import (
-	"hostagent/syslogd"
 	"strings"
 	"testing"
+
+	"hostagent/syslogd"
 )
 
 func TestEscapeLine(t *testing.T) {
