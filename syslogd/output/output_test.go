@@ -151,9 +151,13 @@ func TestDeliverGivesUpWithTheContext(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens
 	o := newlineOutput(t, addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if _, err := o.Deliver(ctx, batch(1, 1)); err != context.DeadlineExceeded {
+	done := make(chan error, 1)
+	go func() { _, err := o.Deliver(ctx, batch(1, 1)); done <- err }()
+	peertest.Eventually(t, 30*time.Second, "a failed connection", func() bool { return o.Stats().LastError != "" })
+	cancel()
+	if err := <-done; err != context.Canceled {
 		t.Errorf("Deliver = %v, want the context's error", err)
 	}
 	if st := o.Stats(); st.Connected || st.LastError == "" || st.Sent != 0 {
@@ -435,7 +439,10 @@ func TestFinishWithoutTheCollectorsClose(t *testing.T) {
 	if err == nil || o.Confirmed() != 0 || o.Unconfirmed() != 10 {
 		t.Fatalf("Finish = %v; confirmed %d, %d unconfirmed: want nothing confirmed", err, o.Confirmed(), o.Unconfirmed())
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	// Not a measure of speed: only that Finish ends at its bound rather
+	// than waiting for a close that never comes (generous for a loaded
+	// machine).
+	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("Finish took %v, bound 300 ms", d)
 	}
 	if _, err := o.Deliver(ctx, batch(11, 1)); err != nil {
