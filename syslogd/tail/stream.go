@@ -1,6 +1,7 @@
 package tail
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -533,7 +534,9 @@ func (s *stream) follow(ctx context.Context, t *tailer, tick <-chan time.Time) e
 					return err
 				}
 				lastGrowth = time.Now()
-			} else if t.id.FingerprintLen < fingerprintSize {
+			} else {
+				// Short, or grown by the last read (learnHead): a no-op once
+				// the saved identity is as long.
 				s.fw.pos.grow(t.key, t.head)
 			}
 		}
@@ -641,6 +644,10 @@ func (s *stream) truncated(ctx context.Context, t *tailer, head []byte) error {
 	// and waiting for a slot while holding one could deadlock.
 	var copyOf *content
 	sibs := siblings(s.path)
+	before := map[inodeKey]bool{}
+	for _, c := range sibs {
+		before[c.key] = true
+	}
 	for i := len(sibs) - 1; i >= 0; i-- { // the newest copy first
 		c := sibs[i]
 		if c.key != t.src.key && t.id.matches(c.head) && (c.compressed() || c.size >= t.lineStart) {
@@ -689,8 +696,97 @@ func (s *stream) truncated(ctx context.Context, t *tailer, head []byte) error {
 			return err
 		}
 	}
+	// Reading the copy waits on the consumer, and may take long: meanwhile
+	// the file may have been written, copied and truncated again, once or
+	// more. head, taken when the truncation was seen, then names content
+	// no longer there; if the file was empty then, head is empty and
+	// nothing (replaced, checkTruncated) could tell the later content from
+	// that one: restarting at 0 read the file as it is now and the
+	// generations copied meanwhile were never read. So look again: a copy
+	// that appeared since is content the file held after the truncation,
+	// read now from its start, under the file's inode as it would have
+	// been read in place.
+	if err := s.copiedMeanwhile(ctx, t, before); err != nil {
+		return err
+	}
+	if fi, err := t.src.f.Stat(); err == nil {
+		if now, err := readHead(t.src.f, fi.Size()); err == nil && len(now) > len(head) && bytes.HasPrefix(now, head) {
+			head = now
+		}
+	}
 	t.restart(head)
 	return nil
+}
+
+// copiedMeanwhile reads, oldest first, the siblings that appeared (new
+// inodes) since the truncation of t's file was seen, before whose content
+// nothing was read: logrotate's copies of contents the file held since.
+// Known content (a copy compressed meanwhile) goes on where it was sent
+// up to; a copy whose content is still the file's (copied, not yet
+// truncated) is left to the truncation that follows, which finds it.
+func (s *stream) copiedMeanwhile(ctx context.Context, t *tailer, before map[inodeKey]bool) error {
+	for _, c := range siblings(s.path) {
+		if before[c.key] || c.key == t.src.key || s.fw.matches(c.path) || s.fw.reg.claimed(c.key) {
+			continue
+		}
+		if len(c.head) == 0 {
+			continue // a copy of the file while empty: nothing to read
+		}
+		g := s.earlier(c, time.Time{})
+		if g == nil {
+			if known := s.known(c); known {
+				continue
+			}
+			if s.stillCurrent(t, c) {
+				continue
+			}
+			id := newFileID(t.src.key, c.head)
+			g = &gen{key: c.key, head: c.head, origin: &id}
+		}
+		if g.held, _ = c.reopen(); g.held == nil {
+			continue
+		}
+		s.fw.log.Info("log file copied and truncated again while its previous copy was read; reading that copy",
+			"path", s.path, "file", c.path)
+		if err := s.readNow(ctx, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// known reports whether c's content was read before (earlier found it
+// read to its end).
+func (s *stream) known(c *content) bool {
+	if _, _, ok := s.fw.reg.content(c.head); ok {
+		return true
+	}
+	if _, _, _, ok := s.fw.pos.content(c.head); ok {
+		return true
+	}
+	if !c.compressed() {
+		if _, _, ok := s.fw.reg.resume(c.key, c.head, c.size); ok {
+			return true
+		}
+		if _, _, ok := s.fw.pos.resume(c.key, c.head, c.size); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// stillCurrent reports whether the copy c holds what t's file holds now
+// (logrotate copied it and has not truncated it yet).
+func (s *stream) stillCurrent(t *tailer, c *content) bool {
+	fi, err := t.src.f.Stat()
+	if err != nil {
+		return false
+	}
+	now, err := readHead(t.src.f, fi.Size())
+	if err != nil || (!c.compressed() && fi.Size() < c.size) {
+		return false
+	}
+	return len(c.head) > 0 && bytes.HasPrefix(now, c.head)
 }
 
 // readNow reads the whole of g (content that does not grow: a copy left

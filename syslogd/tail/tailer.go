@@ -120,6 +120,33 @@ func (t *tailer) replaced() bool {
 	return n < len(t.head) || !bytes.Equal(b[:n], t.head)
 }
 
+// learnHead lets the content's first bytes, and so its fingerprint, grow
+// with the bytes read (b, read at readOff), up to fingerprintSize. A
+// content taken up while it was empty or short (restart after a
+// copytruncate seen before the writer wrote again) starts with a
+// fingerprint of nothing or of a few bytes; checkTruncated lets it grow,
+// but only between reads, and a reader that never catches up with its
+// writer reads the whole generation in one readToEOF. Its fingerprint then
+// stayed that of nothing: replaced could not see the next copytruncate (the
+// next content, grown past the offset, was read on as this one), and the
+// copy of this content, looked for by that fingerprint, could not be told
+// from any other: a whole generation lost, silently. The bytes read are
+// the content's own, so they are its head. It reports false if b does not
+// start with what is known of the head: not this content any more.
+func (t *tailer) learnHead(b []byte) bool {
+	known := int64(len(t.head))
+	if known >= fingerprintSize || t.readOff > known || t.readOff+int64(len(b)) <= known {
+		return true
+	}
+	if !bytes.Equal(b[:known-t.readOff], t.head[t.readOff:]) {
+		return false
+	}
+	end := min(int64(len(b)), fingerprintSize-t.readOff)
+	t.head = append(bytes.Clone(t.head), b[known-t.readOff:end]...)
+	t.id = newFileID(t.key, t.head)
+	return true
+}
+
 // restart reads the file again from 0: what is there now was written after
 // the truncation, a new content with its own identity and numbering.
 func (t *tailer) restart(head []byte) {
@@ -136,7 +163,7 @@ func (t *tailer) restart(head []byte) {
 func (t *tailer) readToEOF(ctx context.Context, out chan<- []Line) (grew bool, err error) {
 	for {
 		n, err := t.src.ReadAt(t.buf, t.readOff)
-		if n > 0 && !t.final && t.replaced() {
+		if n > 0 && !t.final && (t.replaced() || !t.learnHead(t.buf[:n])) {
 			// Truncated and written again (copytruncate) since the last
 			// look: these bytes belong to the new content, not at this
 			// offset. Left for follow, which reads the rest of the old
