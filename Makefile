@@ -44,7 +44,8 @@ run: build
 	@echo "  logger -u $(RUN)/syslog.sock 'through the local socket'"
 	@echo
 	exec $(BIN)/hostagentd --config-dir $(RUN)/etc --state-dir $(RUN)/state \
-		--api-socket $(RUN)/api.sock --demo-receiver $(DEMO) --demo-collector $(DEMOLOG)
+		--api-socket $(RUN)/api.sock --log-root $(CURDIR)/$(RUN)/log \
+		--demo-receiver $(DEMO) --demo-collector $(DEMOLOG)
 
 test: test-deps
 	$(GO) vet ./...

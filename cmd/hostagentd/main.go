@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -36,6 +37,7 @@ func main() {
 	fs.StringVar(&opts.HTTPSListen, "https-listen", "", "also serve the management API to named users over HTTPS on `host:port` (off by default)")
 	fs.StringVar(&opts.TLSCert, "tls-cert", "", "HTTPS certificate `file` (default: a self-signed one generated in the state dir)")
 	fs.StringVar(&opts.TLSKey, "tls-key", "", "HTTPS key `file`, with --tls-cert")
+	fs.StringSliceVar(&opts.LogRoots, "log-root", []string{daemon.DefaultLogRoot}, "`directory` under which a log file glob set over the network (API or restore) may name files; repeat or comma-separate for several (the console and hand edits may name any path)")
 	fs.DurationVar(&opts.SessionTimeout, "session-timeout", 30*time.Minute, "end HTTPS sessions unused for this `duration`")
 	fs.StringVar(&demo, "demo-receiver", "", "also run a receiver on this UDP `host:port` that logs each notification decoded (for demonstrations)")
 	fs.StringVar(&demoLog, "demo-collector", "", "also run a syslog collector on this TCP `host:port` that logs each line it receives decoded (for demonstrations; point a tcp:// loghost at it)")
@@ -51,6 +53,7 @@ func main() {
 		os.Exit(2)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	setMemoryLimit(log)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -79,4 +82,24 @@ func main() {
 		log.Error("hostagentd failed", "err", err)
 		os.Exit(1)
 	}
+}
+
+// defaultMemoryLimit is the Go runtime's soft memory limit when GOMEMLIMIT
+// is not set. Each password check holds 64 MiB and two at most run at once
+// (auth.DefaultHashSlots); without a limit the garbage collector lets the
+// heap grow to twice what is live before it collects the checks' freed
+// memory, and a login flood kept the process near 360 MB. With 192 MiB it
+// collects sooner and stays near 220 MB. Soft: the runtime exceeds it rather
+// than fail, so it bounds growth, not correctness.
+const defaultMemoryLimit = 192 << 20
+
+// setMemoryLimit applies defaultMemoryLimit unless GOMEMLIMIT says
+// otherwise (the runtime has then applied it already).
+func setMemoryLimit(log *slog.Logger) {
+	if v, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+		log.Debug("memory limit from GOMEMLIMIT", "GOMEMLIMIT", v)
+		return
+	}
+	debug.SetMemoryLimit(defaultMemoryLimit)
+	log.Debug("memory limit", "bytes", defaultMemoryLimit, "change", "GOMEMLIMIT")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -25,16 +26,23 @@ type backupFile struct {
 	state bool // in the state directory (else the config directory)
 	name  string
 	cert  bool // part of the TLS identity: left out on request
+	// guarded: it decides who manages the host (users and roles, lockdown,
+	// the TLS identity), so restoring it needs every privilege, and the
+	// console while lockdown is on.
+	guarded bool
+	// secret: it holds what only Administrators may download (password
+	// hashes, the TLS private key, which goes with its certificate).
+	secret bool
 }
 
 var backupFiles = []backupFile{
 	{key: "config/" + SNMPFile, name: SNMPFile},
 	{key: "config/" + CollectorsFile, name: CollectorsFile},
 	{key: "config/" + SyslogFile, name: SyslogFile},
-	{key: "state/" + usersFile, state: true, name: usersFile},
-	{key: "state/" + lockdownFile, state: true, name: lockdownFile},
-	{key: "state/" + tlsid.CertName, state: true, name: tlsid.CertName, cert: true},
-	{key: "state/" + tlsid.KeyName, state: true, name: tlsid.KeyName, cert: true},
+	{key: "state/" + usersFile, state: true, name: usersFile, guarded: true, secret: true},
+	{key: "state/" + lockdownFile, state: true, name: lockdownFile, guarded: true},
+	{key: "state/" + tlsid.CertName, state: true, name: tlsid.CertName, cert: true, guarded: true, secret: true},
+	{key: "state/" + tlsid.KeyName, state: true, name: tlsid.KeyName, cert: true, guarded: true, secret: true},
 }
 
 func (d *Daemon) backupPath(f backupFile) string {
@@ -51,8 +59,16 @@ func (d *Daemon) SaveBackup(ctx context.Context, certificates bool) (api.Backup,
 	defer d.mu.Unlock()
 	host, _ := os.Hostname()
 	b := api.Backup{Format: api.BackupFormat, Version: api.BackupVersion, Created: time.Now().UTC().Format(time.RFC3339), Host: host, Files: map[string]string{}}
+	// Password hashes and the TLS key are for those who hold every
+	// privilege: a Host.Config.Backup holder could otherwise attack the
+	// hashes offline or impersonate the host.
+	secrets := d.remote.users.RequireAll(actor(ctx), "") == nil
 	for _, f := range backupFiles {
 		if f.cert && !certificates {
+			continue
+		}
+		if f.secret && !secrets {
+			b.Omitted = append(b.Omitted, f.key)
 			continue
 		}
 		data, err := os.ReadFile(d.backupPath(f))
@@ -65,7 +81,11 @@ func (d *Daemon) SaveBackup(ctx context.Context, certificates bool) (api.Backup,
 		b.Files[f.key] = string(data)
 	}
 	p := apiserver.PrincipalFrom(ctx)
-	d.record(audit.Entry{User: p.User, Source: p.Source, Action: "backup.save", Result: "ok", Detail: fmt.Sprintf("%d files", len(b.Files))})
+	detail := fmt.Sprintf("%d files", len(b.Files))
+	if len(b.Omitted) > 0 {
+		detail += ", secrets omitted: " + strings.Join(b.Omitted, ", ")
+	}
+	d.record(audit.Entry{User: p.User, Source: p.Source, Action: "backup.save", Result: "ok", Detail: detail})
 	return b, nil
 }
 
@@ -80,7 +100,11 @@ func (d *Daemon) LoadBackup(ctx context.Context, b api.Backup) error {
 	defer d.mu.Unlock()
 	err := d.restore(ctx, b)
 	result := "ok"
-	if err != nil {
+	var se *apiserver.StatusError
+	switch {
+	case errors.As(err, &se) && se.Code == http.StatusForbidden:
+		result = "denied"
+	case err != nil:
 		result = "invalid"
 	}
 	e := audit.Entry{User: p.User, Source: p.Source, Action: "backup.load", Result: result, Detail: "from " + b.Host + " (" + b.Created + ")"}
@@ -112,6 +136,16 @@ func (d *Daemon) restore(ctx context.Context, b api.Backup) error {
 		sort.Strings(unknown)
 		return apiserver.Invalid(fmt.Errorf("backup: unknown files %s", strings.Join(unknown, ", ")))
 	}
+	omitted := map[string]bool{}
+	for _, key := range b.Omitted {
+		if _, ok := known[key]; !ok {
+			return apiserver.Invalid(fmt.Errorf("backup: omitted: unknown file %q", key))
+		}
+		if _, ok := b.Files[key]; ok {
+			return apiserver.Invalid(fmt.Errorf("backup: %s is both held and listed as omitted", key))
+		}
+		omitted[key] = true
+	}
 	_, hasCert := b.Files["state/"+tlsid.CertName]
 	_, hasKey := b.Files["state/"+tlsid.KeyName]
 	if hasCert != hasKey {
@@ -128,8 +162,14 @@ func (d *Daemon) restore(ctx context.Context, b api.Backup) error {
 			return fmt.Errorf("backup: %w", err)
 		}
 	}
+	if err := d.checkRestoredPaths(ctx, stage); err != nil {
+		return err
+	}
 	if err := d.checkStaged(ctx, stage, hasCert); err != nil {
 		return apiserver.Invalid(fmt.Errorf("backup: %w", err))
+	}
+	if err := d.mayRestore(ctx, b, omitted, stage); err != nil {
+		return err
 	}
 	// Valid: in place, each file by an atomic rename (or removed, for its
 	// defaults), then every subsystem reloads.
@@ -139,13 +179,63 @@ func (d *Daemon) restore(ctx context.Context, b api.Backup) error {
 			if err := installFile(filepath.Join(stage, f.name), dst); err != nil {
 				return fmt.Errorf("backup: %w", err)
 			}
-		} else if !f.cert {
+		} else if !f.cert && !omitted[f.key] {
 			if err := d.setDefault(f); err != nil {
 				return fmt.Errorf("backup: %w", err)
 			}
 		}
 	}
 	return d.reloadAll()
+}
+
+// mayRestore refuses, before anything is put in place, a restore that
+// would change a guarded file (users and roles, lockdown, the TLS
+// identity) unless the principal holds every privilege, and over the
+// network while lockdown is on. A guarded file the restore leaves as it is
+// (the same bytes, the same lockdown mode, omitted, or the TLS pair
+// absent) needs nothing more than Host.Config.Backup, so a backup
+// downloaded without secrets restores. Called with d.mu held, the backup's
+// files checked in stage.
+func (d *Daemon) mayRestore(ctx context.Context, b api.Backup, omitted map[string]bool, stage string) error {
+	var changed []string
+	for _, f := range backupFiles {
+		if !f.guarded || omitted[f.key] {
+			continue
+		}
+		if f.name == lockdownFile { // by its effect: a missing file is "off"
+			var next lockdownState
+			if _, err := configstore.Load(filepath.Join(stage, lockdownFile), &next); err != nil {
+				return apiserver.Invalid(fmt.Errorf("backup: %w", err))
+			}
+			if next.Enabled != d.remote.lockdown {
+				changed = append(changed, f.key)
+			}
+			continue
+		}
+		text, held := b.Files[f.key]
+		cur, err := os.ReadFile(d.backupPath(f))
+		exists := err == nil
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("backup: %w", err)
+		}
+		switch {
+		case held && (!exists || string(cur) != text):
+			changed = append(changed, f.key)
+		case !held && !f.cert && exists: // back to its default
+			changed = append(changed, f.key)
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	what := "restoring " + strings.Join(changed, ", ")
+	if err := d.holdsAll(ctx, what); err != nil {
+		return err
+	}
+	if d.remote.lockdown && !apiserver.PrincipalFrom(ctx).Console {
+		return apiserver.Forbidden(fmt.Errorf("lockdown mode: %s is refused over the network; use the console (the local socket)", what))
+	}
+	return nil
 }
 
 // checkStaged loads each staged file as the daemon would.
@@ -233,6 +323,16 @@ func (d *Daemon) ResetConfig(ctx context.Context) error {
 	p := apiserver.PrincipalFrom(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// A reset removes every user and turns lockdown off: as much as a
+	// restore of users and lockdown, so it needs as much.
+	err := d.holdsAll(ctx, "a factory reset")
+	if err == nil && d.remote.lockdown && !p.Console {
+		err = apiserver.Forbidden(errors.New("lockdown mode: a factory reset is refused over the network; use the console (the local socket)"))
+	}
+	if err != nil {
+		d.record(audit.Entry{User: p.User, Source: p.Source, Action: "backup.reset", Result: "denied", Detail: err.Error()})
+		return err
+	}
 	for _, f := range backupFiles {
 		if f.cert {
 			continue
@@ -241,7 +341,7 @@ func (d *Daemon) ResetConfig(ctx context.Context) error {
 			return err
 		}
 	}
-	err := d.reloadAll()
+	err = d.reloadAll()
 	result := "ok"
 	if err != nil {
 		result = "failed"

@@ -54,6 +54,10 @@ type Options struct {
 	// TLSCert and TLSKey are the HTTPS certificate and key; when not
 	// given, a self-signed pair is generated in the state directory.
 	TLSCert, TLSKey string
+	// LogRoots are the directories a log file glob set over the network
+	// (API or restore) may name files under; nil is /var/log. Only the
+	// command line sets them: the network cannot widen its own bounds.
+	LogRoots []string
 	// SessionTimeout ends a session unused for this long (default 30m).
 	SessionTimeout time.Duration
 	// Clock is the time of sessions and login limits; nil is time.Now.
@@ -136,6 +140,9 @@ func (d *Daemon) Agent() *snmpagent.Agent { return d.agent }
 // Run starts the daemon and blocks until ctx is cancelled, then shuts down:
 // the API stops, queued notifications get a moment to go out.
 func (d *Daemon) Run(ctx context.Context) error {
+	if err := d.checkLogRoots(); err != nil {
+		return err
+	}
 	for _, dir := range []string{d.opts.ConfigDir, d.opts.StateDir} {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return fmt.Errorf("create %s: %w", dir, err)
@@ -344,6 +351,11 @@ func (d *Daemon) UpdateSNMP(ctx context.Context, change func(*snmpconfig.Config)
 	cfg.Normalize()
 	if reflect.DeepEqual(cfg, old) {
 		return d.SNMPState(), nil
+	}
+	// Before prepare, which reads the MIB directories.
+	if err := checkSNMPPaths(ctx, old, cfg, d.opts.Defaults.SNMP()); err != nil {
+		d.auditChanges(ctx, "snmp.update", old, cfg, err)
+		return api.SNMPState{}, apiserver.Forbidden(err)
 	}
 	plan, err := d.prepare(ctx, cfg)
 	if err != nil {

@@ -7,6 +7,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"hostagent/manage/api"
+	"hostagent/manage/apiserver"
+	"hostagent/manage/auth"
 )
 
 // The daemon's own metrics. Their names, labels and meanings are part of
@@ -39,13 +43,30 @@ var (
 // the scraper asks for.
 func (d *Daemon) MetricsHandler() http.Handler { return d.metrics }
 
-// newMetricsHandler serves a registry of the daemon's own, not the
+// newMetricsHandler serves the daemon's metrics, with the communities of
+// target labels masked for whom the gate would not let set them: the
+// console and Host.Config.SNMP holders see them, System.Read alone does
+// not (as GET /api/v1/snmp).
+func newMetricsHandler(d *Daemon, log *slog.Logger) http.Handler {
+	full, masked := metricsRegistry(d, log, false), metricsRegistry(d, log, true)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !apiserver.PrincipalFrom(r.Context()).Console {
+			if _, err := d.Admit(r, auth.HostConfigSNMP); err != nil {
+				masked.ServeHTTP(w, r)
+				return
+			}
+		}
+		full.ServeHTTP(w, r)
+	})
+}
+
+// metricsRegistry serves a registry of the daemon's own, not the
 // global one, so that nothing a library registers as a side effect is
 // exposed, and two daemons in one test binary do not collide.
-func newMetricsHandler(d *Daemon, log *slog.Logger) http.Handler {
+func metricsRegistry(d *Daemon, log *slog.Logger, maskCommunities bool) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		daemonMetrics{d},
+		daemonMetrics{d: d, mask: maskCommunities},
 		promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}),
 		promcollectors.NewGoCollector(),
 	)
@@ -60,7 +81,10 @@ func newMetricsHandler(d *Daemon, log *slog.Logger) http.Handler {
 // daemonMetrics reads the agent's, the forwarder's and the collectors'
 // counters at each scrape and hands them over as constant metrics, as
 // node_exporter does: the counters stay where they are kept.
-type daemonMetrics struct{ d *Daemon }
+type daemonMetrics struct {
+	d    *Daemon
+	mask bool // target labels without their community
+}
 
 func (daemonMetrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, desc := range []*prometheus.Desc{
@@ -85,6 +109,9 @@ func (m daemonMetrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	d := m.d
 	for _, s := range d.agent.Stats() {
+		if m.mask {
+			s.Target = api.MaskTarget(s.Target)
+		}
 		for outcome, n := range map[string]uint64{"sent": s.Sent, "acknowledged": s.Acknowledged, "failed": s.Failed, "dropped": s.Dropped} {
 			emit(snmpNotificationsDesc, prometheus.CounterValue, float64(n), s.Target, s.Kind, outcome)
 		}

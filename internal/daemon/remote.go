@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -108,11 +109,39 @@ func (d *Daemon) serveHTTPS() (*http.Server, net.Listener, error) {
 		return nil, nil, fmt.Errorf("--https-listen %q: %w", d.opts.HTTPSListen, err)
 	}
 	h := apiserver.NewGatedHandler(d, apiserver.Services{SNMP: d, Syslog: d, Remote: d, Metrics: d, Backup: d}, d.log)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: d.remote.identity.TLSConfig()}
+	t := httpTimeouts
+	srv := &http.Server{
+		Handler:           h,
+		TLSConfig:         d.remote.identity.TLSConfig(),
+		ReadHeaderTimeout: t.header,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelDebug), // TLS handshake noise from scanners
+	}
 	d.remote.addr = ln.Addr().String()
 	d.log.Info("management API on HTTPS", "listen", d.remote.addr, "fingerprint", d.remote.identity.Fingerprint())
-	return srv, tls.NewListener(ln, srv.TLSConfig), nil
+	limited := newLimitListener(ln, maxConns, maxConnsPerSource, d.log)
+	return srv, tls.NewListener(limited, srv.TLSConfig), nil
 }
+
+// httpTimeouts bound how long an HTTPS connection may hold the daemon's
+// resources without finishing a request: a slow header or body, a client
+// that does not read the answer, an idle keep-alive. read covers the TLS
+// handshake, the header and the body (at most the 1 MiB body limit); write
+// the handler and the answer, whose slowest is a backup. A variable so that
+// tests can shorten them.
+var httpTimeouts = struct{ header, read, write, idle time.Duration }{
+	header: 10 * time.Second,
+	read:   30 * time.Second,
+	write:  60 * time.Second,
+	idle:   60 * time.Second,
+}
+
+// maxHeaderBytes bounds a request's header (net/http's default is 1 MiB);
+// a token and a path need well under 8 KiB.
+const maxHeaderBytes = 64 << 10
 
 // Admit implements apiserver.Gate for HTTPS: the session of the request's token
 // must hold the privilege.
@@ -137,8 +166,20 @@ func (d *Daemon) Admit(r *http.Request, p auth.Privilege) (apiserver.Principal, 
 }
 
 // Denied implements apiserver.RemoteService: every refusal is audited.
+//
+// Requests without a valid session cost the client nothing, so they are
+// counted and written once per burst (audit.Log.Refuse) rather than one
+// entry each.
 func (d *Daemon) Denied(r *http.Request, p apiserver.Principal, err error) {
-	d.record(audit.Entry{User: p.User, Source: r.RemoteAddr, Action: r.Method + " " + r.URL.Path, Result: "denied", Detail: err.Error()})
+	e := audit.Entry{User: p.User, Source: r.RemoteAddr, Action: r.Method + " " + r.URL.Path, Result: "denied", Detail: err.Error()}
+	if p.User == "" {
+		if r.Pattern != "" {
+			e.Action = r.Pattern // "GET /api/v1/snmp": the route, not the client's path
+		}
+		d.remote.audit.Refuse(e)
+		return
+	}
+	d.record(e)
 }
 
 func (d *Daemon) record(e audit.Entry) {
@@ -165,17 +206,26 @@ func (d *Daemon) auditChanges(ctx context.Context, action string, old, new any, 
 func (d *Daemon) Login(_ context.Context, l api.Login, source string) (api.SessionInfo, error) {
 	if d.lockedOut(l.User) {
 		err := errors.New("lockdown mode: root and Administrator users cannot log in over the network; use a named user with the privileges needed, or turn lockdown off from the console")
-		d.record(audit.Entry{User: l.User, Source: source, Action: "login", Result: "denied", Detail: "lockdown"})
+		d.remote.audit.Refuse(audit.Entry{User: l.User, Source: source, Action: "login", Result: "denied", Detail: "lockdown"}) // unhashed: counted, not one entry each
 		return api.SessionInfo{}, apiserver.Forbidden(err)
 	}
 	token, err := d.remote.users.Login(l.User, l.Password, source)
 	var le *auth.LoginError
 	if errors.As(err, &le) {
-		d.record(audit.Entry{User: l.User, Source: source, Action: "login", Result: "denied", Detail: string(le.Reason)})
-		d.log.Warn("login refused", "user", l.User, "source", source, "reason", le.Reason)
-		if errors.Is(err, auth.ErrRateLimited) {
-			return api.SessionInfo{}, &apiserver.TooManyError{Err: err, RetryAfter: le.RetryAfter}
+		e := audit.Entry{User: l.User, Source: source, Action: "login", Result: "denied", Detail: string(le.Reason)}
+		switch {
+		case errors.Is(err, auth.ErrRateLimited), errors.Is(err, auth.ErrBusy):
+			// Refused before hashing, so free for the client: counted and
+			// written once per burst, never one entry (or log line) each.
+			d.remote.audit.Refuse(e)
+			tm := &apiserver.TooManyError{Err: err, RetryAfter: le.RetryAfter}
+			if errors.Is(err, auth.ErrBusy) {
+				tm.Code = http.StatusServiceUnavailable
+			}
+			return api.SessionInfo{}, tm
 		}
+		d.record(e)
+		d.log.Warn("login refused", "user", audit.Cut(l.User, 64), "source", source, "reason", le.Reason)
 		return api.SessionInfo{}, apiserver.Unauthorized(err)
 	}
 	if err != nil {
@@ -222,13 +272,21 @@ func (d *Daemon) Users(context.Context) ([]api.User, error) {
 
 // AddUser implements apiserver.RemoteService.
 func (d *Daemon) AddUser(ctx context.Context, u api.NewUser) error {
-	return d.userChange(ctx, "user.add", u.Name, "role", "", u.Role, d.remote.users.AddUser(u.Name, u.Password, u.Role))
+	return d.userChange(ctx, "user.add", u.Name, "role", "", u.Role, d.remote.users.AddUserAs(actor(ctx), u.Name, u.Password, u.Role))
 }
 
-// PatchUser implements apiserver.RemoteService.
+// PatchUser implements apiserver.RemoteService. Users change their own
+// password whatever their role (the route admits every session);
+// anything else needs Host.Config.Users.
 func (d *Daemon) PatchUser(ctx context.Context, name string, p api.UserPatch) error {
+	if pr := apiserver.PrincipalFrom(ctx); pr.Console || pr.User != name || p.Role != nil || p.Password == nil {
+		if err := d.remote.users.Require(actor(ctx), auth.HostConfigUsers); err != nil {
+			d.record(audit.Entry{User: pr.User, Source: pr.Source, Action: "PATCH " + api.PathUsers + "/" + name, Result: "denied", Detail: err.Error()})
+			return apiserver.Forbidden(err)
+		}
+	}
 	if p.Password != nil {
-		if err := d.userChange(ctx, "user.passwd", name, "password", "", "", d.remote.users.SetPassword(name, *p.Password)); err != nil {
+		if err := d.userChange(ctx, "user.passwd", name, "password", "", "", d.remote.users.SetPasswordAs(actor(ctx), name, p.OldPassword, *p.Password)); err != nil {
 			return err
 		}
 	}
@@ -239,14 +297,14 @@ func (d *Daemon) PatchUser(ctx context.Context, name string, p api.UserPatch) er
 				old = u.Role
 			}
 		}
-		return d.userChange(ctx, "user.role", name, "role", old, *p.Role, d.remote.users.SetRole(name, *p.Role))
+		return d.userChange(ctx, "user.role", name, "role", old, *p.Role, d.remote.users.SetRoleAs(actor(ctx), name, *p.Role))
 	}
 	return nil
 }
 
 // RemoveUser implements apiserver.RemoteService.
 func (d *Daemon) RemoveUser(ctx context.Context, name string) error {
-	return d.userChange(ctx, "user.remove", name, "", "", "", d.remote.users.RemoveUser(name))
+	return d.userChange(ctx, "user.remove", name, "", "", "", d.remote.users.RemoveUserAs(actor(ctx), name))
 }
 
 // Roles implements apiserver.RemoteService.
@@ -272,12 +330,28 @@ func (d *Daemon) AddRole(ctx context.Context, r api.Role) error {
 		}
 		privs = append(privs, p)
 	}
-	return d.userChange(ctx, "role.add", r.Name, "privileges", "", fmt.Sprint(r.Privileges), d.remote.users.AddRole(r.Name, privs))
+	return d.userChange(ctx, "role.add", r.Name, "privileges", "", fmt.Sprint(r.Privileges), d.remote.users.AddRoleAs(actor(ctx), r.Name, privs))
 }
 
 // RemoveRole implements apiserver.RemoteService.
 func (d *Daemon) RemoveRole(ctx context.Context, name string) error {
 	return d.userChange(ctx, "role.remove", name, "", "", "", d.remote.users.RemoveRole(name))
+}
+
+// actor is the principal of ctx as the user store bounds it.
+func actor(ctx context.Context) auth.Actor {
+	p := apiserver.PrincipalFrom(ctx)
+	return auth.Actor{User: p.User, Source: p.Source, Console: p.Console}
+}
+
+// holdsAll returns nil if the principal of ctx holds every privilege now
+// (the console, the Administrator role or a custom role with all of them),
+// and otherwise a 403 naming what needs them and what is lacking.
+func (d *Daemon) holdsAll(ctx context.Context, what string) error {
+	if err := d.remote.users.RequireAll(actor(ctx), what); err != nil {
+		return apiserver.Forbidden(err)
+	}
+	return nil
 }
 
 // userChange audits a change of users or roles and maps its error.
@@ -287,10 +361,18 @@ func (d *Daemon) userChange(ctx context.Context, action, name, setting, old, new
 	if err != nil {
 		e.Result, e.Detail = "invalid", err.Error()
 	}
+	var le *auth.LoginError
+	if errors.Is(err, auth.ErrForbidden) || errors.As(err, &le) {
+		e.Result = "denied"
+	}
 	d.record(e)
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &le) && errors.Is(err, auth.ErrRateLimited):
+		return &apiserver.TooManyError{Err: err, RetryAfter: le.RetryAfter}
+	case errors.Is(err, auth.ErrForbidden), errors.As(err, &le):
+		return apiserver.Forbidden(err)
 	case errors.Is(err, auth.ErrNotFound):
 		return apiserver.NotFound(err)
 	case errors.Is(err, auth.ErrExists), errors.Is(err, auth.ErrLastAdministrator), errors.Is(err, auth.ErrRoleInUse):

@@ -250,6 +250,10 @@ func (d *Daemon) UpdateSyslog(ctx context.Context, patch api.SyslogPatch) (api.S
 		return d.syslogStateLocked(), nil
 	}
 	old := d.syslog.Config()
+	if err := d.checkSyslogPaths(ctx, old, cfg, d.opts.Defaults.Syslog()); err != nil {
+		d.auditChanges(ctx, "syslog.update", old, cfg, err)
+		return api.SyslogState{}, apiserver.Forbidden(err)
+	}
 	p, err := forward.Prepare(cfg)
 	if err != nil {
 		d.auditChanges(ctx, "syslog.update", old, cfg, err)

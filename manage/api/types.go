@@ -112,7 +112,7 @@ type SyslogMark struct {
 
 // Paths of remote management.
 const (
-	PathSession  = "/api/v1/session"  // POST: log in; DELETE: log out
+	PathSession  = "/api/v1/session"  // POST: log in; GET: who is logged in; DELETE: log out
 	PathUsers    = "/api/v1/users"    // GET, POST; /{name}: PATCH, DELETE
 	PathRoles    = "/api/v1/roles"    // GET, POST; /{name}: DELETE
 	PathLockdown = "/api/v1/lockdown" // GET, PUT
@@ -151,7 +151,10 @@ type NewUser struct {
 // UserPatch is the body of PATCH /api/v1/users/{name}.
 type UserPatch struct {
 	Password *string `json:"password,omitempty"`
-	Role     *string `json:"role,omitempty"`
+	// OldPassword is the current password, needed when users change their
+	// own password over the network (not from the console).
+	OldPassword string  `json:"old_password,omitempty"`
+	Role        *string `json:"role,omitempty"`
 }
 
 // Role is a role with its privileges.
@@ -180,9 +183,11 @@ const (
 
 // BackupFormat and BackupVersion identify a backup file; a file of another
 // format or a newer version is refused.
+// Version 2 added Omitted: a version 1 reader would take an omitted
+// users.toml for "no users" and delete them, so it must refuse these.
 const (
 	BackupFormat  = "hostagent-config-backup"
-	BackupVersion = 1
+	BackupVersion = 2
 )
 
 // Backup is every setting of a daemon in one file: its configuration
@@ -194,4 +199,9 @@ type Backup struct {
 	Created string            `json:"created"` // RFC 3339
 	Host    string            `json:"host"`
 	Files   map[string]string `json:"files"` // e.g. "config/snmp.toml", "state/users.toml", "state/server.key"
+	// Omitted lists the files (keys as in Files) left out because they hold
+	// secrets the downloader may not have: the users' password hashes and
+	// the TLS private key are given to Administrators only. A restore keeps
+	// the host's own copy of an omitted file, rather than its default.
+	Omitted []string `json:"omitted,omitempty"`
 }

@@ -284,6 +284,12 @@ func (c *Client) Login(ctx context.Context, user, password string) (api.SessionI
 	return si, nil
 }
 
+// Session returns who the client's session is (user and role; no token).
+func (c *Client) Session(ctx context.Context) (api.SessionInfo, error) {
+	var si api.SessionInfo
+	return si, c.do(ctx, http.MethodGet, api.PathSession, nil, &si)
+}
+
 // Logout ends the client's session.
 func (c *Client) Logout(ctx context.Context) error {
 	if err := c.do(ctx, http.MethodDelete, api.PathSession, nil, nil); err != nil {

@@ -77,10 +77,13 @@ func Unauthorized(err error) error { return &StatusError{http.StatusUnauthorized
 func Forbidden(err error) error    { return &StatusError{http.StatusForbidden, err} }
 func NotFound(err error) error     { return &StatusError{http.StatusNotFound, err} }
 
-// TooManyError is a refusal to try again before RetryAfter.
+// TooManyError is a refusal to try again before RetryAfter: 429 Too Many
+// Requests (this client's limit), or Code, e.g. 503 Service Unavailable
+// (the host's limit).
 type TooManyError struct {
 	Err        error
 	RetryAfter time.Duration
+	Code       int // 0: 429
 }
 
 func (e *TooManyError) Error() string { return e.Err.Error() }
@@ -100,6 +103,24 @@ func guard(gate Gate, remote RemoteService, privilege auth.Privilege, log *slog.
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
+}
+
+// tooMany answers err with its status (429 unless it says otherwise) and
+// Retry-After if it is a *TooManyError, and reports whether it did.
+func tooMany(w http.ResponseWriter, err error) bool {
+	var tm *TooManyError
+	if !errors.As(err, &tm) {
+		return false
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(tm.RetryAfter.Seconds()+0.5)))
+	w.Header().Set("Content-Type", "application/json")
+	code := http.StatusTooManyRequests
+	if tm.Code != 0 {
+		code = tm.Code
+	}
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(`{"error":` + strconv.Quote(err.Error()) + "}\n"))
+	return true
 }
 
 // BearerToken is the token of "Authorization: Bearer TOKEN".
@@ -122,16 +143,17 @@ func routeRemote(mux *http.ServeMux, gate Gate, svc RemoteService, log *slog.Log
 			return
 		}
 		s, err := svc.Login(r.Context(), l, r.RemoteAddr)
-		var tm *TooManyError
-		if errors.As(err, &tm) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(tm.RetryAfter.Seconds()+0.5)))
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusTooManyRequests)
-			_, _ = w.Write([]byte(`{"error":` + strconv.Quote(err.Error()) + "}\n"))
+		if tooMany(w, err) {
 			return
 		}
 		reply(w, log, s, err)
 	})
+	// Who the session is (no token): vicfg-user asks for the current
+	// password only when users change their own.
+	mux.HandleFunc("GET "+api.PathSession, g(auth.Privilege(""), func(w http.ResponseWriter, r *http.Request) {
+		p := PrincipalFrom(r.Context())
+		reply(w, log, api.SessionInfo{User: p.User, Role: p.Role}, nil)
+	}))
 	mux.HandleFunc("DELETE "+api.PathSession, g(auth.Privilege(""), func(w http.ResponseWriter, r *http.Request) {
 		reply(w, log, struct{}{}, svc.Logout(r.Context(), BearerToken(r)))
 	}))
@@ -150,13 +172,20 @@ func routeRemote(mux *http.ServeMux, gate Gate, svc RemoteService, log *slog.Log
 		}
 		reply(w, log, struct{}{}, svc.AddUser(r.Context(), u))
 	}))
-	mux.HandleFunc("PATCH "+api.PathUsers+"/{name}", g(auth.HostConfigUsers, func(w http.ResponseWriter, r *http.Request) {
+	// Every session is admitted: users change their own password (giving
+	// the current one) whatever their role; the service requires
+	// Host.Config.Users for anything else.
+	mux.HandleFunc("PATCH "+api.PathUsers+"/{name}", g(auth.Privilege(""), func(w http.ResponseWriter, r *http.Request) {
 		var p api.UserPatch
 		if err := decode(r, &p); err != nil {
 			reply(w, log, nil, err)
 			return
 		}
-		reply(w, log, struct{}{}, svc.PatchUser(r.Context(), r.PathValue("name"), p))
+		// A wrong current password counts as a failed login: 429 once
+		// the limiter refuses.
+		if err := svc.PatchUser(r.Context(), r.PathValue("name"), p); !tooMany(w, err) {
+			reply(w, log, struct{}{}, err)
+		}
 	}))
 	mux.HandleFunc("DELETE "+api.PathUsers+"/{name}", g(auth.HostConfigUsers, func(w http.ResponseWriter, r *http.Request) {
 		reply(w, log, struct{}{}, svc.RemoveUser(r.Context(), r.PathValue("name")))

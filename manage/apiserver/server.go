@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -125,7 +124,13 @@ func NewGatedHandler(gate Gate, svc Services, log *slog.Logger) http.Handler {
 	}
 	snmp := svc.SNMP
 	mux.HandleFunc("GET "+api.PathSNMP, g(auth.SystemRead, func(w http.ResponseWriter, r *http.Request) {
-		reply(w, log, snmp.SNMPState(), nil)
+		st := snmp.SNMPState()
+		// Communities are passwords in all but name: shown only to whom
+		// the gate would let set them (the console, Host.Config.SNMP).
+		if _, err := gate.Admit(r, auth.HostConfigSNMP); err != nil {
+			st = st.WithoutCommunities()
+		}
+		reply(w, log, st, nil)
 	}))
 	mux.HandleFunc("PATCH "+api.PathSNMP, g(auth.HostConfigSNMP, func(w http.ResponseWriter, r *http.Request) {
 		var p api.SNMPPatch
@@ -140,7 +145,12 @@ func NewGatedHandler(gate Gate, svc Services, log *slog.Logger) http.Handler {
 		res, err := snmp.TestSNMP(r.Context())
 		reply(w, log, res, err)
 	}))
-	return mux
+	// Bound every body, decoded or not; over the limit the connection is
+	// closed after the answer rather than drained.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		mux.ServeHTTP(w, r)
+	})
 }
 
 func routeSyslog(mux *http.ServeMux, g func(auth.Privilege, http.HandlerFunc) http.HandlerFunc, svc SyslogService, log *slog.Logger) {
@@ -171,11 +181,16 @@ func routeSyslog(mux *http.ServeMux, g func(auth.Privilege, http.HandlerFunc) ht
 }
 
 // decode reads a JSON body strictly: unknown fields are errors, so a client
-// newer than the daemon is told rather than silently ignored.
+// newer than the daemon is told rather than silently ignored. A body over
+// maxBody is answered 413 Request Entity Too Large.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &StatusError{http.StatusRequestEntityTooLarge, fmt.Errorf("request body: larger than the limit of %d bytes", tooBig.Limit)}
+		}
 		return Invalid(fmt.Errorf("request body: %w", err))
 	}
 	if dec.More() {

@@ -46,7 +46,7 @@ func TestHandler(t *testing.T) {
 		{"unknown field", "PATCH", api.PathSNMP, `{"prot":5}`, nil, 400, `unknown field \"prot\"`},
 		{"two values", "PATCH", api.PathSNMP, `{} {}`, nil, 400, "more than one JSON value"},
 		{"not json", "PATCH", api.PathSNMP, `port=5`, nil, 400, "request body"},
-		{"too large", "PATCH", api.PathSNMP, `{"syscontact":"` + strings.Repeat("x", maxBody) + `"}`, nil, 400, "request body"},
+		{"too large", "PATCH", api.PathSNMP, `{"syscontact":"` + strings.Repeat("x", maxBody) + `"}`, nil, 413, "larger than the limit of 1048576 bytes"},
 		{"test refused", "POST", api.PathSNMPTest, `{}`, Conflict(errors.New("disabled")), 409, `"error":"disabled"`},
 		{"test failing", "POST", api.PathSNMPTest, `{}`, errors.New("boom"), 500, `"error":"boom"`},
 		{"wrong method", "DELETE", api.PathSNMP, "", nil, 405, ""},

@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 
+	"golang.org/x/sys/unix"
+
 	"hostagent/syslogd"
 )
 
@@ -53,6 +55,9 @@ type Log struct {
 	forward func(syslogd.Record)
 	procID  string
 
+	refused     refusals
+	burstWindow time.Duration // BurstWindow; tests shorten it
+
 	mu      sync.Mutex
 	f       *os.File
 	size    int64
@@ -69,17 +74,26 @@ func Open(path string, forward func(syslogd.Record)) (*Log, error) {
 		return nil, err
 	}
 	return &Log{path: path, forward: forward, procID: strconv.Itoa(os.Getpid()),
-		f: f, size: size, maxSize: DefaultMaxSize}, nil
+		f: f, size: size, maxSize: DefaultMaxSize, burstWindow: BurstWindow}, nil
 }
 
 // openFile opens path for appending, mode 0600 whatever the umask or the
-// mode of an existing file, and returns its size.
+// mode of an existing file, and returns its size. A symbolic link at path
+// is refused, not followed (O_NOFOLLOW): the daemon writes as root, and a
+// link planted in the state directory would have it append to, and chmod,
+// whatever file the link names. So is anything but a regular file.
 func openFile(path string) (*os.File, int64, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0o600)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, 0, fmt.Errorf("audit: %s is a symbolic link, which the audit log does not follow; remove it (the daemon creates the file itself): %w", path, err)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("audit: %w", err)
 	}
 	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file (%s); remove it (the daemon creates the file itself)", path, fi.Mode().Type())
+	}
 	if err == nil && fi.Mode().Perm() != 0o600 {
 		err = f.Chmod(0o600)
 	}
@@ -114,7 +128,8 @@ func (l *Log) SetMaxSize(n int64) {
 // Path is the file the log writes to.
 func (l *Log) Path() string { return l.path }
 
-// Record appends e (its Time set to now if zero) as one JSON line, with one
+// Record appends e (its Time set to now if zero; user, source, setting,
+// action and detail cut to a bounded length, see Cut) as one JSON line, with one
 // write followed by fsync so that the entry survives a crash, then forwards
 // it as a syslog Record: facility 13 (log audit), severity notice for
 // result "ok" and warning otherwise, app-name "hostagentd-audit", and e in
@@ -128,7 +143,7 @@ func (l *Log) Record(e Entry) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	e = Sanitize(e)
+	e = Sanitize(bound(e))
 	line, err := json.Marshal(e)
 	if err != nil { // cannot happen for strings and a time
 		return fmt.Errorf("audit: %w", err)
@@ -189,8 +204,10 @@ func (l *Log) rotate() error {
 	return nil
 }
 
-// Close closes the log; Record fails afterwards.
+// Close writes the refusals counted so far and closes the log; Record
+// fails afterwards.
 func (l *Log) Close() error {
+	_ = l.FlushRefused()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {

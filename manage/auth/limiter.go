@@ -3,6 +3,7 @@ package auth
 import (
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -23,6 +24,10 @@ type limiter struct {
 	maxLock     time.Duration
 	forget      time.Duration
 	maxKeys     int // bound on memory: names and addresses are chosen by clients
+	// maxPendingSource bounds the checks one address has queued or running:
+	// its excess is refused before hashing, and a handful of addresses cannot
+	// fill the queue of checks ahead of everybody else's login.
+	maxPendingSource int
 
 	mu      sync.Mutex
 	entries map[string]*limitEntry
@@ -34,6 +39,7 @@ type limitEntry struct {
 	lockedUntil time.Time
 	locks       int       // locks so far: the next lasts baseLock << locks
 	last        time.Time // last attempt
+	refused     time.Time // last attempt refused by begin
 }
 
 func newLimiter(clock func() time.Time) *limiter {
@@ -45,7 +51,9 @@ func newLimiter(clock func() time.Time) *limiter {
 		maxLock:     30 * time.Minute,
 		forget:      time.Hour,
 		maxKeys:     10000,
-		entries:     map[string]*limitEntry{},
+
+		maxPendingSource: 1,
+		entries:          map[string]*limitEntry{},
 	}
 }
 
@@ -73,12 +81,18 @@ func (l *limiter) begin(keys ...string) (retryAfter time.Duration, ok bool) {
 		wait := time.Duration(0)
 		if now.Before(e.lockedUntil) {
 			wait = e.lockedUntil.Sub(now)
-		} else if len(e.failures)+e.pending >= l.maxFailures {
+		} else if len(e.failures)+e.pending >= l.maxFailures ||
+			strings.HasPrefix(k, sourcePrefix) && e.pending >= l.maxPendingSource {
 			wait = busyRetry
 		}
 		retryAfter = max(retryAfter, wait)
 	}
 	if retryAfter > 0 {
+		for _, k := range keys {
+			if e := l.entries[k]; e != nil {
+				e.refused = now
+			}
+		}
 		return retryAfter, false
 	}
 	for _, k := range keys {
@@ -122,6 +136,32 @@ func (l *limiter) end(key string, success, reset bool) {
 			e.failures = nil
 		}
 	}
+}
+
+// cancel ends an attempt on key that was never checked (no hashing slot
+// was free): neither a failure nor a success.
+func (l *limiter) cancel(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e := l.entries[key]; e != nil {
+		e.pending = max(e.pending-1, 0)
+	}
+}
+
+// suspect reports whether key failed, was locked, or had an attempt
+// refused within the window: its checks wait behind everyone else's (see
+// hashGate). A flood's parallel attempts from one address are refused but
+// one, which makes the address suspect before its first check has run.
+func (l *limiter) suspect(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.entries[key]
+	if e == nil {
+		return false
+	}
+	now := l.clock()
+	l.prune(e, now)
+	return len(e.failures) > 0 || e.locks > 0 || !e.refused.IsZero() && now.Sub(e.refused) < l.window
 }
 
 // prune drops failures that have left the window.
@@ -192,6 +232,8 @@ func userKey(name string) string {
 	return "user:" + truncate(name, 64)
 }
 
+const sourcePrefix = "src:"
+
 // sourceKey takes an address with or without a port. IPv6 addresses are
 // limited per /64, the block one subscriber usually gets, so that cycling
 // through one's own addresses does not buy fresh attempts.
@@ -204,11 +246,11 @@ func sourceKey(source string) string {
 		a = a.Unmap().WithZone("")
 		if a.Is6() {
 			p, _ := a.Prefix(64)
-			return "src:" + p.String()
+			return sourcePrefix + p.String()
 		}
-		return "src:" + a.String()
+		return sourcePrefix + a.String()
 	}
-	return "src:" + truncate(host, 64)
+	return sourcePrefix + truncate(host, 64)
 }
 
 func truncate(s string, n int) string {

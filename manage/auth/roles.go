@@ -30,6 +30,24 @@ func (r Role) Has(p Privilege) bool {
 	return slices.Contains(r.Privileges, p)
 }
 
+// Lacks returns those of privs that r does not grant, in privs' order.
+func (r Role) Lacks(privs []Privilege) []Privilege {
+	var missing []Privilege
+	for _, p := range privs {
+		if !r.Has(p) {
+			missing = append(missing, p)
+		}
+	}
+	return missing
+}
+
+// HasAll reports whether r grants every privilege: the built-in
+// Administrator, or a custom role that lists them all. The rules kept for
+// Administrators (granting everything, restoring users, factory reset)
+// apply to both, so a copy of Administrator under another name is not a
+// way around them.
+func (r Role) HasAll() bool { return len(r.Lacks(allPrivileges)) == 0 }
+
 // builtinRoles returns fresh copies, so callers may not change the originals.
 func builtinRoles() []Role {
 	return []Role{

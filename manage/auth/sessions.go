@@ -44,17 +44,18 @@ const (
 	ReasonUnknownUser   Reason = "unknown user"
 	ReasonWrongPassword Reason = "wrong password"
 	ReasonRateLimited   Reason = "rate limited"
+	ReasonBusy          Reason = "busy" // too many checks running: see ErrBusy
 )
 
 // LoginError is every error Login returns. Its message is what the client
 // may see: "bad credentials" or "too many failed logins, retry in 2m0s".
-// errors.Is matches ErrBadCredentials or ErrRateLimited; Reason tells the
+// errors.Is matches ErrBadCredentials, ErrRateLimited or ErrBusy; Reason tells the
 // audit log the detail.
 type LoginError struct {
 	User       string
 	Source     string
 	Reason     Reason
-	RetryAfter time.Duration // for ErrRateLimited
+	RetryAfter time.Duration // for ErrRateLimited and ErrBusy
 	err        error
 }
 
@@ -91,6 +92,14 @@ func (s *Store) Login(name, password, source string) (token string, err error) {
 	if wait, ok := s.limiter.begin(uk, sk); !ok {
 		return "", &LoginError{User: name, Source: source, Reason: ReasonRateLimited, RetryAfter: wait, err: ErrRateLimited}
 	}
+	// Wait for a hashing slot first: a refused attempt must cost no hash,
+	// and is neither a failure nor a success for the limiter.
+	release, err := checks.acquire(true, func() bool { return s.limiter.suspect(sk) })
+	if err != nil {
+		s.limiter.cancel(uk)
+		s.limiter.cancel(sk)
+		return "", &LoginError{User: name, Source: source, Reason: ReasonBusy, RetryAfter: busyRetry, err: err}
+	}
 	ok := false
 	defer func() {
 		s.limiter.end(uk, ok, true)
@@ -109,6 +118,7 @@ func (s *Store) Login(name, password, source string) (token string, err error) {
 		h = s.dummy
 	}
 	match := h.verify(s.kdf, password)
+	release()
 	switch {
 	case !known:
 		return "", &LoginError{User: name, Source: source, Reason: ReasonUnknownUser, err: ErrBadCredentials}

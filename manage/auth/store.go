@@ -223,8 +223,14 @@ func (s *Store) update(change func(st *state) error) error {
 	return nil
 }
 
-// AddRole creates a custom role with the given privileges.
+// AddRole creates a custom role with the given privileges, as the console.
 func (s *Store) AddRole(name string, privs []Privilege) error {
+	return s.AddRoleAs(ConsoleActor, name, privs)
+}
+
+// AddRoleAs creates a custom role with privileges that a holds: a role is
+// a grant waiting for a user, so it is bounded as granting is.
+func (s *Store) AddRoleAs(a Actor, name string, privs []Privilege) error {
 	r, err := newCustomRole(name, privs)
 	if err != nil {
 		return err
@@ -234,6 +240,9 @@ func (s *Store) AddRole(name string, privs []Privilege) error {
 			if strings.EqualFold(existing, name) {
 				return errorf(ErrExists, "role %s: already exists", existing)
 			}
+		}
+		if err := st.bound(a, r, "creating role "+name); err != nil {
+			return err
 		}
 		st.roles[name] = r
 		return nil

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -58,15 +59,22 @@ func (s *Store) hashNew(name, password string) (string, error) {
 	if err := checkPassword(name, password); err != nil {
 		return "", err
 	}
+	release, _ := checks.acquire(false, nil) // unbounded: never fails
 	h, err := newHash(s.kdf, s.params, password)
+	release()
 	if err != nil {
 		return "", err
 	}
 	return h.String(), nil
 }
 
-// AddUser creates a user with a role (built-in or custom).
+// AddUser creates a user with a role (built-in or custom), as the console.
 func (s *Store) AddUser(name, password, role string) error {
+	return s.AddUserAs(ConsoleActor, name, password, role)
+}
+
+// AddUserAs creates a user with a role that a holds every privilege of.
+func (s *Store) AddUserAs(a Actor, name, password, role string) error {
 	if err := checkUserName(name); err != nil {
 		return err
 	}
@@ -78,20 +86,30 @@ func (s *Store) AddUser(name, password, role string) error {
 		if _, ok := st.users[name]; ok {
 			return errorf(ErrExists, "user %s: already exists", name)
 		}
-		if _, ok := st.findRole(role); !ok {
+		r, ok := st.findRole(role)
+		if !ok {
 			return errorf(ErrNotFound, "role %q: no such role", role)
+		}
+		if err := st.bound(a, r, fmt.Sprintf("adding user %s with role %s", name, role)); err != nil {
+			return err
 		}
 		st.users[name] = user{name: name, role: role, hash: hash}
 		return nil
 	})
 }
 
-// RemoveUser deletes a user; their sessions end with them.
-func (s *Store) RemoveUser(name string) error {
+// RemoveUser deletes a user, as the console; their sessions end with them.
+func (s *Store) RemoveUser(name string) error { return s.RemoveUserAs(ConsoleActor, name) }
+
+// RemoveUserAs deletes a user whose role a holds every privilege of.
+func (s *Store) RemoveUserAs(a Actor, name string) error {
 	return s.update(func(st *state) error {
 		u, ok := st.users[name]
 		if !ok {
 			return errorf(ErrNotFound, "user %s: no such user", name)
+		}
+		if err := st.boundUser(a, name, "removing user "+name); err != nil {
+			return err
 		}
 		if err := st.keepAdministrator(u, ""); err != nil {
 			return err
@@ -101,9 +119,26 @@ func (s *Store) RemoveUser(name string) error {
 	})
 }
 
-// SetPassword replaces a user's password, with the current hash parameters;
-// the user's sessions are revoked.
+// SetPassword replaces a user's password as the console, with the current
+// hash parameters; the user's sessions are revoked.
 func (s *Store) SetPassword(name, password string) error {
+	return s.SetPasswordAs(ConsoleActor, name, "", password)
+}
+
+// SetPasswordAs replaces a user's password for a. A user (other than the
+// console) changing their own password gives the current one, checked as
+// a login is: a session left open, or stolen, is not the password. Another
+// user's password needs every privilege of that user's role.
+func (s *Store) SetPasswordAs(a Actor, name, current, password string) error {
+	self := !a.Console && a.User == name
+	if self {
+		if current == "" {
+			return errorf(ErrForbidden, "user %s: changing your own password needs your current password (old_password)", name)
+		}
+		if err := s.checkCurrent(name, current, a.Source); err != nil {
+			return err
+		}
+	}
 	hash, err := s.hashNew(name, password)
 	if err != nil {
 		return err
@@ -113,22 +148,39 @@ func (s *Store) SetPassword(name, password string) error {
 		if !ok {
 			return errorf(ErrNotFound, "user %s: no such user", name)
 		}
+		if !self {
+			if err := st.boundUser(a, name, "changing the password of user "+name); err != nil {
+				return err
+			}
+		}
 		u.hash = hash
 		st.users[name] = u
 		return nil
 	})
 }
 
-// SetRole gives a user another role. Sessions stay, and use the new role from
-// their next request.
-func (s *Store) SetRole(name, role string) error {
+// SetRole gives a user another role, as the console. Sessions stay, and
+// use the new role from their next request.
+func (s *Store) SetRole(name, role string) error { return s.SetRoleAs(ConsoleActor, name, role) }
+
+// SetRoleAs gives a user another role: a must hold every privilege of both
+// the user's role and the new one, so nobody raises themselves or another
+// above what they hold, nor demotes an account that holds more.
+func (s *Store) SetRoleAs(a Actor, name, role string) error {
 	return s.update(func(st *state) error {
 		u, ok := st.users[name]
 		if !ok {
 			return errorf(ErrNotFound, "user %s: no such user", name)
 		}
-		if _, ok := st.findRole(role); !ok {
+		r, ok := st.findRole(role)
+		if !ok {
 			return errorf(ErrNotFound, "role %q: no such role", role)
+		}
+		if err := st.boundUser(a, name, "changing the role of user "+name); err != nil {
+			return err
+		}
+		if err := st.bound(a, r, fmt.Sprintf("giving user %s the role %s", name, role)); err != nil {
+			return err
 		}
 		if err := st.keepAdministrator(u, role); err != nil {
 			return err

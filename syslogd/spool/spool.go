@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"hostagent/internal/configstore"
@@ -178,7 +179,9 @@ func Open(dir string, maxBytes int64) (*Spool, error) {
 		s.disk += g.size
 	}
 	last := s.segs[len(s.segs)-1]
-	if s.w, err = os.OpenFile(s.segmentPath(last.n), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640); err != nil {
+	// O_NOFOLLOW here and in rotate: a link planted in the state dir is
+	// refused, not written through as root.
+	if s.w, err = os.OpenFile(s.segmentPath(last.n), os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o640); err != nil {
 		return nil, fmt.Errorf("spool %s: %w", dir, err)
 	}
 	s.pending, s.scanned = s.read, s.read
@@ -357,7 +360,7 @@ func (s *Spool) write(line []byte) error {
 func (s *Spool) rotate() error {
 	last := s.segs[len(s.segs)-1]
 	next := last.n + 1
-	w, err := os.OpenFile(s.segmentPath(next), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	w, err := os.OpenFile(s.segmentPath(next), os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o640)
 	if err != nil {
 		return fmt.Errorf("spool %s: record not queued: %w", s.dir, err)
 	}

@@ -115,6 +115,9 @@ func (o *options) Run(ctx context.Context, env *vicfg.Env) error {
 		if err := writeBackup(o.save, b); err != nil {
 			return err
 		}
+		if len(b.Omitted) > 0 {
+			fmt.Fprintf(stdout, "Left out, for Administrators only (a restore keeps the host's own): %s\n", strings.Join(b.Omitted, ", "))
+		}
 	case env.Changed("load"):
 		fmt.Fprintf(stdout, "Restoring configuration from %s...\n", o.load)
 		// The daemon's validation is the one that counts: its message

@@ -42,7 +42,9 @@ var Command = &vicfg.Command{
 	},
 	About: "Manage hostagentd's users and roles for remote management, as ESXi's vicfg-user does.",
 	Notes: "Passwords are never printed. User names are lower case; the built-in roles\n" +
-		"(Administrator, ReadOnly, NoAccess) cannot be changed or removed.\n",
+		"(Administrator, ReadOnly, NoAccess) cannot be changed or removed.\n" +
+		"Over the network, -o passwd of your own user asks for your current password first\n" +
+		"(on the terminal); nobody grants a role or privilege they do not hold.\n",
 	Flags: newFlags,
 }
 
@@ -185,12 +187,28 @@ func (o *options) Run(ctx context.Context, env *vicfg.Env) error {
 	case opRemove:
 		return step(fmt.Sprintf("Removing user %s...", name), func() error { return c.RemoveUser(ctx, name) })
 	case opPasswd:
+		patch := api.UserPatch{}
+		// Over the network, users changing their own password give the
+		// current one (asked first, as passwd(1) does); the console and an
+		// Administrator resetting someone else's are not asked.
+		if c.Remote() {
+			who, err := c.Session(ctx)
+			if err != nil {
+				return err
+			}
+			if who.User == name {
+				if patch.OldPassword, err = o.current(env, name); err != nil {
+					return err
+				}
+			}
+		}
 		pw, err := o.password(env, name)
 		if err != nil {
 			return err
 		}
+		patch.Password = &pw
 		return step(fmt.Sprintf("Changing password for user %s...", name), func() error {
-			return c.PatchUser(ctx, name, api.UserPatch{Password: &pw})
+			return c.PatchUser(ctx, name, patch)
 		})
 	case opRole:
 		role := strings.TrimSpace(o.role)
@@ -220,6 +238,19 @@ func (o *options) password(env *vicfg.Env, name string) (string, error) {
 	}
 	if pw != again {
 		return "", fmt.Errorf("the passwords given for %s do not match", name)
+	}
+	return pw, nil
+}
+
+// current asks for name's current password, on the terminal only: it is
+// not taken from the command line, where ps would show it.
+func (o *options) current(env *vicfg.Env, name string) (string, error) {
+	pw, err := env.Terminal.ReadSecret(fmt.Sprintf("Enter current password for %s: ", name))
+	switch {
+	case errors.Is(err, vicfg.ErrNoTerminal):
+		return "", fmt.Errorf("changing your own password (%s) needs your current password: run on a terminal to be asked for it", name)
+	case err != nil:
+		return "", fmt.Errorf("reading the current password: %w", err)
 	}
 	return pw, nil
 }
