@@ -22,17 +22,7 @@ import (
 // the consumer; that content is copied and truncated, and the one after it
 // grows past the reader's offset before the reader looks again.
 func TestCopytruncateAfterEmptyLookWhileReading(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "app.log")
-	lr := peertest.NewLogrotate(t, peertest.LogrotateOptions{CopyTruncate: true, Rotate: 5}, path)
-	first := numbered("line", 0, 10000)
-	appendFile(t, path, first)
-	f := startFollow(t, testConfig(dir), nil)
-	got := f.next(1, 5*time.Second) // the first 64 KiB read; waiting on us
-	lr.Run(t)
-	inFirstRead := bytes.Count([]byte(first[:readChunk]), []byte{'\n'})
-	got = append(got, f.next(inFirstRead-1, 5*time.Second)...)
-	time.Sleep(6 * testPoll) // truncation seen, file empty; the copy is being read
+	f, path, lr, got := truncatedWhileEmpty(t)
 	appendFile(t, path, numbered("line", 10000, 20000))
 	// The rest of the copy, and one line of the new content: its first
 	// 64 KiB are read, the reader waits on us.
@@ -44,24 +34,32 @@ func TestCopytruncateAfterEmptyLookWhileReading(t *testing.T) {
 	f.none(3 * testPoll)
 }
 
+// truncatedWhileEmpty starts a reader on 10,000 lines, takes the lines of
+// its first 64 KiB, then copytruncates the file and waits until the reader
+// has seen the truncation with the file empty: it is then reading the rest
+// of the old content from the copy, blocked on the consumer.
+func truncatedWhileEmpty(t *testing.T) (f *following, path string, lr *peertest.Logrotate, got []Line) {
+	t.Helper()
+	dir := t.TempDir()
+	path = filepath.Join(dir, "app.log")
+	lr = peertest.NewLogrotate(t, peertest.LogrotateOptions{CopyTruncate: true, Rotate: 5}, path)
+	first := numbered("line", 0, 10000)
+	appendFile(t, path, first)
+	f = startFollow(t, testConfig(dir), nil)
+	got = f.next(1, 5*time.Second) // the first 64 KiB read; waiting on us
+	lr.Run(t)
+	inFirstRead := bytes.Count([]byte(first[:readChunk]), []byte{'\n'})
+	got = append(got, f.next(inFirstRead-1, 5*time.Second)...)
+	f.waitLog("log file truncated (copytruncate)", 10*time.Second)
+	return f, path, lr, got
+}
+
 // TestCopytruncateWhileReadingTheCopyOfAnEmptyLook: the truncation is
 // seen while the file is empty; while the rest of the old content is read
 // from its copy (the consumer is slow), the next content is written,
 // copied and truncated, and a third one written.
 func TestCopytruncateWhileReadingTheCopyOfAnEmptyLook(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "app.log")
-	lr := peertest.NewLogrotate(t, peertest.LogrotateOptions{CopyTruncate: true, Rotate: 5}, path)
-	first := numbered("line", 0, 10000)
-	appendFile(t, path, first)
-	f := startFollow(t, testConfig(dir), nil)
-	got := f.next(1, 5*time.Second) // the first 64 KiB read; waiting on us
-	lr.Run(t)
-	// Take the lines of that first read: the reader then finds the file
-	// truncated (and empty) and reads the rest from the copy, waiting on us.
-	inFirstRead := bytes.Count([]byte(first[:readChunk]), []byte{'\n'})
-	got = append(got, f.next(inFirstRead-1, 5*time.Second)...)
-	time.Sleep(6 * testPoll)
+	f, path, lr, got := truncatedWhileEmpty(t)
 	appendFile(t, path, numbered("line", 10000, 11000))
 	lr.Run(t)
 	appendFile(t, path, numbered("line", 11000, 12000))

@@ -3,6 +3,7 @@ package tail
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -42,6 +43,7 @@ type following struct {
 	errc    chan error
 	base    int
 	stopped bool
+	logged  peertest.Buffer // what Follow logged, for waitLog
 }
 
 func startFollow(t testing.TB, cfg Config, pos *Positions) *following {
@@ -49,7 +51,8 @@ func startFollow(t testing.TB, cfg Config, pos *Positions) *following {
 	f := &following{t: t, out: make(chan []Line), errc: make(chan error, 1), base: runtime.NumGoroutine()}
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancel = cancel
-	go func() { f.errc <- Follow(ctx, cfg, pos, f.out, testLogger(t)) }()
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, &f.logged), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	go func() { f.errc <- Follow(ctx, cfg, pos, f.out, log) }()
 	t.Cleanup(f.stop)
 	return f
 }
@@ -81,6 +84,13 @@ func checkGoroutines(t testing.TB, base int) {
 		buf = buf[:runtime.Stack(buf, true)]
 		t.Fatalf("goroutine leak: %d running, %d before Follow\n%s", runtime.NumGoroutine(), base, buf)
 	}
+}
+
+// waitLog waits for Follow to log a message containing text: a step of
+// its own that no line shows (a truncation seen).
+func (f *following) waitLog(text string, timeout time.Duration) {
+	f.t.Helper()
+	peertest.Eventually(f.t, timeout, "the log to say "+text, func() bool { return strings.Contains(f.logged.String(), text) })
 }
 
 // next returns the next n lines, failing after timeout.
