@@ -37,9 +37,9 @@ type httpsDaemon struct {
 	exited chan error
 }
 
-// startHTTPSDaemon runs the binary in bin with its own directories under
-// work and HTTPS on a free loopback port, and waits until it serves.
-func startHTTPSDaemon(t *testing.T, bin, work string) *httpsDaemon {
+// ownSyslog gives a daemon on work's directories its own syslog socket and
+// log folder, not the host's.
+func ownSyslog(t *testing.T, work string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Join(work, "etc"), 0o750); err != nil {
 		t.Fatal(err)
@@ -48,6 +48,13 @@ func startHTTPSDaemon(t *testing.T, bin, work string) *httpsDaemon {
 	if err := os.WriteFile(filepath.Join(work, "etc", "syslog.toml"), []byte(syslogToml), 0o640); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// startHTTPSDaemon runs the binary in bin with its own directories under
+// work and HTTPS on a free loopback port, and waits until it serves.
+func startHTTPSDaemon(t *testing.T, bin, work string) *httpsDaemon {
+	t.Helper()
+	ownSyslog(t, work)
 	d := &httpsDaemon{log: &peertest.Buffer{}, work: work, exited: make(chan error, 1)}
 	d.cmd = exec.Command(filepath.Join(bin, "hostagentd"), "--config-dir", filepath.Join(work, "etc"),
 		"--state-dir", filepath.Join(work, "state"), "--api-socket", filepath.Join(work, "api.sock"),

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,16 +34,18 @@ type backupFile struct {
 	// secret: it holds what only Administrators may download (password
 	// hashes, the TLS private key, which goes with its certificate).
 	secret bool
+	mode   os.FileMode // as the daemon writes it
 }
 
+// backupFiles in the order a restore puts them in place.
 var backupFiles = []backupFile{
-	{key: "config/" + SNMPFile, name: SNMPFile},
-	{key: "config/" + CollectorsFile, name: CollectorsFile},
-	{key: "config/" + SyslogFile, name: SyslogFile},
-	{key: "state/" + usersFile, state: true, name: usersFile, guarded: true, secret: true},
-	{key: "state/" + lockdownFile, state: true, name: lockdownFile, guarded: true},
-	{key: "state/" + tlsid.CertName, state: true, name: tlsid.CertName, cert: true, guarded: true, secret: true},
-	{key: "state/" + tlsid.KeyName, state: true, name: tlsid.KeyName, cert: true, guarded: true, secret: true},
+	{key: "config/" + SNMPFile, name: SNMPFile, mode: 0o640},
+	{key: "config/" + CollectorsFile, name: CollectorsFile, mode: 0o640},
+	{key: "config/" + SyslogFile, name: SyslogFile, mode: 0o640},
+	{key: "state/" + usersFile, state: true, name: usersFile, guarded: true, secret: true, mode: 0o600},
+	{key: "state/" + lockdownFile, state: true, name: lockdownFile, guarded: true, mode: 0o640},
+	{key: "state/" + tlsid.CertName, state: true, name: tlsid.CertName, cert: true, guarded: true, secret: true, mode: 0o644},
+	{key: "state/" + tlsid.KeyName, state: true, name: tlsid.KeyName, cert: true, guarded: true, secret: true, mode: 0o600},
 }
 
 func (d *Daemon) backupPath(f backupFile) string {
@@ -89,33 +92,43 @@ func (d *Daemon) SaveBackup(ctx context.Context, certificates bool) (api.Backup,
 	return b, nil
 }
 
-// LoadBackup implements apiserver.BackupService. Every file is written to a
-// staging folder and checked as the daemon would load it (configurations
-// validated and prepared, users opened, the TLS pair loaded) before any is
-// put in place; then the subsystems reload. Files the backup does not hold
-// go back to their defaults, except the TLS identity, which stays.
+// LoadBackup implements apiserver.BackupService. Every file is staged and
+// checked as the daemon would load it (configurations validated and
+// prepared, users opened, the TLS pair loaded) before any is put in place;
+// then they are put in place through a journal (restore.go), so that a
+// crash leaves the old files or the new ones, never a mix; then the
+// subsystems reload. Files the backup does not hold go back to their
+// defaults, except the TLS identity and the files it lists as omitted,
+// which stay.
 func (d *Daemon) LoadBackup(ctx context.Context, b api.Backup) error {
 	p := apiserver.PrincipalFrom(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	err := d.restore(ctx, b)
-	result := "ok"
-	var se *apiserver.StatusError
-	switch {
-	case errors.As(err, &se) && se.Code == http.StatusForbidden:
-		result = "denied"
-	case err != nil:
-		result = "invalid"
-	}
-	e := audit.Entry{User: p.User, Source: p.Source, Action: "backup.load", Result: result, Detail: "from " + b.Host + " (" + b.Created + ")"}
-	if err != nil {
-		e.Detail += ": " + err.Error()
-	}
-	d.record(e)
+	origin := "from " + b.Host + " (" + b.Created + ")"
+	err := d.restore(ctx, b, origin)
+	d.record(finalEntry(p, "backup.load", origin, err))
 	return err
 }
 
-func (d *Daemon) restore(ctx context.Context, b api.Backup) error {
+// finalEntry is the last audit entry of a restore or reset.
+func finalEntry(p apiserver.Principal, action, detail string, err error) audit.Entry {
+	e := audit.Entry{User: p.User, Source: p.Source, Action: action, Result: "ok", Detail: detail}
+	var se *apiserver.StatusError
+	switch {
+	case err == nil:
+		return e
+	case errors.As(err, &se) && (se.Code == http.StatusForbidden || se.Code == http.StatusConflict):
+		e.Result = "denied"
+	case errors.As(err, &se) && se.Code == http.StatusBadRequest:
+		e.Result = "invalid"
+	default:
+		e.Result = "failed"
+	}
+	e.Detail = strings.TrimPrefix(e.Detail+": "+err.Error(), ": ")
+	return e
+}
+
+func (d *Daemon) restore(ctx context.Context, b api.Backup, origin string) error {
 	if b.Format != api.BackupFormat {
 		return apiserver.Invalid(fmt.Errorf("backup: format %q is not a hostagent configuration backup (%s)", b.Format, api.BackupFormat))
 	}
@@ -152,40 +165,50 @@ func (d *Daemon) restore(ctx context.Context, b api.Backup) error {
 		return apiserver.Invalid(errors.New("backup: the TLS certificate and key go together"))
 	}
 
-	stage, err := os.MkdirTemp(d.opts.StateDir, ".restore-")
+	st, err := d.newStaging()
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	defer os.RemoveAll(stage)
-	for key, text := range b.Files {
-		if err := os.WriteFile(filepath.Join(stage, known[key].name), []byte(text), 0o600); err != nil {
-			return fmt.Errorf("backup: %w", err)
+	defer st.discard()
+	for _, f := range backupFiles {
+		text, held := b.Files[f.key]
+		switch {
+		case held:
+			err = writeNew(filepath.Join(st.dir, f.name), []byte(text))
+		case f.cert || omitted[f.key]: // stays as it is
+		default:
+			err = st.toDefault(d, f)
+		}
+		if err != nil {
+			return fmt.Errorf("backup: stage %s: %w", f.key, err)
 		}
 	}
-	if err := d.checkRestoredPaths(ctx, stage); err != nil {
+	if err := syncDir(st.dir); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := d.checkRestoredPaths(ctx, st.dir); err != nil {
 		return err
 	}
-	if err := d.checkStaged(ctx, stage, hasCert); err != nil {
+	staged, err := d.checkStaged(ctx, st.dir, hasCert)
+	if err != nil {
 		return apiserver.Invalid(fmt.Errorf("backup: %w", err))
 	}
-	if err := d.mayRestore(ctx, b, omitted, stage); err != nil {
+	if err := d.mayRestore(ctx, b, omitted, st.dir); err != nil {
 		return err
 	}
-	// Valid: in place, each file by an atomic rename (or removed, for its
-	// defaults), then every subsystem reloads.
-	for _, f := range backupFiles {
-		dst := d.backupPath(f)
-		if _, ok := b.Files[f.key]; ok {
-			if err := installFile(filepath.Join(stage, f.name), dst); err != nil {
-				return fmt.Errorf("backup: %w", err)
-			}
-		} else if !f.cert && !omitted[f.key] {
-			if err := d.setDefault(f); err != nil {
-				return fmt.Errorf("backup: %w", err)
-			}
-		}
+	st.users = d.remote.users
+	if !omitted["state/"+usersFile] {
+		st.users = staged
 	}
-	return d.reloadAll()
+	targets, err := d.targets(st)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if hasFile(targets, usersFile) && !apiserver.PrincipalFrom(ctx).Console && len(st.users.Administrators()) == 0 {
+		return apiserver.Conflict(errors.New("backup: the restored users.toml leaves no user with every privilege (Administrator), so nobody could manage the host over the network again: refused over the network. " +
+			"Restore it from the console (vicfg-cfgbackup -l on the host), then create an administrator there with vicfg-user -o add -r Administrator"))
+	}
+	return d.switchStaged(ctx, "backup.load", origin, st, targets)
 }
 
 // mayRestore refuses, before anything is put in place, a restore that
@@ -202,12 +225,12 @@ func (d *Daemon) mayRestore(ctx context.Context, b api.Backup, omitted map[strin
 		if !f.guarded || omitted[f.key] {
 			continue
 		}
-		if f.name == lockdownFile { // by its effect: a missing file is "off"
-			var next lockdownState
-			if _, err := configstore.Load(filepath.Join(stage, lockdownFile), &next); err != nil {
+		if f.name == lockdownFile { // by its effect: a missing file is "disabled"
+			next, _, err := readLockdown(filepath.Join(stage, lockdownFile), d.remote.users)
+			if err != nil {
 				return apiserver.Invalid(fmt.Errorf("backup: %w", err))
 			}
-			if next.Enabled != d.remote.lockdown {
+			if !next.Equal(d.remote.users.Lockdown()) {
 				changed = append(changed, f.key)
 			}
 			continue
@@ -232,128 +255,83 @@ func (d *Daemon) mayRestore(ctx context.Context, b api.Backup, omitted map[strin
 	if err := d.holdsAll(ctx, what); err != nil {
 		return err
 	}
-	if d.remote.lockdown && !apiserver.PrincipalFrom(ctx).Console {
+	if d.remote.users.Lockdown().On() && !apiserver.PrincipalFrom(ctx).Console {
 		return apiserver.Forbidden(fmt.Errorf("lockdown mode: %s is refused over the network; use the console (the local socket)", what))
 	}
 	return nil
 }
 
-// checkStaged loads each staged file as the daemon would.
-func (d *Daemon) checkStaged(ctx context.Context, stage string, cert bool) error {
+// checkStaged loads each staged file as the daemon would, and returns the
+// staged users.
+func (d *Daemon) checkStaged(ctx context.Context, stage string, cert bool) (*auth.Store, error) {
 	snmp := d.opts.Defaults.SNMP()
 	if _, err := configstore.Load(filepath.Join(stage, SNMPFile), &snmp); err != nil {
-		return err
+		return nil, err
 	}
 	snmp.Normalize()
 	plan, err := d.prepare(ctx, snmp)
 	if err != nil {
-		return fmt.Errorf("%s: %w", SNMPFile, err)
+		return nil, fmt.Errorf("%s: %w", SNMPFile, err)
 	}
 	plan.Discard()
 	col := d.opts.Defaults.Collectors()
 	if _, err := configstore.Load(filepath.Join(stage, CollectorsFile), col.Ptr()); err != nil {
-		return err
+		return nil, err
 	}
 	if err := col.Validate(); err != nil {
-		return fmt.Errorf("%s: %w", CollectorsFile, err)
+		return nil, fmt.Errorf("%s: %w", CollectorsFile, err)
 	}
 	syslog := d.opts.Defaults.Syslog()
 	if _, err := configstore.Load(filepath.Join(stage, SyslogFile), &syslog); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := forward.Prepare(syslog); err != nil {
-		return fmt.Errorf("%s: %w", SyslogFile, err)
+		return nil, fmt.Errorf("%s: %w", SyslogFile, err)
 	}
-	if _, err := auth.Open(filepath.Join(stage, usersFile), nil); err != nil {
-		return err
+	staged, err := auth.Open(filepath.Join(stage, usersFile), nil)
+	if err != nil {
+		return nil, err
 	}
-	var ld lockdownState
-	if _, err := configstore.Load(filepath.Join(stage, lockdownFile), &ld); err != nil {
-		return err
+	if _, _, err := readLockdown(filepath.Join(stage, lockdownFile), staged); err != nil {
+		return nil, err
 	}
 	if cert {
 		if _, err := tlsid.Load(stage, filepath.Join(stage, tlsid.CertName), filepath.Join(stage, tlsid.KeyName), nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return staged, nil
 }
 
-// installFile moves src over dst: a rename within one file system is
-// atomic; across file systems (the staging folder is in the state dir)
-// the content is written atomically instead.
-func installFile(src, dst string) error {
-	if err := os.Rename(src, dst); err == nil {
-		return nil
-	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	tmp := dst + ".restore.tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dst)
+// staging is a restore's or reset's staging folder: the new content of
+// each target, under its own name, or its removal.
+type staging struct {
+	dir       string
+	remove    map[string]bool // keys of the files to remove
+	users     *auth.Store     // the users once the files are in place
+	committed bool            // the journal is committed: the folder is the restore's now
 }
 
-// reloadAll applies the files now in place to every subsystem; the
-// sessions end (users may have changed), the TLS identity restored takes
-// effect at the next start.
-func (d *Daemon) reloadAll() error {
-	d.reloadSNMP()
-	d.reloadCollectors()
-	d.reloadSyslog()
-	users, err := d.openUsers()
+func (d *Daemon) newStaging() (*staging, error) {
+	dir, err := os.MkdirTemp(d.opts.StateDir, stagePrefix)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var ld lockdownState
-	if _, err := configstore.Load(filepath.Join(d.opts.StateDir, lockdownFile), &ld); err != nil {
-		return err
-	}
-	d.remote.users, d.remote.lockdown = users, ld.Enabled
-	return nil
+	return &staging{dir: dir, remove: map[string]bool{}}, nil
 }
 
-// ResetConfig implements apiserver.BackupService: every setting back to the
-// factory default (the agent off, no loghost, no user, lockdown off); the
-// TLS identity stays, as clients pinned it.
-func (d *Daemon) ResetConfig(ctx context.Context) error {
-	p := apiserver.PrincipalFrom(ctx)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	// A reset removes every user and turns lockdown off: as much as a
-	// restore of users and lockdown, so it needs as much.
-	err := d.holdsAll(ctx, "a factory reset")
-	if err == nil && d.remote.lockdown && !p.Console {
-		err = apiserver.Forbidden(errors.New("lockdown mode: a factory reset is refused over the network; use the console (the local socket)"))
+// discard removes the folder of a restore refused or failed before its
+// commit.
+func (st *staging) discard() {
+	if !st.committed {
+		os.RemoveAll(st.dir)
 	}
-	if err != nil {
-		d.record(audit.Entry{User: p.User, Source: p.Source, Action: "backup.reset", Result: "denied", Detail: err.Error()})
-		return err
-	}
-	for _, f := range backupFiles {
-		if f.cert {
-			continue
-		}
-		if err := d.setDefault(f); err != nil {
-			return err
-		}
-	}
-	err = d.reloadAll()
-	result := "ok"
-	if err != nil {
-		result = "failed"
-	}
-	d.record(audit.Entry{User: p.User, Source: p.Source, Action: "backup.reset", Result: result})
-	return err
 }
 
-// setDefault returns f to its factory default: a configuration file is
-// written with the defaults (a removed one would be ignored by the
-// reload, which keeps what runs), a state file is removed.
-func (d *Daemon) setDefault(f backupFile) error {
+// toDefault stages f's factory default: a configuration file written with
+// the defaults (a removed one would be ignored by the reload, which keeps
+// what runs), a state file removed.
+func (st *staging) toDefault(d *Daemon, f backupFile) error {
 	var v any
 	switch f.name {
 	case SNMPFile:
@@ -363,10 +341,201 @@ func (d *Daemon) setDefault(f backupFile) error {
 	case SyslogFile:
 		v = d.opts.Defaults.Syslog()
 	default:
-		if err := os.Remove(d.backupPath(f)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
+		st.remove[f.key] = true
 		return nil
 	}
-	return configstore.Save(d.backupPath(f), v, 0o640, "hostagent factory defaults.")
+	return configstore.Save(filepath.Join(st.dir, f.name), v, f.mode, "hostagent factory defaults.")
+}
+
+// targets are the staged files that differ from those in place, and the
+// files to remove that exist, in backupFiles order.
+func (d *Daemon) targets(st *staging) ([]journalFile, error) {
+	var out []journalFile
+	for _, f := range backupFiles {
+		dst := d.backupPath(f)
+		if st.remove[f.key] {
+			if _, err := os.Lstat(dst); err == nil {
+				out = append(out, journalFile{Key: f.key, Remove: true})
+			}
+			continue
+		}
+		data, err := readNoFollow(filepath.Join(st.dir, f.name))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // not staged: stays as it is
+		}
+		if err != nil {
+			return nil, err
+		}
+		if cur, err := readNoFollow(dst); err == nil && bytes.Equal(cur, data) {
+			continue
+		}
+		out = append(out, journalFile{Key: f.key, SHA256: digest(data)})
+	}
+	return out, nil
+}
+
+func hasFile(targets []journalFile, name string) bool {
+	for _, t := range targets {
+		if f, _ := fileByKey(t.Key); f.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// switchStaged puts the staged targets in place through the journal, then
+// every subsystem reloads. Called with d.mu held.
+func (d *Daemon) switchStaged(ctx context.Context, action, detail string, st *staging, targets []journalFile) error {
+	if len(targets) > 0 {
+		p := apiserver.PrincipalFrom(ctx)
+		j := &journal{Format: journalFormat, Action: action, User: p.User, Source: p.Source, Detail: detail,
+			Stage: filepath.Base(st.dir), Files: targets}
+		var err error
+		if j.Changes, err = d.stagedChanges(p, action, st, targets); err != nil {
+			return fmt.Errorf("%s: %w", action, err)
+		}
+		committed, err := d.commitJournal(j)
+		st.committed = committed
+		if err != nil && committed {
+			d.log.Error("configuration restore committed but not complete: the next start completes it", "err", err)
+			return fmt.Errorf("%s: committed but not yet complete (%w); the next start of the daemon completes it", action, err)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", action, err)
+		}
+	}
+	return d.reloadAll()
+}
+
+// stagedChanges are the audit entries of what the targets change, from
+// the daemon's own view: each configuration as the daemon loads it, in
+// force now and staged, compared setting by setting; the users and roles,
+// the lockdown state and the TLS certificate's fingerprint compared the
+// same way. Nothing is taken from the backup's own fields.
+func (d *Daemon) stagedChanges(p apiserver.Principal, action string, st *staging, targets []journalFile) ([]audit.Entry, error) {
+	var out []audit.Entry
+	add := func(file string, es []audit.Entry) {
+		for _, e := range es {
+			if e.Setting != "" {
+				e.Setting = file + ":" + e.Setting
+			}
+			e.User, e.Source, e.Action, e.Result = p.User, p.Source, action, "ok"
+			out = append(out, e)
+		}
+	}
+	staged := func(name string) string { return filepath.Join(st.dir, name) } // absent when removed
+	if hasFile(targets, SNMPFile) {
+		cfg := d.opts.Defaults.SNMP()
+		if _, err := configstore.Load(staged(SNMPFile), &cfg); err != nil {
+			return nil, err
+		}
+		cfg.Normalize()
+		add(SNMPFile, audit.Changes(d.agent.Config(), cfg))
+	}
+	if hasFile(targets, CollectorsFile) {
+		cfg := d.opts.Defaults.Collectors()
+		if _, err := configstore.Load(staged(CollectorsFile), cfg.Ptr()); err != nil {
+			return nil, err
+		}
+		add(CollectorsFile, audit.Changes(d.collectors.cfg.Ptr(), cfg.Ptr()))
+	}
+	if hasFile(targets, SyslogFile) {
+		cfg := d.opts.Defaults.Syslog()
+		if _, err := configstore.Load(staged(SyslogFile), &cfg); err != nil {
+			return nil, err
+		}
+		add(SyslogFile, audit.Changes(d.syslog.Config(), cfg))
+	}
+	if hasFile(targets, usersFile) {
+		var es []audit.Entry
+		for _, line := range auth.DiffUsers(d.remote.users, st.users) {
+			es = append(es, audit.Entry{Detail: usersFile + ": " + line})
+		}
+		add(usersFile, es)
+	}
+	if hasFile(targets, lockdownFile) {
+		next, _, err := readLockdown(staged(lockdownFile), st.users)
+		if err != nil {
+			return nil, err
+		}
+		if cur := d.remote.users.Lockdown(); !cur.Equal(next) {
+			add(lockdownFile, []audit.Entry{{Setting: "mode", Old: cur.String(), New: next.String()}})
+		}
+	}
+	if hasFile(targets, tlsid.CertName) {
+		cur, _ := readNoFollow(filepath.Join(d.opts.StateDir, tlsid.CertName))
+		next, _ := readNoFollow(staged(tlsid.CertName))
+		add(tlsid.CertName, []audit.Entry{{Setting: "fingerprint", Old: certFingerprint(cur), New: certFingerprint(next),
+			Detail: "takes effect at the next start"}})
+	}
+	return out, nil
+}
+
+// reloadAll applies the files now in place to every subsystem; the
+// sessions end (users may have changed), the TLS identity restored takes
+// effect at the next start.
+func (d *Daemon) reloadAll() error {
+	// nil: the restore or reset has audited each change as its principal.
+	d.reloadSNMP(nil)
+	d.reloadCollectors(nil)
+	d.reloadSyslog(nil)
+	if err := d.remote.users.Reload(); err != nil {
+		return err
+	}
+	return d.loadLockdown()
+}
+
+// ResetConfig implements apiserver.BackupService: every setting back to the
+// factory default (the agent off, no loghost, no user, lockdown off),
+// through the journal as a restore; the TLS identity stays, as clients
+// pinned it.
+func (d *Daemon) ResetConfig(ctx context.Context) error {
+	p := apiserver.PrincipalFrom(ctx)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	err := d.reset(ctx)
+	d.record(finalEntry(p, "backup.reset", "", err))
+	return err
+}
+
+func (d *Daemon) reset(ctx context.Context) error {
+	// A reset removes every user and turns lockdown off: as much as a
+	// restore of users and lockdown, so it needs as much.
+	if err := d.holdsAll(ctx, "a factory reset"); err != nil {
+		return err
+	}
+	p := apiserver.PrincipalFrom(ctx)
+	if d.remote.users.Lockdown().On() && !p.Console {
+		return apiserver.Forbidden(errors.New("lockdown mode: a factory reset is refused over the network; use the console (the local socket)"))
+	}
+	// It leaves no user at all, so nobody could log in over the network
+	// again: only the console, where the first administrator is created.
+	if !p.Console {
+		return apiserver.Conflict(errors.New("a factory reset removes every user, leaving none with every privilege (Administrator): refused over the network. " +
+			"Run it from the console (vicfg-cfgbackup -r on the host), then create the first administrator there with vicfg-user -o add -r Administrator"))
+	}
+	st, err := d.newStaging()
+	if err != nil {
+		return fmt.Errorf("backup.reset: %w", err)
+	}
+	defer st.discard()
+	for _, f := range backupFiles {
+		if f.cert {
+			continue
+		}
+		if err := st.toDefault(d, f); err != nil {
+			return fmt.Errorf("backup.reset: stage %s: %w", f.key, err)
+		}
+	}
+	if err := syncDir(st.dir); err != nil {
+		return fmt.Errorf("backup.reset: %w", err)
+	}
+	if st.users, err = auth.Open(filepath.Join(st.dir, usersFile), nil); err != nil { // none
+		return fmt.Errorf("backup.reset: %w", err)
+	}
+	targets, err := d.targets(st)
+	if err != nil {
+		return fmt.Errorf("backup.reset: %w", err)
+	}
+	return d.switchStaged(ctx, "backup.reset", "", st, targets)
 }

@@ -150,3 +150,79 @@ func keys(m map[string]string) []string {
 	}
 	return out
 }
+
+// TestRestoreKeepsAnAdministrator is the lock-out attack through restore
+// and reset, over real TLS: a holder of every privilege (under another
+// role name) restores a backup whose users all lack some privilege, and
+// asks for a factory reset (no user at all). Both are refused with 409
+// naming the console recovery, and nothing changes; from the console both
+// are allowed, and the audit log tells, from the files, what changed.
+func TestRestoreKeepsAnAdministrator(t *testing.T) {
+	e := startPrivileges(t)
+	var full api.Backup
+	if err := json.Unmarshal(e.consoleOK("GET", api.PathBackup, nil), &full); err != nil {
+		t.Fatal(err)
+	}
+	nobody := api.Backup{Format: api.BackupFormat, Version: api.BackupVersion, Files: map[string]string{}}
+	for k, v := range full.Files {
+		nobody.Files[k] = v
+	}
+	users := nobody.Files["state/users.toml"]
+	for _, role := range []string{"Administrator", "AllCopy"} {
+		users = strings.ReplaceAll(users, `role = "`+role+`"`, `role = "ReadOnly"`)
+	}
+	nobody.Files["state/users.toml"] = users
+	before := e.stateFile("users.toml")
+
+	f := e.as("frank", "frank-passw0rd")
+	code, body, _ := f.do("PUT", api.PathBackup, nobody)
+	if code != http.StatusConflict || !strings.Contains(body, "leaves no user with every privilege") || !strings.Contains(body, "vicfg-cfgbackup -l") {
+		t.Errorf("restoring no Administrator over the network: %d %s", code, body)
+	}
+	code, body, _ = f.do("POST", api.PathBackupReset, struct{}{})
+	if code != http.StatusConflict || !strings.Contains(body, "vicfg-cfgbackup -r on the host") || !strings.Contains(body, "vicfg-user -o add -r Administrator") {
+		t.Errorf("factory reset over the network: %d %s", code, body)
+	}
+	if e.stateFile("users.toml") != before {
+		t.Error("a refused restore or reset changed the users")
+	}
+
+	// The console may: it is how the host is recovered.
+	e.consoleOK("PUT", api.PathBackup, nobody)
+	if got := e.users(); got["alice"] != "ReadOnly" || got["frank"] != "ReadOnly" {
+		t.Errorf("users after the console's restore: %v", got)
+	}
+	e.consoleOK("POST", api.PathBackupReset, nil)
+	if e.stateFile("users.toml") != "" {
+		t.Error("users survived the console's factory reset")
+	}
+	trail := e.stateFile("audit.log")
+	for _, want := range []string{
+		`"user":"frank","source":"127.0.0.1:`,
+		`"action":"backup.load","result":"denied","detail":"from  (): backup: the restored users.toml leaves no user`,
+		`"action":"backup.reset","result":"denied","detail":"a factory reset removes every user`,
+		`"action":"backup.load","result":"started","detail":"changing config/snmp.toml, config/collectors.toml, config/syslog.toml, state/users.toml (from`,
+		`"detail":"users.toml: user alice role Administrator -\u003e ReadOnly"`,
+		`"detail":"users.toml: user frank role AllCopy -\u003e ReadOnly"`,
+		// The configuration files are the defaults already: only the
+		// users change.
+		`"action":"backup.reset","result":"started","detail":"changing state/users.toml (removed)"`,
+		`"action":"backup.reset","result":"ok","detail":"users.toml: user alice removed (role ReadOnly)"`,
+	} {
+		if !strings.Contains(trail, want) {
+			t.Errorf("audit log lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("audit log:\n%s", trail)
+	}
+	entries, err := os.ReadDir(filepath.Join(e.r.dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range entries {
+		if strings.HasPrefix(d.Name(), ".restore") {
+			t.Errorf("left in the state dir: %s", d.Name())
+		}
+	}
+}

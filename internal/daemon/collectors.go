@@ -79,7 +79,8 @@ func (d *Daemon) loadCollectors() (CollectorsConfig, error) {
 
 // reloadCollectors restarts the collectors on a valid edit of
 // collectors.toml; an invalid one is refused and the running set stays.
-func (d *Daemon) reloadCollectors() {
+// credit is as for reloadSNMP.
+func (d *Daemon) reloadCollectors(credit context.Context) {
 	cfg, err := d.loadCollectors()
 	if err == nil && cfg.Equal(d.collectors.cfg) {
 		return
@@ -98,7 +99,7 @@ func (d *Daemon) reloadCollectors() {
 		// A valid edit whose source cannot be built (a damaged state
 		// file, a source's own check) is refused like an invalid one:
 		// audited as such, and the previous set started again.
-		d.auditChanges(d.fileEdit(d.collectorsPath()), "collectors.reload", old.cfg.Ptr(), cfg.Ptr(), buildErr)
+		d.auditReload(credit, "collectors.reload", old.cfg.Ptr(), cfg.Ptr(), buildErr)
 		d.log.Error("configuration change refused; the previous configuration keeps running", "file", d.collectorsPath(), "err", buildErr)
 		if set, err = d.startCollectors(old.cfg); err != nil {
 			d.log.Error("the previous configuration could not start again: no collector runs",
@@ -109,7 +110,7 @@ func (d *Daemon) reloadCollectors() {
 		return
 	}
 	d.collectors = set
-	d.auditChanges(d.fileEdit(d.collectorsPath()), "collectors.reload", old.cfg.Ptr(), cfg.Ptr(), nil)
+	d.auditReload(credit, "collectors.reload", old.cfg.Ptr(), cfg.Ptr(), nil)
 	d.log.Info("configuration reloaded", "file", d.collectorsPath())
 }
 

@@ -148,6 +148,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
+	// Before anything reads the files: a restore a crash interrupted is
+	// completed, or its uncommitted staging removed (restore.go).
+	if err := d.recoverRestore(); err != nil {
+		return err
+	}
 	// Watch before reading, so that an edit made in between is not missed.
 	watcher, err := configwatch.NewWatcher(d.opts.ConfigDir, 200*time.Millisecond)
 	if err != nil {
@@ -293,13 +298,21 @@ func (d *Daemon) reload(names []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if slices.Contains(names, CollectorsFile) {
-		d.reloadCollectors()
+		d.reloadCollectors(d.fileEdit(d.collectorsPath()))
 	}
 	if slices.Contains(names, SNMPFile) {
-		d.reloadSNMP()
+		d.reloadSNMP(d.fileEdit(d.snmpPath()))
 	}
 	if slices.Contains(names, SyslogFile) {
-		d.reloadSyslog()
+		d.reloadSyslog(d.fileEdit(d.syslogPath()))
+	}
+}
+
+// auditReload audits a reload for credit, unless credit is nil (see
+// reloadSNMP).
+func (d *Daemon) auditReload(credit context.Context, action string, old, new any, err error) {
+	if credit != nil {
+		d.auditChanges(credit, action, old, new, err)
 	}
 }
 
@@ -309,8 +322,10 @@ func (d *Daemon) fileEdit(path string) context.Context {
 	return apiserver.WithPrincipal(context.Background(), apiserver.Principal{User: "root", Role: "Administrator", Source: "file " + path, Console: true})
 }
 
-// reloadSNMP applies a hand edit of snmp.toml.
-func (d *Daemon) reloadSNMP() {
+// reloadSNMP applies a hand edit of snmp.toml, audited as credit's
+// principal; a nil credit is a restore, which audits the change itself
+// (as its principal, not as whoever may write the file).
+func (d *Daemon) reloadSNMP(credit context.Context) {
 	if _, err := os.Stat(d.snmpPath()); errors.Is(err, os.ErrNotExist) {
 		d.log.Warn("configuration file removed; the running configuration is kept and will be written again at the next change", "file", d.snmpPath())
 		return
@@ -326,11 +341,11 @@ func (d *Daemon) reloadSNMP() {
 	old := d.agent.Config()
 	if err != nil {
 		d.log.Error("configuration change refused; the previous configuration keeps running", "file", d.snmpPath(), "err", err)
-		d.auditChanges(d.fileEdit(d.snmpPath()), "snmp.reload", old, cfg, err)
+		d.auditReload(credit, "snmp.reload", old, cfg, err)
 		return
 	}
 	d.agent.Apply(plan)
-	d.auditChanges(d.fileEdit(d.snmpPath()), "snmp.reload", old, cfg, nil)
+	d.auditReload(credit, "snmp.reload", old, cfg, nil)
 	d.log.Info("configuration reloaded", "file", d.snmpPath())
 }
 

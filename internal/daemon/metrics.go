@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -108,9 +109,16 @@ func (m daemonMetrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- metric
 	}
 	d := m.d
+	seen := map[string]int{}
 	for _, s := range d.agent.Stats() {
 		if m.mask {
+			// Two targets that differ only in their community would mask
+			// to one label, and the registry would drop the second's
+			// series: the repeats are numbered in the targets' order.
 			s.Target = api.MaskTarget(s.Target)
+			if seen[s.Target]++; seen[s.Target] > 1 {
+				s.Target += fmt.Sprintf("#%d", seen[s.Target])
+			}
 		}
 		for outcome, n := range map[string]uint64{"sent": s.Sent, "acknowledged": s.Acknowledged, "failed": s.Failed, "dropped": s.Dropped} {
 			emit(snmpNotificationsDesc, prometheus.CounterValue, float64(n), s.Target, s.Kind, outcome)

@@ -239,7 +239,7 @@ func TestCommunitiesHiddenFromReadOnly(t *testing.T) {
 	pc.Close()
 	enabled := true
 	mustConsole(t, consoleDo, "PATCH", api.PathSNMP, api.SNMPPatch{Enabled: &enabled,
-		Communities: &[]string{"s3cret-ro"}, Targets: &[]string{fmt.Sprintf("127.0.0.1@%d/t0p-secret", port)}})
+		Communities: &[]string{"s3cret-ro"}, Targets: &[]string{fmt.Sprintf("127.0.0.1@%d/t0p-secret", port), fmt.Sprintf("127.0.0.1@%d/other-secret", port)}})
 	mustConsole(t, consoleDo, "POST", api.PathUsers, api.NewUser{Name: "reader", Password: "reader-passw0rd", Role: "ReadOnly"})
 	mustConsole(t, consoleDo, "POST", api.PathRoles, api.Role{Name: "SNMPAdmin", Privileges: []string{"Host.Config.SNMP", "System.Read"}})
 	mustConsole(t, consoleDo, "POST", api.PathUsers, api.NewUser{Name: "snmpadmin", Password: "snmpadmin-passw0rd", Role: "SNMPAdmin"})
@@ -261,12 +261,15 @@ func TestCommunitiesHiddenFromReadOnly(t *testing.T) {
 	if strings.Contains(body, "s3cret") || strings.Contains(body, "t0p-secret") {
 		t.Errorf("ReadOnly sees a community: %s", body)
 	}
-	if fmt.Sprint(st.Config.Communities) != "[****]" || fmt.Sprint(st.Config.Targets) != fmt.Sprintf("[127.0.0.1@%d/****]", port) ||
-		len(st.Targets) != 1 || st.Targets[0].Target != fmt.Sprintf("127.0.0.1@%d/****", port) {
+	if fmt.Sprint(st.Config.Communities) != "[****]" || fmt.Sprint(st.Config.Targets) != fmt.Sprintf("[127.0.0.1@%d/**** 127.0.0.1@%d/****]", port, port) ||
+		len(st.Targets) != 2 || st.Targets[0].Target != fmt.Sprintf("127.0.0.1@%d/****", port) {
 		t.Errorf("ReadOnly's view: %+v", st)
 	}
 	metrics := get(reader, api.PathMetrics)
-	if strings.Contains(metrics, "t0p-secret") || !strings.Contains(metrics, fmt.Sprintf(`target="127.0.0.1@%d/****"`, port)) {
+	// Two targets that differ only in their community keep a series each.
+	if strings.Contains(metrics, "t0p-secret") || strings.Contains(metrics, "other-secret") ||
+		!strings.Contains(metrics, fmt.Sprintf(`hostagent_snmp_queue_length{target="127.0.0.1@%d/****"}`, port)) ||
+		!strings.Contains(metrics, fmt.Sprintf(`hostagent_snmp_queue_length{target="127.0.0.1@%d/****#2"}`, port)) {
 		t.Errorf("ReadOnly's /metrics:\n%s", grepLines(metrics, "hostagent_snmp"))
 	}
 

@@ -306,8 +306,30 @@ func TestOwnPasswordNeedsTheCurrentOne(t *testing.T) {
 		t.Errorf("vicfg-user with a wrong current password: %d %s", code, errOut)
 	}
 	code, _, errOut = vicfgtest.Run(context.Background(), usercmd.Command, "vicfg-user", nil, append(remote("bob", "bob-second-1"), "-o", "passwd", "-n", "bob", "-p", "bob-third-1")...)
-	if code != 1 || !strings.Contains(errOut, "needs your current password: run on a terminal") {
+	if code != 1 || !strings.Contains(errOut, "needs your current password: give --oldpassword-file FILE, or run on a terminal") {
 		t.Errorf("vicfg-user without a terminal: %d %s", code, errOut)
+	}
+	// A script changes its own password with files, no terminal and
+	// nothing on the command line; a file others may read is refused.
+	secret := func(name, text string, mode os.FileMode) string {
+		path := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(path, []byte(text+"\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	oldFile, newFile := secret("old", "bob-second-1", 0o600), secret("new", "bob-scripted-1", 0o600)
+	code, _, errOut = vicfgtest.Run(context.Background(), usercmd.Command, "vicfg-user", nil, append(remote("bob", "bob-second-1"), "-o", "passwd", "-n", "bob", "--oldpassword-file", secret("old-open", "bob-second-1", 0o644), "--newpassword-file", newFile)...)
+	if code != 1 || !strings.Contains(errOut, "--oldpassword-file") {
+		t.Errorf("a current password file readable by others: %d %s", code, errOut)
+	}
+	code, out, errOut = vicfgtest.Run(context.Background(), usercmd.Command, "vicfg-user", nil, append(remote("bob", "bob-second-1"), "-o", "passwd", "-n", "bob", "--oldpassword-file", oldFile, "--newpassword-file", newFile)...)
+	if code != 0 || !e.canLogin("bob", "bob-scripted-1") {
+		t.Errorf("vicfg-user passwd from files: %d %s%s", code, out, errOut)
+	}
+	code, _, _ = vicfgtest.Run(context.Background(), usercmd.Command, "vicfg-user", nil, append(remote("alice", "alice-second-1"), "-o", "passwd", "-n", "bob", "-p", "bob-second-1")...)
+	if code != 0 {
+		t.Fatalf("alice setting bob's password back: %d", code)
 	}
 	term = &vicfgtest.Terminal{}
 	code, out, errOut = vicfgtest.Run(context.Background(), usercmd.Command, "vicfg-user", term, append(remote("alice", "alice-second-1"), "-o", "passwd", "-n", "bob", "-p", "bob-by-alice-1")...)
@@ -368,8 +390,8 @@ func TestBackupPrivilegeIsNotAdministrator(t *testing.T) {
 		t.Errorf("frank's backup: %d, hashes held: %v", code, strings.Contains(body, "$argon2id$"))
 	}
 
-	// The attacks, with lockdown on.
-	e.consoleOK("PUT", api.PathLockdown, api.Lockdown{Enabled: true})
+	// The attacks, with lockdown on and boris among its exception users.
+	e.consoleOK("PUT", api.PathLockdown, lockdownChange("normal", "boris", "frank"))
 	b = e.as("boris", "boris-passw0rd")
 	otherDir := t.TempDir()
 	if _, err := tlsid.Load(otherDir, "", "", nil); err != nil {
@@ -418,7 +440,7 @@ func TestBackupPrivilegeIsNotAdministrator(t *testing.T) {
 	// opened before lockdown, the case where it could still be alive.)
 	e.consoleOK("PUT", api.PathLockdown, api.Lockdown{Enabled: false})
 	f := e.as("frank", "frank-passw0rd")
-	e.consoleOK("PUT", api.PathLockdown, api.Lockdown{Enabled: true})
+	e.consoleOK("PUT", api.PathLockdown, lockdownChange("normal", "frank"))
 	lockdownNow := e.stateFile("lockdown.toml")
 	if code, body, _ := f.do("PUT", api.PathBackup, crafted(func(f map[string]string) {})); code != http.StatusForbidden && code != http.StatusUnauthorized {
 		t.Errorf("restoring users in lockdown over the network: %d %s", code, body)
@@ -432,7 +454,7 @@ func TestBackupPrivilegeIsNotAdministrator(t *testing.T) {
 
 	// boris's own download restores: it changes no guarded file, and
 	// keeps the users (hashes and all) rather than deleting them.
-	e.consoleOK("PUT", api.PathLockdown, api.Lockdown{Enabled: false})
+	e.consoleOK("PUT", api.PathLockdown, lockdownChange("disabled"))
 	b = e.as("boris", "boris-passw0rd")
 	if code, body, _ := b.do("PUT", api.PathBackup, mine); code != http.StatusOK {
 		t.Errorf("boris restoring his own backup: %d %s", code, body)
@@ -470,12 +492,14 @@ func TestBackupPrivilegeIsNotAdministrator(t *testing.T) {
 	if role := e.users()["bob"]; role != "Administrator" {
 		t.Errorf("bob's role after frank's restore: %s", role)
 	}
+	// A factory reset removes every user: over the network it would
+	// leave nobody to manage the host, so it is the console's.
 	f = e.as("frank", "frank-passw0rd")
-	if code, body, _ := f.do("POST", api.PathBackupReset, struct{}{}); code != http.StatusOK {
-		t.Errorf("frank's factory reset: %d %s", code, body)
+	if code, body, _ := f.do("POST", api.PathBackupReset, struct{}{}); code != http.StatusConflict || !strings.Contains(body, "vicfg-cfgbackup -r on the host") {
+		t.Errorf("frank's factory reset over the network: %d %s", code, body)
 	}
-	if e.stateFile("users.toml") != "" {
-		t.Error("users survived frank's factory reset")
+	if e.stateFile("users.toml") == "" {
+		t.Error("a factory reset refused over the network removed the users")
 	}
 	trail := e.stateFile("audit.log")
 	for _, want := range []string{`"user":"boris"`, `"action":"backup.load","result":"denied"`, `"action":"backup.reset","result":"denied"`, `secrets omitted: state/users.toml`} {

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"hostagent/internal/configstore"
 	"hostagent/manage/api"
 	"hostagent/manage/apiserver"
 	"hostagent/manage/audit"
@@ -27,7 +26,6 @@ type remote struct {
 	audit    *audit.Log
 	identity *tlsid.Identity // nil when HTTPS is off
 	addr     string          // where HTTPS listens
-	lockdown bool
 }
 
 // HTTPSAddr is the address the HTTPS API listens on ("" when off); valid
@@ -45,10 +43,6 @@ const (
 	auditFile    = "audit.log"
 )
 
-type lockdownState struct {
-	Enabled bool `toml:"enabled"`
-}
-
 // openRemote opens the users, the audit log and the lockdown state; with
 // HTTPS on, it loads (or generates) the TLS identity too.
 func (d *Daemon) openRemote() error {
@@ -60,12 +54,11 @@ func (d *Daemon) openRemote() error {
 	if err != nil {
 		return err
 	}
-	var ld lockdownState
-	if _, err := configstore.Load(filepath.Join(d.opts.StateDir, lockdownFile), &ld); err != nil {
+	d.remote = &remote{users: users, audit: log}
+	if err := d.loadLockdown(); err != nil {
 		log.Close()
 		return err
 	}
-	d.remote = &remote{users: users, audit: log, lockdown: ld.Enabled}
 	if d.opts.HTTPSListen != "" {
 		id, err := tlsid.Load(d.opts.StateDir, d.opts.TLSCert, d.opts.TLSKey, nil)
 		if err != nil {
@@ -201,14 +194,10 @@ func (d *Daemon) auditChanges(ctx context.Context, action string, old, new any, 
 	}
 }
 
-// Login implements apiserver.RemoteService. In lockdown mode root and the
-// Administrator role cannot log in over the network.
+// Login implements apiserver.RemoteService. In lockdown mode only its
+// exception users log in; the store refuses the others after the same
+// password check and with the same answer as a wrong password.
 func (d *Daemon) Login(_ context.Context, l api.Login, source string) (api.SessionInfo, error) {
-	if d.lockedOut(l.User) {
-		err := errors.New("lockdown mode: root and Administrator users cannot log in over the network; use a named user with the privileges needed, or turn lockdown off from the console")
-		d.remote.audit.Refuse(audit.Entry{User: l.User, Source: source, Action: "login", Result: "denied", Detail: "lockdown"}) // unhashed: counted, not one entry each
-		return api.SessionInfo{}, apiserver.Forbidden(err)
-	}
 	token, err := d.remote.users.Login(l.User, l.Password, source)
 	var le *auth.LoginError
 	if errors.As(err, &le) {
@@ -237,21 +226,6 @@ func (d *Daemon) Login(_ context.Context, l api.Login, source string) (api.Sessi
 	}
 	d.record(audit.Entry{User: l.User, Source: source, Action: "login", Result: "ok"})
 	return api.SessionInfo{Token: token, User: s.User, Role: s.Role, IdleTimeout: d.sessionTimeout().String()}, nil
-}
-
-func (d *Daemon) lockedOut(user string) bool {
-	if !d.remote.lockdown {
-		return false
-	}
-	if user == "root" {
-		return true
-	}
-	for _, u := range d.remote.users.Users() {
-		if u.Name == user && u.Role == auth.RoleAdministrator {
-			return true
-		}
-	}
-	return false
 }
 
 // Logout implements apiserver.RemoteService: the session's token is revoked.
@@ -381,33 +355,6 @@ func (d *Daemon) userChange(ctx context.Context, action, name, setting, old, new
 		return apiserver.Invalid(err)
 	}
 	return err
-}
-
-// Lockdown implements apiserver.RemoteService.
-func (d *Daemon) Lockdown(context.Context) api.Lockdown {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return api.Lockdown{Enabled: d.remote.lockdown}
-}
-
-// SetLockdown implements apiserver.RemoteService: over the network lockdown can
-// be turned on, and only the console can turn it off.
-func (d *Daemon) SetLockdown(ctx context.Context, l api.Lockdown) error {
-	p := apiserver.PrincipalFrom(ctx)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	old := d.remote.lockdown
-	if !l.Enabled && old && !p.Console {
-		err := apiserver.Forbidden(errors.New("lockdown mode can be turned off only from the console (the local socket)"))
-		d.record(audit.Entry{User: p.User, Source: p.Source, Action: "lockdown", Setting: "enabled", Old: "true", New: "false", Result: "denied", Detail: err.Error()})
-		return err
-	}
-	if err := configstore.Save(filepath.Join(d.opts.StateDir, lockdownFile), lockdownState{Enabled: l.Enabled}, 0o640, "Lockdown mode of remote management."); err != nil {
-		return err
-	}
-	d.remote.lockdown = l.Enabled
-	d.record(audit.Entry{User: p.User, Source: p.Source, Action: "lockdown", Setting: "enabled", Old: fmt.Sprint(old), New: fmt.Sprint(l.Enabled), Result: "ok"})
-	return nil
 }
 
 // Identity implements apiserver.RemoteService.

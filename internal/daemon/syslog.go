@@ -190,8 +190,9 @@ func (d *Daemon) restartSyslog(p *forward.Plan) error {
 	return nil
 }
 
-// reloadSyslog applies a hand edit of syslog.toml.
-func (d *Daemon) reloadSyslog() {
+// reloadSyslog applies a hand edit of syslog.toml; credit is as for
+// reloadSNMP.
+func (d *Daemon) reloadSyslog(credit context.Context) {
 	cfg, err := d.loadSyslog()
 	if err == nil && reflect.DeepEqual(cfg, d.syslog.Config()) {
 		return
@@ -206,10 +207,10 @@ func (d *Daemon) reloadSyslog() {
 	}
 	if err != nil {
 		d.log.Error("configuration change refused; the previous configuration keeps running", "file", d.syslogPath(), "err", err)
-		d.auditChanges(d.fileEdit(d.syslogPath()), "syslog.reload", old, cfg, err)
+		d.auditReload(credit, "syslog.reload", old, cfg, err)
 		return
 	}
-	d.auditChanges(d.fileEdit(d.syslogPath()), "syslog.reload", old, cfg, nil)
+	d.auditReload(credit, "syslog.reload", old, cfg, nil)
 	d.log.Info("configuration reloaded", "file", d.syslogPath())
 }
 

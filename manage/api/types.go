@@ -116,6 +116,7 @@ const (
 	PathUsers    = "/api/v1/users"    // GET, POST; /{name}: PATCH, DELETE
 	PathRoles    = "/api/v1/roles"    // GET, POST; /{name}: DELETE
 	PathLockdown = "/api/v1/lockdown" // GET, PUT
+	PathLocks    = "/api/v1/locks"    // GET; DELETE .../{user or address}
 	PathIdentity = "/api/v1/identity" // GET: the certificate's fingerprint
 	PathHealth   = "/healthz"
 	PathMetrics  = "/metrics"
@@ -164,10 +165,38 @@ type Role struct {
 	BuiltIn    bool     `json:"built_in,omitempty"`
 }
 
-// Lockdown is the lockdown mode: when on, root and Administrator logins
-// over the network are refused; the local socket can turn it off.
+// Lockdown is the lockdown state, as ESXi has it: in normal and strict
+// mode only the exception users log in over the network, and entering
+// either ends the other sessions (strict mode every session); only the
+// local socket weakens or leaves it.
 type Lockdown struct {
-	Enabled bool `json:"enabled"`
+	Enabled        bool     `json:"enabled"` // mode is normal or strict
+	Mode           string   `json:"mode"`    // disabled, normal or strict
+	ExceptionUsers []string `json:"exception_users"`
+}
+
+// LockdownChange is the body of PUT /api/v1/lockdown: fields left out keep
+// their value. Enabled true is normal mode unless the mode is stricter
+// already; false is disabled. Mode and Enabled do not go together.
+type LockdownChange struct {
+	Enabled        *bool     `json:"enabled,omitempty"`
+	Mode           *string   `json:"mode,omitempty"`
+	ExceptionUsers *[]string `json:"exception_users,omitempty"`
+}
+
+// Lock is a lock of the login limiter, or failures on the way to one: the
+// user name guessed at from a source address, or (User empty) the address
+// itself, whatever names it tried.
+type Lock struct {
+	User        string `json:"user,omitempty"`
+	Source      string `json:"source"`                 // an address, or an IPv6 /64
+	Failures    int    `json:"failures"`               // in the last 5 minutes
+	LockedUntil string `json:"locked_until,omitempty"` // RFC 3339; empty when not locked now
+}
+
+// Unlocked answers DELETE /api/v1/locks/{target}.
+type Unlocked struct {
+	Cleared int `json:"cleared"`
 }
 
 // Identity is the daemon's TLS certificate, for clients to pin.

@@ -349,10 +349,24 @@ func (c *Client) Lockdown(ctx context.Context) (api.Lockdown, error) {
 	return l, c.do(ctx, http.MethodGet, api.PathLockdown, nil, &l)
 }
 
-// SetLockdown turns the lockdown mode on or off.
-func (c *Client) SetLockdown(ctx context.Context, enabled bool) (api.Lockdown, error) {
+// SetLockdown changes the lockdown mode or its exception users (the fields
+// of ch that are set) and returns the state now.
+func (c *Client) SetLockdown(ctx context.Context, ch api.LockdownChange) (api.Lockdown, error) {
 	var l api.Lockdown
-	return l, c.do(ctx, http.MethodPut, api.PathLockdown, api.Lockdown{Enabled: enabled}, &l)
+	return l, c.do(ctx, http.MethodPut, api.PathLockdown, ch, &l)
+}
+
+// Locks lists the login limiter's locks.
+func (c *Client) Locks(ctx context.Context) ([]api.Lock, error) {
+	var ls []api.Lock
+	return ls, c.do(ctx, http.MethodGet, api.PathLocks, nil, &ls)
+}
+
+// Unlock clears the locks of a user name or a source address and says how
+// many it cleared.
+func (c *Client) Unlock(ctx context.Context, target string) (int, error) {
+	var u api.Unlocked
+	return u.Cleared, c.do(ctx, http.MethodDelete, api.PathLocks+"/"+url.PathEscape(target), nil, &u)
 }
 
 // SNMP returns the agent's configuration and counters.

@@ -66,7 +66,11 @@ type RemoteService interface {
 	AddRole(ctx context.Context, r api.Role) error
 	RemoveRole(ctx context.Context, name string) error
 	Lockdown(ctx context.Context) api.Lockdown
-	SetLockdown(ctx context.Context, l api.Lockdown) error
+	SetLockdown(ctx context.Context, c api.LockdownChange) error
+	// Locks lists the login limiter's locks; Unlock clears those of a
+	// user name or a source address, and says how many.
+	Locks(ctx context.Context) ([]api.Lock, error)
+	Unlock(ctx context.Context, target string) (int, error)
 	Identity() api.Identity
 	// Denied is told of every refused request, for the audit log.
 	Denied(r *http.Request, p Principal, err error)
@@ -209,12 +213,22 @@ func routeRemote(mux *http.ServeMux, gate Gate, svc RemoteService, log *slog.Log
 		reply(w, log, svc.Lockdown(r.Context()), nil)
 	}))
 	mux.HandleFunc("PUT "+api.PathLockdown, g(auth.HostConfigUsers, func(w http.ResponseWriter, r *http.Request) {
-		var l api.Lockdown
-		if err := decode(r, &l); err != nil {
+		var c api.LockdownChange
+		if err := decode(r, &c); err != nil {
 			reply(w, log, nil, err)
 			return
 		}
-		reply(w, log, svc.Lockdown(r.Context()), svc.SetLockdown(r.Context(), l))
+		err := svc.SetLockdown(r.Context(), c) // before reading the state it answers with
+		reply(w, log, svc.Lockdown(r.Context()), err)
+	}))
+	// Locks: the daemon asks for every privilege beyond the route's.
+	mux.HandleFunc("GET "+api.PathLocks, g(auth.HostConfigUsers, func(w http.ResponseWriter, r *http.Request) {
+		locks, err := svc.Locks(r.Context())
+		reply(w, log, locks, err)
+	}))
+	mux.HandleFunc("DELETE "+api.PathLocks+"/{target}", g(auth.HostConfigUsers, func(w http.ResponseWriter, r *http.Request) {
+		n, err := svc.Unlock(r.Context(), r.PathValue("target"))
+		reply(w, log, api.Unlocked{Cleared: n}, err)
 	}))
 	mux.HandleFunc("GET "+api.PathHealth, g(auth.SystemRead, func(w http.ResponseWriter, r *http.Request) {
 		reply(w, log, map[string]string{"status": "ok"}, nil)

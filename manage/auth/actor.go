@@ -121,7 +121,7 @@ func (st state) boundUser(a Actor, name, what string) error {
 // returns a *LoginError when the limiter refuses, ErrForbidden when the
 // password is wrong.
 func (s *Store) checkCurrent(name, password, source string) error {
-	uk, sk := userKey(name), sourceKey(source)
+	uk, sk := userKey(name, source), sourceKey(source)
 	if wait, ok := s.limiter.begin(uk, sk); !ok {
 		return &LoginError{User: name, Source: source, Reason: ReasonRateLimited, RetryAfter: wait, err: ErrRateLimited}
 	}

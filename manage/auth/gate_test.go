@@ -160,23 +160,23 @@ func TestLimiterOnePendingPerSource(t *testing.T) {
 	c := &fakeClock{t: time.Unix(0, 0)}
 	l := newLimiter(c.now)
 	a, b := sourceKey("192.0.2.1:1"), sourceKey("192.0.2.2:1")
-	if _, ok := l.begin(userKey("u1"), a); !ok {
+	if _, ok := l.begin(userKey("u1", "192.0.2.9"), a); !ok {
 		t.Fatal("first attempt refused")
 	}
 	if l.suspect(a) {
 		t.Error("suspect before any refusal or failure")
 	}
-	if wait, ok := l.begin(userKey("u2"), a); ok || wait != busyRetry {
+	if wait, ok := l.begin(userKey("u2", "192.0.2.9"), a); ok || wait != busyRetry {
 		t.Errorf("second parallel attempt from one address: %v %v", wait, ok)
 	}
 	if !l.suspect(a) {
 		t.Error("not suspect after a refused attempt")
 	}
-	if _, ok := l.begin(userKey("u3"), b); !ok || l.suspect(b) {
+	if _, ok := l.begin(userKey("u3", "192.0.2.9"), b); !ok || l.suspect(b) {
 		t.Error("another address refused or suspect")
 	}
 	l.cancel(a)
-	if _, ok := l.begin(userKey("u4"), a); !ok {
+	if _, ok := l.begin(userKey("u4", "192.0.2.9"), a); !ok {
 		t.Error("refused after the pending attempt was cancelled")
 	}
 	c.advance(l.window)

@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"cmp"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -227,10 +229,15 @@ func (l *limiter) stale(e *limitEntry, now time.Time) bool {
 }
 
 // userKey and sourceKey keep the two kinds of key apart and their size
-// bounded: both strings come from the client.
-func userKey(name string) string {
-	return "user:" + truncate(name, 64)
+// bounded: both strings come from the client. A user's key includes the
+// source's, so that guessing from one address locks the name there only,
+// and the real user still logs in from theirs; the source's own key, and
+// the hashing gate, bound guessing across names and in total.
+func userKey(name, source string) string {
+	return userPrefix + truncate(name, 64) + "@" + strings.TrimPrefix(sourceKey(source), sourcePrefix)
 }
+
+const userPrefix = "user:"
 
 const sourcePrefix = "src:"
 
@@ -258,4 +265,86 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// Lock is a lock of the limiter, or a key on its way to one, as
+// `vicfg-user --locks` lists them.
+type Lock struct {
+	User        string    // the user name guessed at; "" for a source's own lock
+	Source      string    // the address or /64 block the attempts came from
+	Failures    int       // within the window
+	LockedUntil time.Time // zero when not locked now
+}
+
+// locks lists the keys with failures in the window or a lock in force,
+// locks first, then by source and user.
+func (l *limiter) locks() []Lock {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock()
+	var out []Lock
+	for k, e := range l.entries {
+		l.prune(e, now)
+		locked := now.Before(e.lockedUntil)
+		if !locked && len(e.failures) == 0 {
+			continue
+		}
+		lk := Lock{Failures: len(e.failures)}
+		if locked {
+			lk.LockedUntil = e.lockedUntil
+		}
+		if rest, ok := strings.CutPrefix(k, userPrefix); ok {
+			i := strings.LastIndex(rest, "@")
+			lk.User, lk.Source = rest[:i], rest[i+1:]
+		} else {
+			lk.Source = strings.TrimPrefix(k, sourcePrefix)
+		}
+		out = append(out, lk)
+	}
+	slices.SortFunc(out, func(a, b Lock) int {
+		if c := cmp.Compare(b.LockedUntil.UnixNano(), a.LockedUntil.UnixNano()); c != 0 {
+			return c
+		}
+		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.User, b.User))
+	})
+	return out
+}
+
+// unlock forgets the failures and locks of a user name (from every
+// address) or, when target is an IP address, of that source (its own key
+// and every user's key from it). It returns how many keys it cleared.
+func (l *limiter) unlock(target string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	if _, err := netip.ParseAddr(target); err == nil {
+		src := strings.TrimPrefix(sourceKey(target), sourcePrefix)
+		for k := range l.entries {
+			if k == sourcePrefix+src || strings.HasPrefix(k, userPrefix) && strings.HasSuffix(k, "@"+src) {
+				delete(l.entries, k)
+				n++
+			}
+		}
+		return n
+	}
+	for k := range l.entries {
+		if strings.HasPrefix(k, userPrefix+target+"@") {
+			delete(l.entries, k)
+			n++
+		}
+	}
+	return n
+}
+
+// Locks lists the login limiter's locks and the keys close to one.
+func (s *Store) Locks() []Lock { return s.limiter.locks() }
+
+// Unlock clears the locks of a user name, from every address, or of a
+// source address; it returns how many it cleared, and an ErrNotFound
+// error when there were none.
+func (s *Store) Unlock(target string) (int, error) {
+	if n := s.limiter.unlock(target); n > 0 {
+		return n, nil
+	}
+	return 0, errorf(ErrNotFound, "%s: no lock or failed login recorded for this user or address", target)
 }

@@ -45,7 +45,16 @@ const (
 	ReasonWrongPassword Reason = "wrong password"
 	ReasonRateLimited   Reason = "rate limited"
 	ReasonBusy          Reason = "busy" // too many checks running: see ErrBusy
+	// ReasonLockdown: the password may well be right, but lockdown mode
+	// lets only its exception users in over the network.
+	ReasonLockdown Reason = "lockdown"
 )
+
+// errLockedDown is what every refused login is told while lockdown is on,
+// whether the user exists, the password is right or the user is not an
+// exception: one answer, after one password check, so that neither the
+// answer nor its timing tells them apart.
+var errLockedDown = errorf(ErrBadCredentials, "bad credentials, or lockdown mode: only its exception users may log in over the network")
 
 // LoginError is every error Login returns. Its message is what the client
 // may see: "bad credentials" or "too many failed logins, retry in 2m0s".
@@ -85,10 +94,16 @@ func (s *Store) SetIdleTimeout(d time.Duration) {
 //
 // An unknown user's password is hashed too, against a dummy hash with the
 // current parameters, so that the time taken does not tell which users
-// exist. Guesses are limited per user name and per source address, whether
-// the user exists or not.
+// exist. Guesses are limited per user name from each source address, and
+// per source address, whether the user exists or not: a lock earned from
+// one address does not keep the user out from another.
+//
+// In lockdown mode, a user who is not an exception is refused after the
+// same check, with the same answer as a wrong password, and the refusal
+// counts as a failure: otherwise the limiter's locks would tell an
+// attacker which guess was right.
 func (s *Store) Login(name, password, source string) (token string, err error) {
-	uk, sk := userKey(name), sourceKey(source)
+	uk, sk := userKey(name, source), sourceKey(source)
 	if wait, ok := s.limiter.begin(uk, sk); !ok {
 		return "", &LoginError{User: name, Source: source, Reason: ReasonRateLimited, RetryAfter: wait, err: ErrRateLimited}
 	}
@@ -108,6 +123,10 @@ func (s *Store) Login(name, password, source string) (token string, err error) {
 
 	s.mu.Lock()
 	u, known := s.st.users[name]
+	refused := errBadCredentials
+	if s.lockdown.On() {
+		refused = errLockedDown
+	}
 	s.mu.Unlock()
 
 	// Hash outside the lock: it is the slow part, and other requests should
@@ -121,9 +140,9 @@ func (s *Store) Login(name, password, source string) (token string, err error) {
 	release()
 	switch {
 	case !known:
-		return "", &LoginError{User: name, Source: source, Reason: ReasonUnknownUser, err: ErrBadCredentials}
+		return "", &LoginError{User: name, Source: source, Reason: ReasonUnknownUser, err: refused}
 	case !match:
-		return "", &LoginError{User: name, Source: source, Reason: ReasonWrongPassword, err: ErrBadCredentials}
+		return "", &LoginError{User: name, Source: source, Reason: ReasonWrongPassword, err: refused}
 	}
 
 	var raw [32]byte
@@ -134,9 +153,13 @@ func (s *Store) Login(name, password, source string) (token string, err error) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// The password may have changed, or the user gone, while we hashed.
+	// The password may have changed, or the user gone, or lockdown come
+	// into force, while we hashed: decided on the state now.
 	if cur, still := s.st.users[name]; !still || cur.hash != u.hash {
-		return "", &LoginError{User: name, Source: source, Reason: ReasonWrongPassword, err: ErrBadCredentials}
+		return "", &LoginError{User: name, Source: source, Reason: ReasonWrongPassword, err: refused}
+	}
+	if !s.lockdown.Excepts(name) {
+		return "", &LoginError{User: name, Source: source, Reason: ReasonLockdown, err: errLockedDown}
 	}
 	now := s.clock()
 	s.sweep(now, name)
@@ -171,10 +194,11 @@ func (s *Store) sweep(now time.Time, user string) {
 	}
 }
 
-// alive reports whether sess is neither idle too long nor revoked.
+// alive reports whether sess is neither idle too long nor revoked, nor
+// refused by the lockdown mode in force.
 func (s *Store) alive(sess *session, now time.Time) bool {
 	u, ok := s.st.users[sess.User]
-	return ok && u.hash == sess.hash && now.Sub(sess.LastUsed) < s.idle
+	return ok && u.hash == sess.hash && now.Sub(sess.LastUsed) < s.idle && s.lockdown.Excepts(sess.User)
 }
 
 // Session returns the session for token and restarts its idle timer.

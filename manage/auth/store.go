@@ -106,6 +106,7 @@ type Store struct {
 	st       state
 	sessions map[[32]byte]*session
 	idle     time.Duration
+	lockdown Lockdown // zero: disabled
 }
 
 // Open loads the users and roles from path. A missing file means no users
@@ -143,6 +144,27 @@ func open(path string, clock func() time.Time, params hashParams) (*Store, error
 	return s, nil
 }
 
+// Reload reads the file again, after something other than the Store
+// replaced it (a restore, a factory reset). The Store itself stays, so
+// callers holding it keep a valid one; sessions whose user is gone or
+// whose password changed die, as they do after an API change; the login
+// limiter keeps its history. A file that does not load leaves everything
+// as it was.
+func (s *Store) Reload() error {
+	var f file
+	if _, err := configstore.Load(s.path, &f); err != nil {
+		return err
+	}
+	st, err := f.state()
+	if err != nil {
+		return fmt.Errorf("config %s: %w", s.path, err)
+	}
+	s.mu.Lock()
+	s.st = st
+	s.mu.Unlock()
+	return nil
+}
+
 // state validates a loaded file as strictly as the API validates changes,
 // so a hand edit cannot smuggle in what the API would refuse.
 func (f file) state() (state, error) {
@@ -178,6 +200,9 @@ func (f file) state() (state, error) {
 	}
 	return st, nil
 }
+
+// errBadCredentials is what a refused login is told outside lockdown.
+var errBadCredentials = errorf(ErrBadCredentials, "bad credentials")
 
 // file returns st in its TOML layout, sorted so that the file diffs well.
 func (st state) file() file {

@@ -75,7 +75,7 @@ func TestLastAdministrator(t *testing.T) {
 			}
 		})
 	}
-	if err := e.s.RemoveUser("alice"); err == nil || err.Error() != "user alice: is the last Administrator" {
+	if err := e.s.RemoveUser("alice"); err == nil || err.Error() != "user alice: is the last user with every privilege (Administrator); the console can add another first" {
 		t.Fatalf("message: %v", err)
 	}
 
@@ -88,6 +88,45 @@ func TestLastAdministrator(t *testing.T) {
 	}
 	if got := e.s.Users(); !slices.Equal(got, []UserInfo{{"bob", RoleAdministrator}}) {
 		t.Fatalf("users = %v", got)
+	}
+
+	// The guard goes by privileges, not by the role's name: a custom role
+	// with every privilege counts as Administrator, both ways.
+	must(t, e.s.AddRole("Root2", Privileges()))
+	must(t, e.s.AddUser("carol", "longenough", "Root2"))
+	must(t, e.s.SetRole("bob", RoleReadOnly))
+	if err := e.s.SetRole("carol", RoleReadOnly); !errors.Is(err, ErrLastAdministrator) {
+		t.Fatalf("demoting the last every-privilege user of a custom role: %v", err)
+	}
+	if got := e.s.Administrators(); !slices.Equal(got, []string{"carol"}) {
+		t.Fatalf("Administrators() = %v", got)
+	}
+}
+
+func TestReload(t *testing.T) {
+	e := newEnv(t)
+	must(t, e.s.AddUser("alice", "correct horse", RoleAdministrator))
+	tok, err := e.s.Login("alice", "correct horse", "192.0.2.1")
+	must(t, err)
+	// Another writer (a restore) replaces the file: alice's password
+	// changes, so her session dies; the Store stays the same object.
+	other, err := open(e.s.path, nil, testParams)
+	must(t, err)
+	must(t, other.SetPassword("alice", "another long one"))
+	must(t, e.s.Reload())
+	if _, err := e.s.Session(tok); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("session after reload = %v, want ErrNoSession", err)
+	}
+	if _, err := e.s.Login("alice", "another long one", "192.0.2.1"); err != nil {
+		t.Fatalf("login with the reloaded password: %v", err)
+	}
+	// A damaged file leaves the store as it was.
+	must(t, os.WriteFile(e.s.path, []byte("[[user]]\nname = 'x'\n"), 0o600))
+	if err := e.s.Reload(); err == nil {
+		t.Fatal("Reload of a damaged file: no error")
+	}
+	if got := e.s.Users(); len(got) == 0 {
+		t.Fatal("a failed Reload emptied the store")
 	}
 }
 

@@ -191,19 +191,41 @@ func (s *Store) SetRoleAs(a Actor, name, role string) error {
 	})
 }
 
-// keepAdministrator refuses to take u out of Administrator (removing u, or
-// giving it newRole) when u is the last one: nobody could then manage users
+// keepAdministrator refuses to take u out of the Administrators (removing
+// u, or giving it newRole) when u is the last user whose role holds every
+// privilege, whatever that role is called: nobody could then manage users
 // over the network again.
 func (st state) keepAdministrator(u user, newRole string) error {
-	if u.role != RoleAdministrator || newRole == RoleAdministrator {
+	if !st.hasAll(u.role) || newRole != "" && st.hasAll(newRole) {
 		return nil
 	}
 	for _, other := range st.users {
-		if other.name != u.name && other.role == RoleAdministrator {
+		if other.name != u.name && st.hasAll(other.role) {
 			return nil
 		}
 	}
-	return errorf(ErrLastAdministrator, "user %s: is the last %s", u.name, RoleAdministrator)
+	return errorf(ErrLastAdministrator, "user %s: is the last user with every privilege (%s); the console can add another first", u.name, RoleAdministrator)
+}
+
+// hasAll reports whether the role named role exists and holds every
+// privilege.
+func (st state) hasAll(role string) bool {
+	r, ok := st.findRole(role)
+	return ok && r.HasAll()
+}
+
+// Administrators lists, sorted, the users whose role holds every
+// privilege: those who can manage everything over the network.
+func (s *Store) Administrators() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var names []string
+	for _, name := range slices.Sorted(maps.Keys(s.st.users)) {
+		if s.st.hasAll(s.st.users[name].role) {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // Users lists names and roles, sorted by name.

@@ -107,6 +107,7 @@ func (c *Command) Run(ctx context.Context, prog string, args []string, std IO) i
 	fs.SortFlags = false // keep ESXi's order in --help
 	runner := c.Flags(fs)
 	conn := AddConnectionFlags(fs)
+	conn.Stderr = std.Stderr // Connect's warnings (--password on the command line) go where the command's errors go
 	help := fs.BoolP("help", "h", false, "show this help")
 	env := &Env{Prog: prog, Flags: fs, Stdout: std.Stdout, Stderr: std.Stderr, Terminal: std.Terminal}
 	if env.Terminal == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -20,13 +21,15 @@ import (
 // command as govc's ClientFlag is. Without --server (or VI_SERVER) the
 // command talks to the local daemon over its unix socket, as before remote
 // access existed; with a host it talks https, logging in with
-// --username/--password or reusing the session of --sessionfile.
+// --username/--password (or --password-file) or reusing the session of
+// --sessionfile.
 type ConnectionFlags struct {
 	Server          string
 	Port            int
 	Protocol        string
 	Username        string
 	Password        string
+	PasswordFile    string
 	SessionFile     string
 	SaveSessionFile string
 	CACertsFile     string
@@ -34,9 +37,14 @@ type ConnectionFlags struct {
 
 	// Getenv reads the VI_* variables; nil means os.Getenv.
 	Getenv func(string) string
+	// Stderr receives the warnings of Connect (a password on the command
+	// line); nil means os.Stderr.
+	Stderr io.Writer
 
+	prog   string         // the command's name, first on a warning
 	flags  *pflag.FlagSet // the connection flags alone, for usage
 	logout bool           // Connect opened a session nobody keeps
+	warned bool           // the warning about --password is given once
 }
 
 // envVars maps each connection flag to the environment variable standing
@@ -47,6 +55,7 @@ var envVars = []struct{ flag, env string }{
 	{"protocol", "VI_PROTOCOL"},
 	{"username", "VI_USERNAME"},
 	{"password", "VI_PASSWORD"},
+	{"password-file", "VI_PASSWORDFILE"},
 	{"sessionfile", "VI_SESSIONFILE"},
 	{"savesessionfile", "VI_SAVESESSIONFILE"},
 	{"cacertsfile", "VI_CACERTSFILE"},
@@ -56,14 +65,15 @@ var envVars = []struct{ flag, env string }{
 // AddConnectionFlags adds the connection options to fs. None has a short
 // form: the commands' own options keep theirs (-p, -t, -c...).
 func AddConnectionFlags(fs *pflag.FlagSet) *ConnectionFlags {
-	cf := &ConnectionFlags{flags: pflag.NewFlagSet("connection", pflag.ContinueOnError)}
+	cf := &ConnectionFlags{prog: fs.Name(), flags: pflag.NewFlagSet("connection", pflag.ContinueOnError)}
 	f := cf.flags
 	f.SortFlags = false
 	f.StringVar(&cf.Server, "server", "", "the daemon to talk to, `unix:PATH|HOST`: its local socket (default unix:"+api.DefaultSocket+"), or HOST, HOST:PORT or https://HOST[:PORT] over https (VI_SERVER)")
 	f.IntVar(&cf.Port, "portnumber", 0, "the https port `N` of --server HOST (default 443) (VI_PORTNUMBER)")
 	f.StringVar(&cf.Protocol, "protocol", "", "the `PROTOCOL` of --server HOST: https, the only one (VI_PROTOCOL)")
 	f.StringVar(&cf.Username, "username", "", "log in to --server HOST as `USER` (VI_USERNAME)")
-	f.StringVar(&cf.Password, "password", "", "the `PASSWORD` of --username; asked for without echo on a terminal when not given (VI_PASSWORD)")
+	f.StringVar(&cf.Password, "password", "", "the `PASSWORD` of --username, seen by every local user in ps: prefer --password-file, or the prompt without echo on a terminal when not given (VI_PASSWORD)")
+	f.StringVar(&cf.PasswordFile, "password-file", "", "read the password of --username from the first line of `FILE`, of mode 0600 (VI_PASSWORDFILE)")
 	f.StringVar(&cf.SessionFile, "sessionfile", "", "use the session saved in `FILE` instead of logging in; --username and --password are then ignored (VI_SESSIONFILE)")
 	f.StringVar(&cf.SaveSessionFile, "savesessionfile", "", "after logging in, save the session in `FILE` (mode 0600) for --sessionfile (VI_SAVESESSIONFILE)")
 	f.StringVar(&cf.CACertsFile, "cacertsfile", "", "trust the certificate authorities in the PEM `FILE` besides the system's (VI_CACERTSFILE)")
@@ -97,6 +107,7 @@ func (cf *ConnectionFlags) given(name string) bool {
 // settings are the connection options once the environment is read.
 type settings struct {
 	server, protocol, username, password string
+	passwordFile                         string
 	sessionFile, saveSessionFile         string
 	caCertsFile, thumbprint              string
 	port                                 int
@@ -111,13 +122,25 @@ func (cf *ConnectionFlags) resolve() (settings, error) {
 	}
 	s := settings{
 		server: cf.Server, protocol: cf.Protocol, username: cf.Username, password: cf.Password,
-		sessionFile: cf.SessionFile, saveSessionFile: cf.SaveSessionFile,
+		passwordFile: cf.PasswordFile, sessionFile: cf.SessionFile, saveSessionFile: cf.SaveSessionFile,
 		caCertsFile: cf.CACertsFile, thumbprint: cf.Thumbprint, port: cf.Port,
 	}
 	s.haveUsername, s.havePassword = cf.given("username"), cf.given("password")
+	passwordGiven := cf.given("password") || cf.given("password-file")
+	switch {
+	case cf.given("password") && cf.given("password-file"):
+		return s, errors.New("--password and --password-file cannot be given together: give the password one way")
+	case cf.given("password-file") && cf.PasswordFile == "":
+		return s, errors.New("--password-file: no file given")
+	case !passwordGiven && getenv("VI_PASSWORD") != "" && getenv("VI_PASSWORDFILE") != "":
+		return s, errors.New("VI_PASSWORD and VI_PASSWORDFILE are both set: unset one, or give --password-file FILE")
+	}
 	for _, ev := range envVars {
 		v := getenv(ev.env)
-		if v == "" || cf.given(ev.flag) {
+		// A password given one way on the command line wins over the
+		// other way in the environment, as every flag wins over its
+		// variable.
+		if v == "" || cf.given(ev.flag) || (ev.flag == "password" || ev.flag == "password-file") && passwordGiven {
 			continue
 		}
 		switch ev.flag {
@@ -135,6 +158,8 @@ func (cf *ConnectionFlags) resolve() (settings, error) {
 			s.username, s.haveUsername = v, true
 		case "password":
 			s.password, s.havePassword = v, true
+		case "password-file":
+			s.passwordFile = v
 		case "sessionfile":
 			// A login asked for on the command line wins over a session
 			// file from the environment.
@@ -165,10 +190,12 @@ func local(server string) bool { return server == "" || strings.HasPrefix(server
 
 // Connect returns a client for the daemon the options name. Over the local
 // socket the credentials are not needed and are ignored. Over https it
-// reuses the session of --sessionfile, or logs in (asking t for the
-// password when none is given) and saves the session to --savesessionfile
-// if asked. Call Disconnect when done.
+// reuses the session of --sessionfile, or logs in (the password read from
+// --password-file, or asked of t when none is given) and saves the session
+// to --savesessionfile if asked. A password given with --password is
+// warned about on Stderr, whatever the server. Call Disconnect when done.
 func (cf *ConnectionFlags) Connect(ctx context.Context, t Terminal) (*apiclient.Client, error) {
+	cf.warnPassword()
 	s, err := cf.resolve()
 	if err != nil {
 		return nil, err
@@ -193,11 +220,21 @@ func (cf *ConnectionFlags) Connect(ctx context.Context, t Terminal) (*apiclient.
 	if !s.haveUsername || s.username == "" {
 		return nil, fmt.Errorf("logging in to %s needs --username USER (or VI_USERNAME), or --sessionfile FILE", c.Server())
 	}
+	if !s.havePassword && s.passwordFile != "" {
+		setting := "--password-file"
+		if !cf.given("password-file") {
+			setting = "VI_PASSWORDFILE"
+		}
+		if s.password, err = ReadSecretFile(setting, s.passwordFile); err != nil {
+			return nil, err
+		}
+		s.havePassword = true
+	}
 	if !s.havePassword {
 		pw, err := t.ReadSecret("Enter password: ")
 		switch {
 		case errors.Is(err, ErrNoTerminal):
-			return nil, fmt.Errorf("no password for %s: give --password or VI_PASSWORD, or run on a terminal to be asked for it", s.username)
+			return nil, fmt.Errorf("no password for %s: give --password-file FILE, --password or VI_PASSWORD, or run on a terminal to be asked for it", s.username)
 		case err != nil:
 			return nil, fmt.Errorf("reading the password: %w", err)
 		}
@@ -216,6 +253,24 @@ func (cf *ConnectionFlags) Connect(ctx context.Context, t Terminal) (*apiclient.
 	}
 	cf.logout = true
 	return c, nil
+}
+
+// warnPassword warns, once, that --password shows in ps. Not
+// VI_PASSWORD: the environment of a process is readable by its user
+// alone (and root).
+func (cf *ConnectionFlags) warnPassword() {
+	if cf.warned || !cf.given("password") {
+		return
+	}
+	cf.warned = true
+	w := cf.Stderr
+	if w == nil {
+		w = os.Stderr
+	}
+	if cf.prog != "" {
+		fmt.Fprintf(w, "%s: ", cf.prog)
+	}
+	WarnCommandLineSecret(w, "--password", "--password-file FILE, VI_PASSWORD or the prompt")
 }
 
 // Disconnect ends the session Connect opened, unless it was saved for

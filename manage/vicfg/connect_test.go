@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -84,6 +85,7 @@ func connect(t *testing.T, env map[string]string, stdin io.Reader, args ...strin
 		t.Fatal(err)
 	}
 	var errb bytes.Buffer
+	cf.Stderr = &errb
 	c, err := cf.Connect(context.Background(), NewTerminal(stdin, &errb))
 	if err == nil {
 		if _, err = c.Users(context.Background()); err != nil {
@@ -168,7 +170,7 @@ func TestConnect(t *testing.T) {
 	// No password and no terminal: an error, no login attempted.
 	nlogins = len(d.logins)
 	_, _, _, err = connect(t, nil, none, "--server", d.url, tp, "--username", "alice")
-	if err == nil || !strings.Contains(err.Error(), "no password for alice: give --password or VI_PASSWORD") || len(d.logins) != nlogins {
+	if err == nil || !strings.Contains(err.Error(), "no password for alice: give --password-file FILE, --password or VI_PASSWORD") || len(d.logins) != nlogins {
 		t.Errorf("no password: %v", err)
 	}
 
@@ -255,10 +257,147 @@ func TestUsages(t *testing.T) {
 	if !strings.Contains(own, "--show") || strings.Contains(own, "--server") {
 		t.Errorf("own flags:\n%s", own)
 	}
-	for _, want := range []string{"--server unix:PATH|HOST", "--portnumber N", "--protocol PROTOCOL", "--username USER", "--password PASSWORD",
+	for _, want := range []string{"--server unix:PATH|HOST", "--portnumber N", "--protocol PROTOCOL", "--username USER", "--password PASSWORD", "--password-file FILE", "VI_PASSWORDFILE", "seen by every local user in ps",
 		"--sessionfile FILE", "--savesessionfile FILE", "--cacertsfile FILE", "--thumbprint FP", "VI_SERVER"} {
 		if !strings.Contains(conn, want) {
 			t.Errorf("connection flags lack %q:\n%s", want, conn)
+		}
+	}
+}
+
+// privateFile writes content in a new file of mode 0600.
+func privateFile(t *testing.T, content string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(f, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestPasswordFile(t *testing.T) {
+	d := startDaemon(t)
+	tp := "--thumbprint=" + d.fp
+	none := strings.NewReader("")
+	good, wrong := privateFile(t, "secret\n"), privateFile(t, "nope\n")
+	missing := filepath.Join(t.TempDir(), "missing")
+
+	// The file, from the flag or the environment; flags win over the
+	// environment whichever way each gives the password.
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		args []string
+	}{
+		{"flag", nil, []string{"--password-file", good}},
+		{"flag=", nil, []string{"--password-file=" + good}},
+		{"env", map[string]string{"VI_PASSWORDFILE": good}, nil},
+		{"flag over VI_PASSWORD", map[string]string{"VI_PASSWORD": "nope"}, []string{"--password-file", good}},
+		{"flag over VI_PASSWORDFILE", map[string]string{"VI_PASSWORDFILE": wrong}, []string{"--password-file", good}},
+		{"--password over VI_PASSWORDFILE", map[string]string{"VI_PASSWORDFILE": missing}, []string{"--password", "secret"}},
+	} {
+		nlogins := len(d.logins)
+		args := append([]string{"--server", d.url, tp, "--username", "alice"}, tt.args...)
+		_, _, stderr, err := connect(t, tt.env, none, args...)
+		if err != nil || len(d.logins) != nlogins+1 {
+			t.Errorf("%s: %v, logins %v", tt.name, err, d.logins)
+		}
+		if strings.Contains(stderr, "warning") != slices.Contains(tt.args, "--password") {
+			t.Errorf("%s: stderr %q", tt.name, stderr)
+		}
+	}
+
+	// Read only when a login needs it: not over the local socket, not
+	// with a session file.
+	session := privateFile(t, "token-of-alice\n")
+	if _, _, _, err := connect(t, nil, none, "--server", d.url, tp, "--sessionfile", session, "--password-file", missing); err != nil {
+		t.Errorf("--sessionfile with --password-file: %v", err)
+	}
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	cf := AddConnectionFlags(fs)
+	cf.Getenv = func(string) string { return "" }
+	fs.Parse([]string{"--server", "unix:/x.sock", "--password-file", missing})
+	if _, err := cf.Connect(context.Background(), noTerminal{}); err != nil {
+		t.Errorf("local with --password-file: %v", err)
+	}
+
+	// Refused, before any login.
+	nlogins := len(d.logins)
+	open := filepath.Join(t.TempDir(), "open")
+	os.WriteFile(open, []byte("secret\n"), 0o600)
+	os.Chmod(open, 0o644)
+	for _, tt := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"--password", "secret", "--password-file", good}, "--password and --password-file cannot be given together: give the password one way"},
+		{map[string]string{"VI_PASSWORD": "secret", "VI_PASSWORDFILE": good}, nil, "VI_PASSWORD and VI_PASSWORDFILE are both set: unset one, or give --password-file FILE"},
+		{nil, []string{"--password-file", ""}, "--password-file: no file given"},
+		{nil, []string{"--password-file", missing}, "--password-file: stat " + missing + ": no such file or directory"},
+		{map[string]string{"VI_PASSWORDFILE": missing}, nil, "VI_PASSWORDFILE: stat " + missing},
+		{nil, []string{"--password-file", open}, "--password-file " + open + ": mode 0644 lets users other than its owner read or change it"},
+		{nil, []string{"--password-file", privateFile(t, "\n")}, ": the first line is empty"},
+	} {
+		_, _, _, err := connect(t, tt.env, none, append([]string{"--server", d.url, tp, "--username", "alice"}, tt.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v %v: %v, want %q", tt.env, tt.args, err, tt.want)
+		}
+	}
+	if len(d.logins) != nlogins {
+		t.Errorf("logins %v after refusals", d.logins[nlogins:])
+	}
+	// A wrong password in the file: the daemon's refusal, no password shown.
+	_, _, _, err := connect(t, nil, none, "--server", d.url, tp, "--username", "alice", "--password-file", wrong)
+	if err == nil || !strings.Contains(err.Error(), "cannot log in to "+d.url+" as alice: bad credentials") || strings.Contains(err.Error(), "nope") {
+		t.Errorf("wrong password in the file: %v", err)
+	}
+}
+
+// TestPasswordWarning: --password on the command line is warned about,
+// once, on stderr, local socket or not; VI_PASSWORD and --password-file
+// are not.
+func TestPasswordWarning(t *testing.T) {
+	d := startDaemon(t)
+	tp := "--thumbprint=" + d.fp
+	none := strings.NewReader("")
+	const warning = "x: warning: --password on the command line can be read by other local users while the command runs (ps, /proc/PID/cmdline); use --password-file FILE, VI_PASSWORD or the prompt instead\n"
+
+	cf, c, stderr, err := connect(t, nil, none, "--server", d.url, tp, "--username", "alice", "--password", "secret")
+	if err != nil || stderr != warning {
+		t.Errorf("--password: %v, stderr %q", err, stderr)
+	}
+	cf.Disconnect(context.Background(), c)
+	var again bytes.Buffer
+	cf.Stderr = &again
+	if _, err := cf.Connect(context.Background(), noTerminal{}); err != nil || again.Len() != 0 {
+		t.Errorf("second Connect: %v, warned again %q", err, again.String())
+	}
+	// Even where it is not used, it was seen.
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	cf = AddConnectionFlags(fs)
+	cf.Getenv = func(string) string { return "" }
+	fs.Parse([]string{"--server", "unix:/x.sock", "--password", "secret"})
+	var local bytes.Buffer
+	cf.Stderr = &local
+	if _, err := cf.Connect(context.Background(), noTerminal{}); err != nil || local.String() != warning {
+		t.Errorf("local --password: %v, stderr %q", err, local.String())
+	}
+	// Even when the login fails.
+	_, _, stderr, _ = connect(t, nil, none, "--server", d.url, tp, "--username", "alice", "--password", "wrong")
+	if stderr != warning {
+		t.Errorf("failed login: stderr %q", stderr)
+	}
+	for _, tt := range []struct {
+		env  map[string]string
+		args []string
+	}{
+		{map[string]string{"VI_PASSWORD": "secret"}, nil},
+		{nil, []string{"--password-file", privateFile(t, "secret\n")}},
+	} {
+		_, _, stderr, err := connect(t, tt.env, none, append([]string{"--server", d.url, tp, "--username", "alice"}, tt.args...)...)
+		if err != nil || stderr != "" {
+			t.Errorf("%v %v: %v, stderr %q", tt.env, tt.args, err, stderr)
 		}
 	}
 }

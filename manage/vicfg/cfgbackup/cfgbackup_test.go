@@ -48,6 +48,11 @@ var sample = api.Backup{
 
 func start(t *testing.T, d *daemon) string {
 	t.Helper()
+	return vicfgtest.Serve(t, d.handler())
+}
+
+// handler serves d's routes.
+func (d *daemon) handler() http.Handler {
 	mux := http.NewServeMux()
 	writeJSON := func(w http.ResponseWriter, code int, v any) {
 		w.Header().Set("Content-Type", "application/json")
@@ -89,7 +94,7 @@ func start(t *testing.T, d *daemon) string {
 		d.resets++
 		w.WriteHeader(http.StatusNoContent)
 	})
-	return vicfgtest.Serve(t, mux)
+	return mux
 }
 
 // run runs the command with stdin as its real terminal's input: not a

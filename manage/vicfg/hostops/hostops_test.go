@@ -18,8 +18,8 @@ import (
 // fingerprint is the stub daemon's certificate fingerprint when HTTPS is on.
 const fingerprint = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"
 
-// refusal is the daemon's answer to turning lockdown off over the network.
-var refusal = apiserver.Forbidden(errors.New("lockdown mode can be turned off only from the console (the local socket)"))
+// refusal is the daemon's answer to weakening lockdown over the network.
+var refusal = apiserver.Forbidden(errors.New("lockdown mode normal: changing the mode from normal to disabled is refused over the network; only the console (the local socket) weakens lockdown"))
 
 var errStub = errors.New("not implemented by the stub")
 
@@ -29,9 +29,11 @@ var errStub = errors.New("not implemented by the stub")
 type service struct {
 	mu          sync.Mutex
 	lockdown    bool
+	mode        string // the mode when lockdown is on: normal (default) or strict
+	exceptions  []string
 	fingerprint string
 	remote      bool
-	sets        []bool
+	sets        []string // each change, as "mode" or "mode/exceptions"
 }
 
 func (s *service) Login(context.Context, api.Login, string) (api.SessionInfo, error) {
@@ -47,28 +49,58 @@ func (s *service) AddRole(context.Context, api.Role) error                { retu
 func (s *service) RemoveRole(context.Context, string) error               { return errStub }
 func (s *service) Denied(*http.Request, apiserver.Principal, error)       {}
 func (s *service) Identity() api.Identity                                 { return api.Identity{Fingerprint: s.fingerprint} }
+func (s *service) Locks(context.Context) ([]api.Lock, error)              { return nil, errStub }
+func (s *service) Unlock(context.Context, string) (int, error)            { return 0, errStub }
 
 func (s *service) Lockdown(context.Context) api.Lockdown {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return api.Lockdown{Enabled: s.lockdown}
+	return api.Lockdown{Enabled: s.lockdown, Mode: s.modeNow(), ExceptionUsers: s.exceptions}
 }
 
-func (s *service) SetLockdown(_ context.Context, l api.Lockdown) error {
+func (s *service) modeNow() string {
+	switch {
+	case !s.lockdown:
+		return "disabled"
+	case s.mode == "":
+		return "normal"
+	}
+	return s.mode
+}
+
+// SetLockdown applies a change as the daemon does, refusing to turn
+// lockdown off when remote.
+func (s *service) SetLockdown(_ context.Context, c api.LockdownChange) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sets = append(s.sets, l.Enabled)
-	if !l.Enabled && s.lockdown && s.remote {
+	mode := s.modeNow()
+	switch {
+	case c.Mode != nil:
+		mode = *c.Mode
+	case c.Enabled != nil && !*c.Enabled:
+		mode = "disabled"
+	case c.Enabled != nil && mode == "disabled":
+		mode = "normal"
+	}
+	set := mode
+	if c.ExceptionUsers != nil {
+		set += "/" + strings.Join(*c.ExceptionUsers, ",")
+	}
+	s.sets = append(s.sets, set)
+	if mode == "disabled" && s.lockdown && s.remote {
 		return refusal
 	}
-	s.lockdown = l.Enabled
+	s.lockdown, s.mode = mode != "disabled", mode
+	if c.ExceptionUsers != nil {
+		s.exceptions = *c.ExceptionUsers
+	}
 	return nil
 }
 
-func (s *service) state() (lockdown bool, sets []bool) {
+func (s *service) state() (lockdown bool, sets []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.lockdown, append([]bool(nil), s.sets...)
+	return s.lockdown, append([]string(nil), s.sets...)
 }
 
 // start serves the real API handler on a unix socket and returns the
@@ -95,26 +127,26 @@ func TestRun(t *testing.T) {
 		code        int
 		stdout      string   // exactly
 		stderr      []string // each must appear; none at all when empty
-		sets        []bool   // the SetLockdown calls args cause
+		sets        []string // the SetLockdown calls args cause: the mode, /exceptions
 		want        bool     // the lockdown mode after (unchanged on failure)
 	}{
 		// --show.
 		{
 			name: "show, disabled, fingerprint", fingerprint: fingerprint, args: []string{"--show"},
-			stdout: "Lockdown mode     : disabled\nCertificate SHA-256 fingerprint : " + fingerprint + "\n",
+			stdout: "Lockdown mode     : disabled\nException users   : none\nCertificate SHA-256 fingerprint : " + fingerprint + "\n",
 		},
 		{
 			name: "-s, enabled, fingerprint", lockdown: true, fingerprint: fingerprint, args: []string{"-s"},
-			stdout: "Lockdown mode     : enabled\nCertificate SHA-256 fingerprint : " + fingerprint + "\n",
+			stdout: "Lockdown mode     : normal\nException users   : none\nCertificate SHA-256 fingerprint : " + fingerprint + "\n",
 			want:   true,
 		},
 		{
 			name: "show, HTTPS off", args: []string{"-s"},
-			stdout: "Lockdown mode     : disabled\nCertificate SHA-256 fingerprint : none: HTTPS is off\n",
+			stdout: "Lockdown mode     : disabled\nException users   : none\nCertificate SHA-256 fingerprint : none: HTTPS is off\n",
 		},
 		{
 			name: "show, enabled, HTTPS off", lockdown: true, args: []string{"--show"},
-			stdout: "Lockdown mode     : enabled\nCertificate SHA-256 fingerprint : none: HTTPS is off\n",
+			stdout: "Lockdown mode     : normal\nException users   : none\nCertificate SHA-256 fingerprint : none: HTTPS is off\n",
 			want:   true,
 		},
 
@@ -122,48 +154,65 @@ func TestRun(t *testing.T) {
 		{
 			name: "enable", args: []string{"--lockdown", "enable"},
 			stdout: "Enabling lockdown mode...\nComplete.\n",
-			sets:   []bool{true}, want: true,
+			sets:   []string{"normal"}, want: true,
 		},
 		{
 			name: "enable, already enabled", lockdown: true, args: []string{"--lockdown=enable"},
 			stdout: "Enabling lockdown mode...\nComplete.\n",
-			sets:   []bool{true}, want: true,
+			sets:   []string{"normal"}, want: true,
 		},
 		{
 			name: "disable", lockdown: true, args: []string{"--lockdown", "disable"},
 			stdout: "Disabling lockdown mode...\nComplete.\n",
-			sets:   []bool{false},
+			sets:   []string{"disabled"},
 		},
 		{
 			name: "enable then show", fingerprint: fingerprint, args: []string{"-s", "--lockdown", "enable"},
 			stdout: "Enabling lockdown mode...\nComplete.\n" +
-				"Lockdown mode     : enabled\nCertificate SHA-256 fingerprint : " + fingerprint + "\n",
-			sets: []bool{true}, want: true,
+				"Lockdown mode     : normal\nException users   : none\nCertificate SHA-256 fingerprint : " + fingerprint + "\n",
+			sets: []string{"normal"}, want: true,
 		},
 		{
 			name: "disable refused, message as is", lockdown: true, remote: true, args: []string{"--lockdown", "disable", "-s"},
 			code: 1, stdout: "Disabling lockdown mode...\n",
-			stderr: []string{"vicfg-hostops: lockdown mode can be turned off only from the console (the local socket)\n"},
-			sets:   []bool{false}, want: true,
+			stderr: []string{"vicfg-hostops: lockdown mode normal: changing the mode from normal to disabled is refused over the network; only the console (the local socket) weakens lockdown\n"},
+			sets:   []string{"disabled"}, want: true,
 		},
 		{
 			name: "enable over the network", remote: true, args: []string{"--lockdown", "enable"},
 			stdout: "Enabling lockdown mode...\nComplete.\n",
-			sets:   []bool{true}, want: true,
+			sets:   []string{"normal"}, want: true,
+		},
+
+		{
+			name: "strict with exception users, then show", fingerprint: fingerprint,
+			args: []string{"--lockdown", "strict", "--exception-users", "svc, ops", "-s"},
+			stdout: "Entering strict lockdown mode...\nSetting lockdown exception users to: svc, ops...\nComplete.\n" +
+				"Lockdown mode     : strict\nException users   : svc, ops\nCertificate SHA-256 fingerprint : " + fingerprint + "\n",
+			sets: []string{"strict/svc,ops"}, want: true,
+		},
+		{
+			name: "exception users cleared", args: []string{"--exception-users", ""},
+			stdout: "Setting lockdown exception users to: none...\nComplete.\n",
+			sets:   []string{"disabled/"},
+		},
+		{
+			name: "exception users with an empty name", args: []string{"--exception-users", "svc,,ops"}, code: 1,
+			stderr: []string{`vicfg-hostops: --exception-users "svc,,ops": an empty user name`},
 		},
 
 		// Bad command lines: refused before anything is sent.
 		{
 			name: "bad value", args: []string{"--lockdown", "maybe"}, code: 1,
-			stderr: []string{`vicfg-hostops: --lockdown "maybe": must be enable or disable`, "see vicfg-hostops --help"},
+			stderr: []string{`vicfg-hostops: --lockdown "maybe": must be enable, disable, normal, strict`, "see vicfg-hostops --help"},
 		},
 		{
 			name: "bad value with show", args: []string{"--lockdown", "Enable", "-s"}, code: 1,
-			stderr: []string{`vicfg-hostops: --lockdown "Enable": must be enable or disable`},
+			stderr: []string{`vicfg-hostops: --lockdown "Enable": must be enable, disable, normal, strict`},
 		},
 		{
 			name: "empty value", args: []string{"--lockdown", ""}, code: 1,
-			stderr: []string{`vicfg-hostops: --lockdown "": must be enable or disable`},
+			stderr: []string{`vicfg-hostops: --lockdown "": must be enable, disable, normal, strict`},
 		},
 		{
 			name: "missing value", args: []string{"--lockdown"}, code: 1,
@@ -183,7 +232,7 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name: "no operation", args: nil, code: 1,
-			stderr: []string{"Usage: vicfg-hostops [CONNECTION OPTIONS] --lockdown enable|disable | --show", "--lockdown enable|disable"},
+			stderr: []string{"Usage: vicfg-hostops [CONNECTION OPTIONS] [--lockdown enable|disable|normal|strict] [--exception-users LIST] [--show]", "--lockdown enable|disable|normal|strict"},
 		},
 
 		// No daemon.
@@ -226,8 +275,8 @@ func TestHelp(t *testing.T) {
 			t.Errorf("%s: exit %d, stderr %q", flag, code, errb)
 		}
 		for _, want := range []string{
-			"Usage: vicfg-hostops [CONNECTION OPTIONS] --lockdown enable|disable | --show\n",
-			"--lockdown enable|disable", "-s, --show", "-h, --help",
+			"Usage: vicfg-hostops [CONNECTION OPTIONS] [--lockdown enable|disable|normal|strict] [--exception-users LIST] [--show]\n",
+			"--lockdown enable|disable|normal|strict", "--exception-users LIST", "-s, --show", "-h, --help",
 			"Connection options:", "--server unix:PATH|HOST", "--portnumber N", "--username USER",
 			"--password PASSWORD", "--sessionfile FILE", "--thumbprint FP", "console",
 		} {
@@ -252,7 +301,7 @@ func TestPasswordPrompt(t *testing.T) {
 	svc := &service{fingerprint: "AB:CD"}
 	h := apiserver.NewGatedHandler(apiserver.ConsoleGate{}, apiserver.Services{Remote: svc}, slog.New(slog.DiscardHandler))
 	stdout := vicfgtest.CheckLoginPrompt(t, Command, h, "--lockdown", "enable", "-s")
-	if want := "Enabling lockdown mode...\nComplete.\nLockdown mode     : enabled\nCertificate SHA-256 fingerprint : AB:CD\n"; stdout != want {
+	if want := "Enabling lockdown mode...\nComplete.\nLockdown mode     : normal\nException users   : none\nCertificate SHA-256 fingerprint : AB:CD\n"; stdout != want {
 		t.Errorf("stdout %q, want %q", stdout, want)
 	}
 	if lockdown, sets := svc.state(); !lockdown || len(sets) != 1 {

@@ -37,21 +37,30 @@ var Command = &vicfg.Command{
 	Name:  "vicfg-user",
 	Short: "manage the users and roles of remote management",
 	Synopsis: []string{
-		"[CONNECTION OPTIONS] -o add|remove|passwd|list|role [-n USER] [-p PASSWORD] [-r ROLE]",
+		"[CONNECTION OPTIONS] -o add|remove|passwd|list|role [-n USER] [-p PASSWORD | --newpassword-file FILE] [-r ROLE]",
 		"[CONNECTION OPTIONS] --addrole NAME --privileges LIST | --removerole NAME | --roles",
+		"[CONNECTION OPTIONS] --locks | --unlock USER|ADDRESS",
 	},
 	About: "Manage hostagentd's users and roles for remote management, as ESXi's vicfg-user does.",
 	Notes: "Passwords are never printed. User names are lower case; the built-in roles\n" +
 		"(Administrator, ReadOnly, NoAccess) cannot be changed or removed.\n" +
 		"Over the network, -o passwd of your own user asks for your current password first\n" +
-		"(on the terminal); nobody grants a role or privilege they do not hold.\n",
+		"(on the terminal, or --oldpassword-file); nobody grants a role or privilege they\n" +
+		"do not hold. A password given with -p can be seen by other local users in ps:\n" +
+		"prefer the prompt or --newpassword-file.\n" +
+		"Five wrong passwords for a user from one address lock that user out from that\n" +
+		"address only (1 minute, doubling up to 30); five from one address, whatever the\n" +
+		"names, lock the address. --locks lists them and --unlock clears those of a user\n" +
+		"(from every address) or of an address; both need every privilege, or the console.\n",
 	Flags: newFlags,
 }
 
 type options struct {
 	operation, name, newpassword, role string
+	newpasswordFile, oldpasswordFile   string
 	addrole, privileges, removerole    string
-	roles                              bool
+	roles, locks                       bool
+	unlock                             string
 }
 
 func newFlags(fs *pflag.FlagSet) vicfg.Runner {
@@ -64,6 +73,10 @@ func newFlags(fs *pflag.FlagSet) vicfg.Runner {
 	fs.StringVar(&o.privileges, "privileges", "", "the privileges of --addrole, a comma-separated `LIST` (\"\" for none)")
 	fs.StringVar(&o.removerole, "removerole", "", "remove the custom role `NAME`")
 	fs.BoolVar(&o.roles, "roles", false, "list the roles and their privileges")
+	fs.StringVar(&o.newpasswordFile, "newpassword-file", "", "read the new password of -o add and passwd from the first line of `FILE` (mode 0600), not the command line")
+	fs.StringVar(&o.oldpasswordFile, "oldpassword-file", "", "read your current password, for -o passwd of your own user over the network, from `FILE` (mode 0600)")
+	fs.BoolVar(&o.locks, "locks", false, "list the login locks: the user names and addresses locked after failed logins")
+	fs.StringVar(&o.unlock, "unlock", "", "clear the login locks of `USER` (from every address) or of an ADDRESS")
 	return o
 }
 
@@ -80,7 +93,7 @@ func (o *options) Prepare(_ context.Context, env *vicfg.Env) error {
 // names no action.
 func (o *options) check(env *vicfg.Env) error {
 	var actions []string
-	for _, f := range []string{"operation", "addrole", "removerole", "roles"} {
+	for _, f := range []string{"operation", "addrole", "removerole", "roles", "locks", "unlock"} {
 		if env.Changed(f) {
 			actions = append(actions, "--"+f)
 		}
@@ -95,8 +108,14 @@ func (o *options) check(env *vicfg.Env) error {
 	if env.Changed("privileges") && !env.Changed("addrole") {
 		return errors.New("--privileges goes with --addrole")
 	}
+	if env.Changed("unlock") && strings.TrimSpace(o.unlock) == "" {
+		return errors.New("--unlock needs a USER or an ADDRESS")
+	}
+	if env.Changed("newpassword") && env.Changed("newpassword-file") {
+		return errors.New("-p/--newpassword and --newpassword-file cannot be given together")
+	}
 	if !env.Changed("operation") {
-		for _, f := range []string{"name", "newpassword", "role"} {
+		for _, f := range []string{"name", "newpassword", "role", "newpassword-file", "oldpassword-file"} {
 			if env.Changed(f) {
 				return fmt.Errorf("--%s goes with -o/--operation", f)
 			}
@@ -119,8 +138,11 @@ func (o *options) check(env *vicfg.Env) error {
 	if !known {
 		return fmt.Errorf("--operation %q: must be %s", op, strings.Join(operations, ", "))
 	}
+	if env.Changed("oldpassword-file") && op != opPasswd {
+		return fmt.Errorf("--oldpassword-file goes with -o passwd, not -o %s", op)
+	}
 	if op == opList {
-		for _, f := range []string{"name", "newpassword", "role"} {
+		for _, f := range []string{"name", "newpassword", "role", "newpassword-file"} {
 			if env.Changed(f) {
 				return fmt.Errorf("--%s does not go with -o list", f)
 			}
@@ -130,8 +152,14 @@ func (o *options) check(env *vicfg.Env) error {
 	if strings.TrimSpace(o.name) == "" {
 		return fmt.Errorf("-o %s needs -n/--name USER", op)
 	}
-	if env.Changed("newpassword") && op != opAdd && op != opPasswd {
-		return fmt.Errorf("-p/--newpassword goes with -o add or -o passwd, not -o %s", op)
+	for _, f := range []string{"newpassword", "newpassword-file"} {
+		if env.Changed(f) && op != opAdd && op != opPasswd {
+			flag := "--" + f
+			if f == "newpassword" {
+				flag = "-p/--newpassword"
+			}
+			return fmt.Errorf("%s goes with -o add or -o passwd, not -o %s", flag, op)
+		}
 	}
 	switch {
 	case (op == opAdd || op == opRole) && strings.TrimSpace(o.role) == "":
@@ -167,6 +195,22 @@ func (o *options) Run(ctx context.Context, env *vicfg.Env) error {
 	case env.Changed("removerole"):
 		name := strings.TrimSpace(o.removerole)
 		return step(fmt.Sprintf("Removing role %s...", name), func() error { return c.RemoveRole(ctx, name) })
+	case o.locks:
+		ls, err := c.Locks(ctx)
+		if err != nil {
+			return err
+		}
+		showLocks(stdout, ls)
+		return nil
+	case env.Changed("unlock"):
+		target := strings.TrimSpace(o.unlock)
+		fmt.Fprintf(stdout, "Clearing the login locks of %s...\n", target)
+		n, err := c.Unlock(ctx, target)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Complete: %d cleared.\n", n)
+		return nil
 	}
 	name := strings.TrimSpace(o.name)
 	switch o.operation {
@@ -219,16 +263,22 @@ func (o *options) Run(ctx context.Context, env *vicfg.Env) error {
 	return fmt.Errorf("--operation %q: must be %s", o.operation, strings.Join(operations, ", "))
 }
 
-// password is -p, or asked for twice on a terminal. The daemon checks the
-// policy: its message says which rule is broken.
+// password is -p (with a warning: ps shows it), --newpassword-file, or
+// asked for twice on a terminal. The daemon checks the policy: its message
+// says which rule is broken.
 func (o *options) password(env *vicfg.Env, name string) (string, error) {
 	if env.Changed("newpassword") {
+		fmt.Fprintf(env.Stderr, "%s: ", env.Prog)
+		vicfg.WarnCommandLineSecret(env.Stderr, "-p/--newpassword", "--newpassword-file FILE or the prompt")
 		return o.newpassword, nil
+	}
+	if env.Changed("newpassword-file") {
+		return vicfg.ReadSecretFile("--newpassword-file", o.newpasswordFile)
 	}
 	pw, err := env.Terminal.ReadSecret(fmt.Sprintf("Enter new password for %s: ", name))
 	switch {
 	case errors.Is(err, vicfg.ErrNoTerminal):
-		return "", fmt.Errorf("no new password for %s: give -p/--newpassword, or run on a terminal to be asked for it", name)
+		return "", fmt.Errorf("no new password for %s: give --newpassword-file FILE (or -p), or run on a terminal to be asked for it", name)
 	case err != nil:
 		return "", fmt.Errorf("reading the new password: %w", err)
 	}
@@ -242,13 +292,16 @@ func (o *options) password(env *vicfg.Env, name string) (string, error) {
 	return pw, nil
 }
 
-// current asks for name's current password, on the terminal only: it is
-// not taken from the command line, where ps would show it.
+// current is name's current password, from --oldpassword-file or asked
+// on the terminal: never from the command line, where ps would show it.
 func (o *options) current(env *vicfg.Env, name string) (string, error) {
+	if env.Changed("oldpassword-file") {
+		return vicfg.ReadSecretFile("--oldpassword-file", o.oldpasswordFile)
+	}
 	pw, err := env.Terminal.ReadSecret(fmt.Sprintf("Enter current password for %s: ", name))
 	switch {
 	case errors.Is(err, vicfg.ErrNoTerminal):
-		return "", fmt.Errorf("changing your own password (%s) needs your current password: run on a terminal to be asked for it", name)
+		return "", fmt.Errorf("changing your own password (%s) needs your current password: give --oldpassword-file FILE, or run on a terminal to be asked for it", name)
 	case err != nil:
 		return "", fmt.Errorf("reading the current password: %w", err)
 	}
@@ -260,6 +313,26 @@ func showUsers(w io.Writer, us []api.User) {
 	fmt.Fprintln(tw, "USER\tROLE")
 	for _, u := range us {
 		fmt.Fprintf(tw, "%s\t%s\n", u.Name, u.Role)
+	}
+	tw.Flush()
+}
+
+func showLocks(w io.Writer, ls []api.Lock) {
+	if len(ls) == 0 {
+		fmt.Fprintln(w, "No login locks and no recent failed logins.")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "USER\tSOURCE\tFAILURES\tLOCKED UNTIL")
+	for _, l := range ls {
+		user, until := l.User, l.LockedUntil
+		if user == "" {
+			user = "(any)"
+		}
+		if until == "" {
+			until = "not locked"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", user, l.Source, l.Failures, until)
 	}
 	tw.Flush()
 }

@@ -160,6 +160,9 @@ func run(server string, args ...string) (code int, stdout, stderr string) {
 	return vicfgtest.Run(context.Background(), Command, "vicfg-user", nil, append([]string{"--server", server}, args...)...)
 }
 
+// pWarning is what -p adds to stderr.
+const pWarning = "vicfg-user: warning: -p/--newpassword on the command line can be read by other local users while the command runs (ps, /proc/PID/cmdline); use --newpassword-file FILE or the prompt instead\n"
+
 func TestRun(t *testing.T) {
 	s, server := start(t)
 	steps := []struct {
@@ -209,11 +212,18 @@ func TestRun(t *testing.T) {
 		{[]string{"--removerole", ""}, 1, "", "vicfg-user: --removerole needs a role NAME\n"},
 		{[]string{"stray"}, 1, "", "vicfg-user: unexpected argument \"stray\"\n"},
 		// No -p and no terminal to ask on.
-		{[]string{"-o", "add", "-n", "bob", "-r", "ReadOnly"}, 1, "", "vicfg-user: no new password for bob: give -p/--newpassword, or run on a terminal to be asked for it\n"},
-		{[]string{"-o", "passwd", "-n", "root"}, 1, "", "vicfg-user: no new password for root: give -p/--newpassword, or run on a terminal to be asked for it\n"},
+		{[]string{"-o", "add", "-n", "bob", "-r", "ReadOnly"}, 1, "", "vicfg-user: no new password for bob: give --newpassword-file FILE (or -p), or run on a terminal to be asked for it\n"},
+		{[]string{"-o", "passwd", "-n", "root"}, 1, "", "vicfg-user: no new password for root: give --newpassword-file FILE (or -p), or run on a terminal to be asked for it\n"},
 	}
 	for _, st := range steps {
 		code, stdout, stderr := run(server, st.args...)
+		// -p works, with a warning that ps shows it; the rest of stderr is
+		// compared without it.
+		warned := strings.Contains(stderr, pWarning)
+		stderr = strings.Replace(stderr, pWarning, "", 1)
+		if code == 0 && slices.Contains(st.args, "-p") && !warned {
+			t.Errorf("vicfg-user %q: no warning that -p shows in ps", st.args)
+		}
 		if code != st.code || stdout != st.stdout || !strings.HasPrefix(stderr, st.stderr) {
 			t.Errorf("vicfg-user %q: exit %d, stdout %q, stderr %q\nwant exit %d, stdout %q, stderr %q",
 				st.args, code, stdout, stderr, st.code, st.stdout, st.stderr)
@@ -280,7 +290,7 @@ func TestNewPasswordPrompt(t *testing.T) {
 		{name: "no answer", args: []string{"-o", "passwd", "-n", "bob"}, secrets: []string{"third pass"},
 			code: 1, stderr: "vicfg-user: reading the new password: EOF\n", password: "second pass"},
 		{name: "no terminal", args: []string{"-o", "passwd", "-n", "bob"}, noTerm: true,
-			code: 1, stderr: "vicfg-user: no new password for bob: give -p/--newpassword, or run on a terminal to be asked for it\n", password: "second pass"},
+			code: 1, stderr: "vicfg-user: no new password for bob: give --newpassword-file FILE (or -p), or run on a terminal to be asked for it\n", password: "second pass"},
 	} {
 		var term vicfg.Terminal
 		fake := &vicfgtest.Terminal{Secrets: tt.secrets}

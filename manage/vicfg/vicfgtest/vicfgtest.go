@@ -198,7 +198,7 @@ func CheckLoginPrompt(t *testing.T, cmd *vicfg.Command, h http.Handler, args ...
 		t.Errorf("wrong password: exit %d, stderr %q, want %q", code, stderr, want)
 	}
 	code, _, stderr = Run(ctx, cmd, cmd.Name, nil, args...)
-	if want := cmd.Name + ": no password for root: give --password or VI_PASSWORD, or run on a terminal to be asked for it\n"; code != 1 || stderr != want {
+	if want := cmd.Name + ": no password for root: give --password-file FILE, --password or VI_PASSWORD, or run on a terminal to be asked for it\n"; code != 1 || stderr != want {
 		t.Errorf("no terminal: exit %d, stderr %q, want %q", code, stderr, want)
 	}
 	return stdout
