@@ -104,8 +104,13 @@ func (d *Daemon) LoadBackup(ctx context.Context, b api.Backup) error {
 	p := apiserver.PrincipalFrom(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	origin := "from " + b.Host + " (" + b.Created + ")"
-	err := d.restore(ctx, b, origin)
+	// The backup's own words, cut: a refused backup must not fill the
+	// audit log with them.
+	origin := "from " + audit.Cut(b.Host, 64) + " (" + audit.Cut(b.Created, 40) + ")"
+	err := d.pendingRestore()
+	if err == nil {
+		err = d.restore(ctx, b, origin)
+	}
 	d.record(finalEntry(p, "backup.load", origin, err))
 	return err
 }
@@ -383,6 +388,15 @@ func hasFile(targets []journalFile, name string) bool {
 	return false
 }
 
+// pendingRestore refuses a change while a restore committed but not
+// completed waits for the next start. Called with d.mu held.
+func (d *Daemon) pendingRestore() error {
+	if d.restorePending == nil {
+		return nil
+	}
+	return apiserver.Conflict(fmt.Errorf("an interrupted restore is pending (%v): no change is accepted until it completes; fix the cause and restart hostagentd, whose start completes it", d.restorePending))
+}
+
 // switchStaged puts the staged targets in place through the journal, then
 // every subsystem reloads. Called with d.mu held.
 func (d *Daemon) switchStaged(ctx context.Context, action, detail string, st *staging, targets []journalFile) error {
@@ -397,8 +411,9 @@ func (d *Daemon) switchStaged(ctx context.Context, action, detail string, st *st
 		committed, err := d.commitJournal(j)
 		st.committed = committed
 		if err != nil && committed {
-			d.log.Error("configuration restore committed but not complete: the next start completes it", "err", err)
-			return fmt.Errorf("%s: committed but not yet complete (%w); the next start of the daemon completes it", action, err)
+			d.restorePending = fmt.Errorf("%s by %s: %w", action, p.User, err)
+			d.log.Error("configuration restore committed but not complete: changes are refused until the next start completes it", "err", err)
+			return fmt.Errorf("%s: committed but not yet complete (%w); the next start of the daemon completes it, and until then every change is refused", action, err)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", action, err)
@@ -493,7 +508,10 @@ func (d *Daemon) ResetConfig(ctx context.Context) error {
 	p := apiserver.PrincipalFrom(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	err := d.reset(ctx)
+	err := d.pendingRestore()
+	if err == nil {
+		err = d.reset(ctx)
+	}
 	d.record(finalEntry(p, "backup.reset", "", err))
 	return err
 }

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,6 +119,12 @@ type Daemon struct {
 	ownLog    <-chan syslogd.Record // the daemon's log, for the loghosts
 	remote    *remote
 	metrics   http.Handler // /metrics
+
+	// restorePending is the error of a restore committed but not
+	// completed (restore.go): until a start completes it, every change
+	// is refused, since it would be overwritten or mixed with the
+	// restore's files. Guarded by mu.
+	restorePending error
 }
 
 // New returns a daemon; nothing runs before Run.
@@ -297,6 +304,13 @@ func (d *Daemon) Name(oid mibs.OID) string { return d.resolver.Load().Name(oid) 
 func (d *Daemon) reload(names []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.pendingRestore(); err != nil {
+		// Files of a half-applied restore: applied now, they would run
+		// the new settings with the old users; the next start completes
+		// the restore and applies them all.
+		d.log.Warn("configuration edit not applied", "files", strings.Join(names, ","), "err", err)
+		return
+	}
 	if slices.Contains(names, CollectorsFile) {
 		d.reloadCollectors(d.fileEdit(d.collectorsPath()))
 	}
@@ -360,6 +374,9 @@ func (d *Daemon) SNMPState() api.SNMPState {
 func (d *Daemon) UpdateSNMP(ctx context.Context, change func(*snmpconfig.Config)) (api.SNMPState, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.pendingRestore(); err != nil {
+		return api.SNMPState{}, err
+	}
 	old := d.agent.Config()
 	cfg := old.Clone()
 	change(&cfg)

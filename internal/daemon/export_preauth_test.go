@@ -12,3 +12,15 @@ func SetHTTPTimeouts(header, read, write, idle time.Duration) (restore func()) {
 
 // MaxConnsPerSource is the per-address connection cap of the HTTPS listener.
 const MaxConnsPerSource = maxConnsPerSource
+
+// SetRestoreHook makes f run at each step of the restores and resets of
+// daemons (see faultHook), and returns the function that removes it.
+func SetRestoreHook(f func(step string)) (restore func()) {
+	old := faultHook
+	faultHook = f
+	return func() { faultHook = old }
+}
+
+// FlushAudit writes the refusals the audit log is counting (see
+// audit.Log.Refuse) now rather than at the end of their burst.
+func (d *Daemon) FlushAudit() error { return d.remote.audit.FlushRefused() }

@@ -85,16 +85,18 @@ func lockdownAPI(l auth.Lockdown) api.Lockdown {
 	return api.Lockdown{Enabled: l.On(), Mode: string(l.Mode), ExceptionUsers: append([]string{}, l.Exceptions...)}
 }
 
-// SetLockdown implements apiserver.RemoteService. Over the network,
-// lockdown can be entered or made stricter, never weakened (a lower mode,
-// or a user added to the exceptions while it is on): only the console
-// does that, as only ESXi's DCUI leaves lockdown. The exception list says
-// who manages the host in lockdown, so changing it needs every privilege.
+// SetLockdown implements apiserver.RemoteService. Every change needs every
+// privilege. Over the network, lockdown can be entered or made stricter,
+// never weakened (a lower mode, or a user added to the exceptions while it
+// is on): only the console does that, as only ESXi's DCUI leaves lockdown.
 // Entering lockdown ends the sessions it refuses.
 func (d *Daemon) SetLockdown(ctx context.Context, c api.LockdownChange) error {
 	p := apiserver.PrincipalFrom(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.pendingRestore(); err != nil {
+		return err
+	}
 	cur := d.remote.users.Lockdown()
 	next, err := nextLockdown(cur, c)
 	deny := func(err error) error {
@@ -105,13 +107,14 @@ func (d *Daemon) SetLockdown(ctx context.Context, c api.LockdownChange) error {
 		d.record(audit.Entry{User: p.User, Source: p.Source, Action: "lockdown", Result: "invalid", Detail: err.Error()})
 		return apiserver.Invalid(err)
 	}
+	// Lockdown decides who manages the host over the network: entering
+	// it could lock every Administrator out, the exception users are the
+	// ones let in. So any change needs every privilege.
+	if err := d.holdsAll(ctx, "changing lockdown"); err != nil {
+		return deny(err)
+	}
 	if weaker := cur.Weakens(next); len(weaker) > 0 && !p.Console {
 		return deny(fmt.Errorf("lockdown mode %s: changing %s is refused over the network; only the console (the local socket) weakens lockdown", cur.Mode, strings.Join(weaker, ", ")))
-	}
-	if !slices.Equal(cur.Exceptions, next.Exceptions) {
-		if err := d.holdsAll(ctx, "changing the lockdown exception users"); err != nil {
-			return deny(err)
-		}
 	}
 	if next.Equal(cur) {
 		return nil
@@ -161,6 +164,9 @@ func nextLockdown(cur auth.Lockdown, c api.LockdownChange) (auth.Lockdown, error
 	exceptions := cur.Exceptions
 	if c.ExceptionUsers != nil {
 		exceptions = *c.ExceptionUsers
+		if len(exceptions) > auth.MaxExceptionUsers {
+			return auth.Lockdown{}, fmt.Errorf("lockdown exception users: %d given, at most %d allowed", len(exceptions), auth.MaxExceptionUsers)
+		}
 	}
 	return auth.NewLockdown(mode, exceptions)
 }

@@ -3,9 +3,12 @@ package daemon
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"hostagent/manage/api"
@@ -50,6 +53,31 @@ func TestLockdownFileFromBeforeModes(t *testing.T) {
 			t.Errorf("%q: %+v migrated %v, %v", tc.text, l, migrated, err)
 		}
 	}
+	// More non-Administrators than a request may name: the file still
+	// loads (an upgrade must not keep the daemon from starting).
+	text, err := os.ReadFile(filepath.Join(dir, usersFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := regexp.MustCompile(`password = ["'][^"']+["']`).FindString(string(text))
+	var many strings.Builder
+	many.Write(text)
+	for i := range auth.MaxExceptionUsers + 8 {
+		fmt.Fprintf(&many, "\n[[user]]\nname = 'reader%d'\nrole = 'ReadOnly'\n%s\n", i, hash)
+	}
+	if err := os.WriteFile(filepath.Join(dir, usersFile), []byte(many.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := users.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("enabled = true\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if l, migrated, err := readLockdown(path, users); err != nil || !migrated || len(l.Exceptions) != auth.MaxExceptionUsers+8+2 {
+		t.Errorf("a migrated list of %d users: %d exceptions, %v", auth.MaxExceptionUsers+10, len(l.Exceptions), err)
+	}
+
 	for _, bad := range []string{"mode = 'partial'\n", "mode = 'normal'\nexception_users = ['Bad Name']\n", "mode = 3\n"} {
 		if err := os.WriteFile(path, []byte(bad), 0o640); err != nil {
 			t.Fatal(err)

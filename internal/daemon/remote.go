@@ -213,7 +213,10 @@ func (d *Daemon) Login(_ context.Context, l api.Login, source string) (api.Sessi
 			}
 			return api.SessionInfo{}, tm
 		}
-		d.record(e)
+		// Counted too, one entry per burst: each cost a hash, but a
+		// guesser with many addresses could still write one entry per
+		// check (some 20 a second) and rotate the trail away in hours.
+		d.remote.audit.Refuse(e)
 		d.log.Warn("login refused", "user", audit.Cut(l.User, 64), "source", source, "reason", le.Reason)
 		return api.SessionInfo{}, apiserver.Unauthorized(err)
 	}
@@ -245,7 +248,16 @@ func (d *Daemon) Users(context.Context) ([]api.User, error) {
 }
 
 // AddUser implements apiserver.RemoteService.
+//
+// Changes of users and roles hold d.mu, as every change of a file a
+// restore replaces: otherwise one landing during a restore would write
+// back, from memory, the users the restore just replaced.
 func (d *Daemon) AddUser(ctx context.Context, u api.NewUser) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.pendingRestore(); err != nil {
+		return err
+	}
 	return d.userChange(ctx, "user.add", u.Name, "role", "", u.Role, d.remote.users.AddUserAs(actor(ctx), u.Name, u.Password, u.Role))
 }
 
@@ -253,6 +265,11 @@ func (d *Daemon) AddUser(ctx context.Context, u api.NewUser) error {
 // password whatever their role (the route admits every session);
 // anything else needs Host.Config.Users.
 func (d *Daemon) PatchUser(ctx context.Context, name string, p api.UserPatch) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.pendingRestore(); err != nil {
+		return err
+	}
 	if pr := apiserver.PrincipalFrom(ctx); pr.Console || pr.User != name || p.Role != nil || p.Password == nil {
 		if err := d.remote.users.Require(actor(ctx), auth.HostConfigUsers); err != nil {
 			d.record(audit.Entry{User: pr.User, Source: pr.Source, Action: "PATCH " + api.PathUsers + "/" + name, Result: "denied", Detail: err.Error()})
@@ -278,6 +295,11 @@ func (d *Daemon) PatchUser(ctx context.Context, name string, p api.UserPatch) er
 
 // RemoveUser implements apiserver.RemoteService.
 func (d *Daemon) RemoveUser(ctx context.Context, name string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.pendingRestore(); err != nil {
+		return err
+	}
 	return d.userChange(ctx, "user.remove", name, "", "", "", d.remote.users.RemoveUserAs(actor(ctx), name))
 }
 
@@ -296,6 +318,11 @@ func (d *Daemon) Roles(context.Context) ([]api.Role, error) {
 
 // AddRole implements apiserver.RemoteService.
 func (d *Daemon) AddRole(ctx context.Context, r api.Role) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.pendingRestore(); err != nil {
+		return err
+	}
 	var privs []auth.Privilege
 	for _, s := range r.Privileges {
 		p, err := auth.ParsePrivilege(s)
@@ -309,6 +336,11 @@ func (d *Daemon) AddRole(ctx context.Context, r api.Role) error {
 
 // RemoveRole implements apiserver.RemoteService.
 func (d *Daemon) RemoveRole(ctx context.Context, name string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.pendingRestore(); err != nil {
+		return err
+	}
 	return d.userChange(ctx, "role.remove", name, "", "", "", d.remote.users.RemoveRole(name))
 }
 

@@ -200,6 +200,12 @@ func certFingerprint(data []byte) string {
 // next start completes the restore. committed says whether it was reached.
 func (d *Daemon) commitJournal(j *journal) (committed bool, err error) {
 	stage := filepath.Join(d.opts.StateDir, j.Stage)
+	// Never over another journal: that restore is committed, and only a
+	// start completes it (pendingRestore refuses earlier; this holds even
+	// if the flag was lost).
+	if _, err := os.Lstat(d.journalPath()); !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("a committed restore is pending (%s): restart the daemon to complete it", d.journalPath())
+	}
 	data, err := json.MarshalIndent(j, "", "  ")
 	if err != nil {
 		return false, err

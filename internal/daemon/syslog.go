@@ -235,6 +235,9 @@ func (d *Daemon) syslogStateLocked() api.SyslogState {
 func (d *Daemon) UpdateSyslog(ctx context.Context, patch api.SyslogPatch) (api.SyslogState, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.pendingRestore(); err != nil {
+		return api.SyslogState{}, err
+	}
 	cfg := d.syslog.Config()
 	if patch.Reset {
 		cfg = d.opts.Defaults.Syslog()
@@ -296,6 +299,9 @@ func (d *Daemon) MarkSyslog(_ context.Context, message string) error {
 func (d *Daemon) ReloadSyslog(context.Context) (api.SyslogState, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.pendingRestore(); err != nil {
+		return api.SyslogState{}, err
+	}
 	cfg, err := d.loadSyslog()
 	var p *forward.Plan
 	if err == nil {

@@ -24,9 +24,11 @@ const (
 // LockdownModes lists the modes, from the weakest.
 var LockdownModes = []LockdownMode{LockdownDisabled, LockdownNormal, LockdownStrict}
 
-// maxExceptionUsers bounds the exception list: a handful of service
-// accounts is what it is for.
-const maxExceptionUsers = 32
+// MaxExceptionUsers bounds the exception list a request may set: a
+// handful of service accounts is what it is for. A file is not held to it,
+// so that one migrated from before the modes (every non-Administrator an
+// exception) still loads.
+const MaxExceptionUsers = 32
 
 // Lockdown is the lockdown state: a mode and the users it lets in.
 type Lockdown struct {
@@ -80,16 +82,12 @@ func LockdownModeNames() string {
 }
 
 // NewLockdown checks a state as the API and a loaded file give it: a
-// known mode, and exception users that are valid names, at most
-// maxExceptionUsers of them. The list comes back sorted without
-// duplicates.
+// known mode, and exception users that are valid names. The list comes
+// back sorted without duplicates.
 func NewLockdown(mode string, exceptions []string) (Lockdown, error) {
 	m, err := ParseLockdownMode(mode)
 	if err != nil {
 		return Lockdown{}, err
-	}
-	if len(exceptions) > maxExceptionUsers {
-		return Lockdown{}, invalidf("lockdown exception users: %d given, at most %d allowed", len(exceptions), maxExceptionUsers)
 	}
 	list := make([]string, 0, len(exceptions))
 	for _, name := range exceptions {
@@ -118,6 +116,22 @@ func (l Lockdown) Weakens(next Lockdown) []string {
 		}
 	}
 	return what
+}
+
+// boundException refuses what, a change of the account name, unless a
+// holds every privilege, when name is a lockdown exception user (even
+// with lockdown off, as the list waits for the next time it is on): the
+// accounts that lockdown lets in are as much the host's management as
+// the list itself, which needs every privilege to change. Otherwise a
+// holder of Host.Config.Users would reset an exception user's password,
+// or create a removed one again, and be that user in lockdown. Called
+// with s.mu held, from update.
+func (s *Store) boundException(st *state, a Actor, name, what string) error {
+	if !slices.Contains(s.lockdown.Exceptions, name) {
+		return nil
+	}
+	admin, _ := builtinRole(RoleAdministrator)
+	return st.bound(a, admin, what+", a lockdown exception user,")
 }
 
 // Lockdown returns the lockdown state in force.

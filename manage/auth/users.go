@@ -93,6 +93,9 @@ func (s *Store) AddUserAs(a Actor, name, password, role string) error {
 		if err := st.bound(a, r, fmt.Sprintf("adding user %s with role %s", name, role)); err != nil {
 			return err
 		}
+		if err := s.boundException(st, a, name, "adding user "+name); err != nil {
+			return err
+		}
 		st.users[name] = user{name: name, role: role, hash: hash}
 		return nil
 	})
@@ -109,6 +112,9 @@ func (s *Store) RemoveUserAs(a Actor, name string) error {
 			return errorf(ErrNotFound, "user %s: no such user", name)
 		}
 		if err := st.boundUser(a, name, "removing user "+name); err != nil {
+			return err
+		}
+		if err := s.boundException(st, a, name, "removing user "+name); err != nil {
 			return err
 		}
 		if err := st.keepAdministrator(u, ""); err != nil {
@@ -152,6 +158,9 @@ func (s *Store) SetPasswordAs(a Actor, name, current, password string) error {
 			if err := st.boundUser(a, name, "changing the password of user "+name); err != nil {
 				return err
 			}
+			if err := s.boundException(st, a, name, "changing the password of user "+name); err != nil {
+				return err
+			}
 		}
 		u.hash = hash
 		st.users[name] = u
@@ -180,6 +189,9 @@ func (s *Store) SetRoleAs(a Actor, name, role string) error {
 			return err
 		}
 		if err := st.bound(a, r, fmt.Sprintf("giving user %s the role %s", name, role)); err != nil {
+			return err
+		}
+		if err := s.boundException(st, a, name, "changing the role of user "+name); err != nil {
 			return err
 		}
 		if err := st.keepAdministrator(u, role); err != nil {

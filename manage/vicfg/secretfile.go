@@ -88,6 +88,13 @@ func secretFileMode(fi os.FileInfo) error {
 	case m.Perm()&0o077 != 0:
 		return fmt.Errorf("mode %04o lets users other than its owner read or change it: a secret file must be private to its owner (chmod 600)", m.Perm())
 	}
+	// Its owner chooses the secret: someone else's file (root excepted),
+	// even private, is theirs to rewrite, as ssh refuses such a key.
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if uid := os.Geteuid(); st.Uid != uint32(uid) && st.Uid != 0 {
+			return fmt.Errorf("owned by uid %d, not by you (uid %d) or root: a secret file must be your own", st.Uid, uid)
+		}
+	}
 	return nil
 }
 

@@ -39,6 +39,17 @@ func TestReadSecretFile(t *testing.T) {
 	if got, err := ReadSecretFile("--password-file", file("ro", "s3cret\n", 0o400)); err != nil || got != "s3cret" {
 		t.Errorf("mode 0400: %q, %v", got, err)
 	}
+	// Someone else's private file is theirs to rewrite: refused (the
+	// tests run as root, which may give a file away).
+	if os.Geteuid() == 0 {
+		other := file("other", "s3cret\n", 0o600)
+		if err := os.Chown(other, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadSecretFile("--password-file", other); err == nil || !strings.Contains(err.Error(), "owned by uid 65534") {
+			t.Errorf("a file owned by another user: %v", err)
+		}
+	}
 	// A link to a private file is followed: the file is what counts.
 	link := filepath.Join(dir, "link")
 	if err := os.Symlink(file("target", "s3cret\n", 0o600), link); err != nil {
