@@ -124,8 +124,12 @@ const (
 	// batch is confirmed by closing the connection (rule 2).
 	idleFinishAfter = time.Second
 	// finishIdleTimeout bounds the wait for the collector's FIN after an
-	// idle close; finishTimeout bounds Finish.
-	finishIdleTimeout = 500 * time.Millisecond
+	// idle close; finishTimeout bounds Finish. A collector starved of CPU
+	// (both cores busy) took over 500 ms to read the tail and close: the
+	// close failed and the tail went again, as duplicates, in runs where
+	// nothing else went wrong. A new batch waits for this answer, so the
+	// bound stays a few seconds.
+	finishIdleTimeout = 5 * time.Second
 	finishTimeout     = 2 * time.Second
 	// maxFreeBytes bounds the buffers kept for reuse, maxFreeBuffer the
 	// largest one kept.
