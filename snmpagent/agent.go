@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sync"
@@ -44,6 +46,19 @@ type Agent struct {
 	started time.Time // sysUpTime counts from here: the agent's (re)start
 
 	filtered atomic.Uint64
+
+	// informDir keeps the informs not yet acknowledged, one store per
+	// target (see pendingStore); "" keeps none.
+	informDir string
+	storesMu  sync.Mutex
+	stores    map[string]*pendingStore // open, by target
+	stopping  map[*sender]bool         // removed senders still delivering
+}
+
+// SetStateDir makes the agent keep unacknowledged informs in dir, and
+// resend them after a restart. Call it before the first Prepare.
+func (a *Agent) SetStateDir(dir string) {
+	a.informDir = dir
 }
 
 // Plan is a validated configuration with its targets resolved and sockets
@@ -54,14 +69,16 @@ type Plan struct {
 	fresh       []*sender // senders this plan created (the rest are reused)
 	notraps     []mibs.OID
 	sysObjectID mibs.OID
-	agentAddr   [4]byte
 	wantV1      bool
 	level       slog.Level
+	// noAgentAddr lists the new v1 targets whose traps will carry
+	// agent-addr 0.0.0.0 (no IPv4 route found), warned about at Apply.
+	noAgentAddr []string
 }
 
 // New returns a disabled agent logging to log.
 func New(log *slog.Logger) *Agent {
-	a := &Agent{started: time.Now()}
+	a := &Agent{started: time.Now(), stores: map[string]*pendingStore{}, stopping: map[*sender]bool{}}
 	a.log = slog.New(logging.WithLevel(log.Handler(), &a.level)).With("subsystem", "snmp")
 	return a
 }
@@ -96,29 +113,45 @@ func (a *Agent) Prepare(ctx context.Context, cfg snmpconfig.Config, r snmpconfig
 		}
 	}
 	a.mu.RUnlock()
-	for _, t := range s.Targets {
+	addrs := make([]netip.AddrPort, len(s.Targets))
+	for i, t := range s.Targets {
+		var err error
+		if addrs[i], err = lookupTarget(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+	agentAddrs := newAgentAddrs(addrs)
+	for i, t := range s.Targets {
 		community := t.Community
 		if community == "" {
 			community = cfg.Communities[0]
 		}
-		addr, err := lookupTarget(ctx, t)
-		if err != nil {
-			p.Discard()
-			return nil, err
+		var agentAddr [agentAddrSize]byte
+		if t.Kind == snmpconfig.TrapV1 {
+			p.wantV1 = true
+			agentAddr = agentAddrs.of(addrs[i])
 		}
 		timeout := time.Duration(cfg.InformTimeout)
-		snd, reused := running[senderKey(t, community, addr, timeout, cfg.InformRetries, cfg.QueueSize)]
+		snd, reused := running[senderKey(t, community, addrs[i], agentAddr, timeout, cfg.InformRetries, cfg.QueueSize)]
 		if !reused {
-			if snd, err = newSender(t, community, addr, timeout, cfg.InformRetries, cfg.QueueSize, a.log); err != nil {
+			var err error
+			if snd, err = newSender(t, community, addrs[i], agentAddr, timeout, cfg.InformRetries, cfg.QueueSize, a.log); err != nil {
 				p.Discard()
 				return nil, err
 			}
+			if t.Kind == snmpconfig.InformV2c {
+				if snd.store, err = a.store(t.String()); err != nil {
+					snd.conn.Close()
+					p.Discard()
+					return nil, err
+				}
+			}
 			p.fresh = append(p.fresh, snd)
+			if t.Kind == snmpconfig.TrapV1 && agentAddr == [agentAddrSize]byte{} {
+				p.noAgentAddr = append(p.noAgentAddr, t.String())
+			}
 		}
 		p.senders = append(p.senders, snd)
-		if t.Kind == snmpconfig.TrapV1 && !p.wantV1 {
-			p.wantV1, p.agentAddr = true, localIPv4(addr)
-		}
 	}
 	return p, nil
 }
@@ -160,16 +193,31 @@ func (a *Agent) Apply(p *Plan) {
 		s.start()
 	}
 	a.mu.Unlock()
-
-	if len(removed) > 0 {
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
-			defer cancel()
-			for _, s := range removed {
-				s.stop(ctx)
-			}
-		}()
+	for _, t := range p.noAgentAddr {
+		a.log.Warn("this host has no IPv4 route for the agent-addr of SNMPv1 traps (IPv4 only); they carry 0.0.0.0", "target", t)
 	}
+
+	a.storesMu.Lock()
+	for _, s := range removed {
+		a.stopping[s] = true
+	}
+	a.storesMu.Unlock()
+	if p.cfg.Enabled {
+		a.dropUnconfigured(p)
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
+		defer cancel()
+		for _, s := range removed {
+			s.stop(ctx)
+		}
+		a.storesMu.Lock()
+		for _, s := range removed {
+			delete(a.stopping, s)
+		}
+		a.storesMu.Unlock()
+		a.closeUnusedStores()
+	}()
 	switch {
 	case p.cfg.Enabled && !wasEnabled:
 		a.log.Info("SNMP agent enabled", "targets", len(p.senders))
@@ -197,6 +245,88 @@ func (a *Agent) Close(ctx context.Context) {
 	a.mu.Unlock()
 	for _, s := range senders {
 		s.stop(ctx)
+	}
+	a.closeUnusedStores()
+}
+
+// store returns the open store of target, opening it (and reading what
+// the last run left in it) on first use.
+func (a *Agent) store(target string) (*pendingStore, error) {
+	if a.informDir == "" {
+		return nil, nil
+	}
+	a.storesMu.Lock()
+	defer a.storesMu.Unlock()
+	if st := a.stores[target]; st != nil {
+		return st, nil
+	}
+	st, live, err := openPending(a.informDir, target)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", target, err)
+	}
+	if len(live) > 0 {
+		a.log.Info("informs left unacknowledged by the last run are sent again", "target", target, "informs", len(live))
+	}
+	a.stores[target] = st
+	return st, nil
+}
+
+// closeUnusedStores closes the stores no sender uses any more (a target
+// removed, the agent disabled or closed); their files stay, for when the
+// target comes back. Stores of plans prepared and discarded go too.
+func (a *Agent) closeUnusedStores() {
+	used := map[*pendingStore]bool{}
+	a.mu.RLock()
+	if a.p != nil {
+		for _, s := range a.p.senders {
+			used[s.store] = true
+		}
+	}
+	a.mu.RUnlock()
+	a.storesMu.Lock()
+	defer a.storesMu.Unlock()
+	for s := range a.stopping {
+		used[s.store] = true
+	}
+	for target, st := range a.stores {
+		if !used[st] {
+			if err := st.close(); err != nil {
+				a.log.Warn("pending informs not written", "target", target, "err", err)
+			}
+			delete(a.stores, target)
+		}
+	}
+}
+
+// dropUnconfigured removes, once an enabled configuration is in force,
+// the files of informs pending for targets it no longer has: nobody will
+// send them. Each is logged with its count.
+func (a *Agent) dropUnconfigured(p *Plan) {
+	if a.informDir == "" {
+		return
+	}
+	keep := map[string]bool{}
+	for _, s := range p.senders {
+		if s.target.Kind == snmpconfig.InformV2c {
+			keep[pendingFile(a.informDir, s.target.String())] = true
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(a.informDir, "informs-*.jsonl"))
+	for _, f := range files {
+		if keep[f] {
+			continue
+		}
+		st, live, err := openPendingFile(f)
+		if err == nil {
+			st.close()
+		}
+		if err := os.Remove(f); err != nil {
+			a.log.Warn("pending informs of a removed target not removed", "file", f, "err", err)
+			continue
+		}
+		if len(live) > 0 {
+			a.log.Warn("informs pending for a target no longer configured are dropped", "informs", len(live), "file", f)
+		}
 	}
 }
 
@@ -234,7 +364,9 @@ func (a *Agent) send(n mibs.Notification, done chan<- snmpconfig.TestResult) (in
 	enc.v2 = encodeV2(make([]byte, 0, 96+48*len(n.VarBinds)), &n, uptime)
 	enc.reqAt = requestIDOffset(enc.v2)
 	if p.wantV1 {
-		enc.v1, enc.v1Err = encodeV1(nil, &n, uptime, p.sysObjectID, p.agentAddr)
+		if enc.v1, enc.v1Err = encodeV1(nil, &n, uptime, p.sysObjectID); enc.v1Err == nil {
+			enc.addrAt = agentAddrOffset(enc.v1)
+		}
 	}
 	for _, s := range p.senders {
 		s.enqueue(item{enc: enc, done: done})
@@ -316,13 +448,75 @@ func lookupTarget(ctx context.Context, t snmpconfig.Target) (netip.AddrPort, err
 			break
 		}
 	}
+	// A literal address was checked when the target was parsed; a name
+	// may still resolve to one that reaches no single receiver.
+	if err := snmpconfig.CheckReceiverAddr(best); err != nil {
+		return netip.AddrPort{}, fmt.Errorf("targets: %q: host %q resolves to %s, which %w", t.String(), t.Host, best.Unmap(), err)
+	}
 	return netip.AddrPortFrom(best.Unmap(), t.Port), nil
 }
 
-// localIPv4 is the address this host uses to reach addr: the agent-addr of
-// SNMPv1 traps. Connecting a UDP socket sends nothing; it only picks a route.
-func localIPv4(addr netip.AddrPort) [4]byte {
-	var out [4]byte
+// agentAddrs finds the agent-addr of SNMPv1 traps, per target: the IPv4
+// address this host uses to reach it, so that targets behind different
+// interfaces each see the host by the address on their side.
+//
+// agent-addr is an IpAddress, IPv4 only (RFC 1157), so an IPv6 target gets
+// an IPv4 address of the host chosen as a NOC would know it: the one
+// towards the first IPv4 target of the configuration, whatever its kind
+// (the source of the host's IPv4 notifications), or else the source
+// address of the IPv4 default route. Loopback stays with loopback: ::1
+// gets 127.0.0.1, and a remote IPv6 target never gets the address towards
+// a local IPv4 receiver. The receiver itself knows the agent by the
+// datagram's IPv6 source; agent-addr is what RFC 3584 proxies and NOC
+// consoles show as the host. Only a host with no such IPv4 route sends
+// 0.0.0.0, and Apply says so at WARN.
+type agentAddrs struct {
+	firstIPv4 netip.AddrPort // the first non-loopback IPv4 target; invalid when none
+	remote    *[agentAddrSize]byte
+}
+
+func newAgentAddrs(targets []netip.AddrPort) *agentAddrs {
+	a := &agentAddrs{}
+	for _, t := range targets {
+		if t.Addr().Is4() && !t.Addr().IsLoopback() {
+			a.firstIPv4 = t
+			break
+		}
+	}
+	return a
+}
+
+// defaultRouteProbe is an address no host routes locally (TEST-NET-3, RFC
+// 5737): the route to it is the IPv4 default route.
+var defaultRouteProbe = netip.MustParseAddrPort("203.0.113.1:162")
+
+var ipv4Loopback = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 162)
+
+func (a *agentAddrs) of(target netip.AddrPort) [agentAddrSize]byte {
+	switch {
+	case target.Addr().Is4():
+		return localIPv4(target)
+	case target.Addr().IsLoopback():
+		return localIPv4(ipv4Loopback)
+	}
+	if a.remote == nil {
+		addr := [agentAddrSize]byte{}
+		if a.firstIPv4.IsValid() {
+			addr = localIPv4(a.firstIPv4)
+		}
+		if addr == ([agentAddrSize]byte{}) {
+			addr = localIPv4(defaultRouteProbe)
+		}
+		a.remote = &addr
+	}
+	return *a.remote
+}
+
+// localIPv4 is the address this host uses to reach addr, an IPv4 address;
+// 0.0.0.0 when no route leads there. Connecting a UDP socket sends nothing;
+// it only picks a route.
+func localIPv4(addr netip.AddrPort) [agentAddrSize]byte {
+	var out [agentAddrSize]byte
 	if !addr.Addr().Is4() {
 		return out
 	}

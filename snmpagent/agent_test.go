@@ -220,7 +220,7 @@ func TestNotrapsFilter(t *testing.T) {
 
 func TestFullQueueCountsDrops(t *testing.T) {
 	a := New(slog.New(slog.NewTextHandler(io.Discard, nil))) // not closed: its sender never runs
-	s, err := newSender(snmpconfig.Target{Host: "127.0.0.1", Port: 9}, "public", mustAddrPort("127.0.0.1:9"), time.Second, 0, 3, a.log)
+	s, err := newSender(snmpconfig.Target{Host: "127.0.0.1", Port: 9}, "public", mustAddrPort("127.0.0.1:9"), [4]byte{}, time.Second, 0, 3, a.log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,13 @@ func waitSent(tb testing.TB, a *Agent, want uint64) {
 // BenchmarkNotifyV2cTrap measures v2c traps per second from Notify to the
 // socket, for one and for ten loopback targets. The queue is as large as
 // the configuration allows so that the figure is throughput, not drops.
-func BenchmarkNotifyV2cTrap(b *testing.B) {
+func BenchmarkNotifyV2cTrap(b *testing.B) { benchNotify(b, "") }
+
+// BenchmarkNotifyV1Trap is the same with SNMPv1 targets, whose agent-addr
+// is set per target.
+func BenchmarkNotifyV1Trap(b *testing.B) { benchNotify(b, "v1:") }
+
+func benchNotify(b *testing.B, kind string) {
 	for _, nTargets := range []int{1, 10} {
 		b.Run(fmt.Sprintf("targets=%d", nTargets), func(b *testing.B) {
 			var targets []string
@@ -95,7 +101,7 @@ func BenchmarkNotifyV2cTrap(b *testing.B) {
 			for range nTargets {
 				s := newUDPSink(b)
 				sinks = append(sinks, s)
-				targets = append(targets, fmt.Sprintf("127.0.0.1@%d/public", s.port()))
+				targets = append(targets, fmt.Sprintf("%s127.0.0.1@%d/public", kind, s.port()))
 			}
 			a := benchAgent(b, targets, 1_000_000)
 			waitSent(b, a, 1) // the coldStart
@@ -167,7 +173,7 @@ func BenchmarkGosnmpSendTrap(b *testing.B) {
 func BenchmarkQueuedMemory(b *testing.B) {
 	const queued = 100_000
 	a := New(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	s, err := newSender(snmpconfig.Target{Host: "127.0.0.1", Port: 9}, "public", mustAddrPort("127.0.0.1:9"), time.Second, 0, queued, a.log)
+	s, err := newSender(snmpconfig.Target{Host: "127.0.0.1", Port: 9}, "public", mustAddrPort("127.0.0.1:9"), [4]byte{}, time.Second, 0, queued, a.log)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -187,5 +193,32 @@ func BenchmarkQueuedMemory(b *testing.B) {
 		for len(s.queue) > 0 {
 			<-s.queue
 		}
+	}
+}
+
+// BenchmarkSenderMessage measures building one target's wire message from
+// the shared encoding, with its per-target patches (v2c: request-id; v1:
+// agent-addr), apart from the socket and the scheduler.
+func BenchmarkSenderMessage(b *testing.B) {
+	n := vmNotificationB(b)
+	enc := &encoded{v2: encodeV2(nil, &n, 100)}
+	enc.reqAt = requestIDOffset(enc.v2)
+	var err error
+	if enc.v1, err = encodeV1(nil, &n, 100, mibs.MustOID(snmpconfig.DefaultSysObjectID)); err != nil {
+		b.Fatal(err)
+	}
+	enc.addrAt = agentAddrOffset(enc.v1)
+	for _, kind := range []snmpconfig.Kind{snmpconfig.TrapV2c, snmpconfig.TrapV1} {
+		b.Run(kind.String(), func(b *testing.B) {
+			s := &sender{target: snmpconfig.Target{Kind: kind}, community: []byte("public"), agentAddr: [4]byte{192, 0, 2, 7}}
+			buf := make([]byte, 0, 1500)
+			ids := newRequestIDs()
+			b.ReportAllocs()
+			for b.Loop() {
+				if buf, err = s.message(buf[:0], enc, tagTrapV2, ids.take()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -37,6 +37,7 @@ const (
 	maxRequestID  = 0x7fffffff
 	minRequestID  = 0x01000000 // from here up every request-id encodes in 4 octets
 	requestIDSize = 4
+	agentAddrSize = 4 // an IpAddress: SNMPv1 knows only IPv4
 )
 
 var (
@@ -172,8 +173,9 @@ func appendVarBind(b []byte, vb mibs.VarBind) []byte {
 
 // encodeV2 writes an SNMPv2 Trap-PDU (RFC 3416 4.2.6): sysUpTime.0,
 // snmpTrapOID.0, then the notification's varbinds. The request-id is a
-// 4-octet placeholder the sender overwrites (see requestIDOffset); an
-// InformRequest-PDU differs only by its tag, which the sender also sets.
+// 4-octet placeholder the sender overwrites with its next one, for traps as
+// for informs (see requestIDOffset); an InformRequest-PDU differs only by
+// its tag, which the sender also sets.
 func encodeV2(b []byte, n *mibs.Notification, uptime uint32) []byte {
 	b, pdu := begin(b, tagTrapV2)
 	b = appendInt(b, tagInteger, maxRequestID)
@@ -197,11 +199,37 @@ func encodeV2(b []byte, n *mibs.Notification, uptime uint32) []byte {
 // requestIDOffset is where the 4 request-id octets of a PDU made by encodeV2
 // start: after the PDU tag, its length octets, and the INTEGER tag and length.
 func requestIDOffset(pdu []byte) int {
-	lenOctets := 1
-	if pdu[1]&0x80 != 0 {
-		lenOctets += int(pdu[1] & 0x7f)
+	return 1 + lengthOctets(pdu[1]) + 2
+}
+
+// agentAddrOffset is where the 4 agent-addr octets of a PDU made by
+// encodeV1 start: after the PDU tag and length octets, the enterprise
+// OBJECT IDENTIFIER, and the IpAddress tag and length.
+func agentAddrOffset(pdu []byte) int {
+	at := 1 + lengthOctets(pdu[1]) // the enterprise's tag
+	n := lengthOctets(pdu[at+1])
+	at += 1 + n + contentLength(pdu[at+1:at+1+n])
+	return at + 2
+}
+
+// lengthOctets is how many octets a BER length starting with first takes.
+func lengthOctets(first byte) int {
+	if first&0x80 == 0 {
+		return 1
 	}
-	return 1 + lenOctets + 2
+	return 1 + int(first&0x7f)
+}
+
+// contentLength decodes a definite BER length (short or long form).
+func contentLength(l []byte) int {
+	if l[0]&0x80 == 0 {
+		return int(l[0])
+	}
+	n := 0
+	for _, b := range l[1:] {
+		n = n<<8 | int(b)
+	}
+	return n
 }
 
 // v1Trap holds the SNMPv1 Trap-PDU fields derived per RFC 3584 section 3.2.
@@ -234,8 +262,11 @@ func toV1(trapOID, sysObjectID mibs.OID) v1Trap {
 
 // encodeV1 writes an SNMPv1 Trap-PDU (RFC 1157 4.1.6). Counter64 cannot be
 // carried by SNMPv1, so such a notification is not translated (RFC 3584
-// 3.2 (3)), and the caller counts it as dropped for v1 targets.
-func encodeV1(b []byte, n *mibs.Notification, uptime uint32, sysObjectID mibs.OID, agentAddr [4]byte) ([]byte, error) {
+// 3.2 (3)), and the caller counts it as dropped for v1 targets. agent-addr
+// is 0.0.0.0, a placeholder each sender overwrites with the address that
+// reaches its target (see agentAddrOffset): the PDU is encoded once for
+// every v1 target, whose routes may leave by different interfaces.
+func encodeV1(b []byte, n *mibs.Notification, uptime uint32, sysObjectID mibs.OID) ([]byte, error) {
 	for _, vb := range n.VarBinds {
 		if vb.Syntax == mibs.Counter64 {
 			return b, fmt.Errorf("%s carries a Counter64 (%s), which SNMPv1 cannot send (RFC 3584)", n.Type.Name, vb.OID)
@@ -244,7 +275,8 @@ func encodeV1(b []byte, n *mibs.Notification, uptime uint32, sysObjectID mibs.OI
 	t := toV1(n.Type.OID, sysObjectID)
 	b, pdu := begin(b, tagTrapV1)
 	b = appendOID(b, t.enterprise)
-	b = appendBytes(b, tagIPAddress, agentAddr[:])
+	var unset [agentAddrSize]byte
+	b = appendBytes(b, tagIPAddress, unset[:])
 	b = appendInt(b, tagInteger, t.generic)
 	b = appendInt(b, tagInteger, t.specific)
 	b = appendUint(b, tagTimeTicks, uint64(uptime))

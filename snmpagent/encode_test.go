@@ -163,21 +163,53 @@ func TestToV1(t *testing.T) {
 }
 
 func TestEncodeV1DecodesWithGosnmp(t *testing.T) {
-	n := vmNotification(t, "web01")
-	pdu, err := encodeV1(nil, &n, 99, mibs.MustOID(snmpconfig.DefaultSysObjectID), [4]byte{192, 0, 2, 7})
+	// A short PDU, and one whose long display name forces long-form
+	// lengths: the agent-addr placeholder is found in both.
+	for _, name := range []string{"web01", string(bytes.Repeat([]byte("vm-"), 100))} {
+		n := vmNotification(t, name)
+		pdu, err := encodeV1(nil, &n, 99, mibs.MustOID(snmpconfig.DefaultSysObjectID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := appendMessage(nil, versionV1, []byte("public"), pdu)
+		if tr := decode(t, msg).SnmpTrap; tr.AgentAddress != "0.0.0.0" {
+			t.Errorf("placeholder agent-addr %s, want 0.0.0.0", tr.AgentAddress)
+		}
+		copy(msg[len(msg)-len(pdu)+agentAddrOffset(pdu):], []byte{192, 0, 2, 7})
+		pkt := decode(t, msg)
+		if pkt.Version != gosnmp.Version1 || pkt.PDUType != gosnmp.Trap {
+			t.Fatalf("version %v type %v", pkt.Version, pkt.PDUType)
+		}
+		tr := pkt.SnmpTrap
+		if tr.Enterprise != ".1.3.6.1.4.1.6876.4.1" || tr.AgentAddress != "192.0.2.7" || tr.GenericTrap != 6 || tr.SpecificTrap != 1 || tr.Timestamp != 99 {
+			t.Errorf("v1 fields: %+v", tr)
+		}
+		if len(pkt.Variables) != 3 || pkt.Variables[2].Name != ".1.3.6.1.4.1.6876.2.1.1.2.7" {
+			t.Fatalf("v1 varbinds: %+v", pkt.Variables)
+		}
+		if v, _ := pkt.Variables[2].Value.([]byte); string(v) != name {
+			t.Errorf("v1 vmwVmDisplayName %q, want %q", v, name)
+		}
+	}
+}
+
+// TestAgentAddrOffsetAfterLongEnterprise: an enterprise OID of more than
+// 127 octets has a long-form length, which the offset must step over.
+func TestAgentAddrOffsetAfterLongEnterprise(t *testing.T) {
+	oid := mibs.MustOID("1.3.6.1.4.1.99999")
+	for range 70 {
+		oid = oid.Append(300) // two octets each
+	}
+	typ := &mibs.NotificationType{Module: "TEST", Name: "deep", OID: oid.Append(0, 1)}
+	n := typ.MustNew()
+	pdu, err := encodeV1(nil, &n, 0, mibs.MustOID(snmpconfig.DefaultSysObjectID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkt := decode(t, appendMessage(nil, versionV1, []byte("public"), pdu))
-	if pkt.Version != gosnmp.Version1 || pkt.PDUType != gosnmp.Trap {
-		t.Fatalf("version %v type %v", pkt.Version, pkt.PDUType)
-	}
-	tr := pkt.SnmpTrap
-	if tr.Enterprise != ".1.3.6.1.4.1.6876.4.1" || tr.AgentAddress != "192.0.2.7" || tr.GenericTrap != 6 || tr.SpecificTrap != 1 || tr.Timestamp != 99 {
-		t.Errorf("v1 fields: %+v", tr)
-	}
-	if len(pkt.Variables) != 3 || pkt.Variables[2].Name != ".1.3.6.1.4.1.6876.2.1.1.2.7" {
-		t.Errorf("v1 varbinds: %+v", pkt.Variables)
+	msg := appendMessage(nil, versionV1, []byte("public"), pdu)
+	copy(msg[len(msg)-len(pdu)+agentAddrOffset(pdu):], []byte{10, 1, 2, 3})
+	if tr := decode(t, msg).SnmpTrap; tr.AgentAddress != "10.1.2.3" || tr.Enterprise != "."+oid.String() || tr.SpecificTrap != 1 {
+		t.Errorf("v1 fields: agent %s enterprise %s specific %d", tr.AgentAddress, tr.Enterprise, tr.SpecificTrap)
 	}
 }
 
@@ -185,7 +217,7 @@ func TestEncodeV1RefusesCounter64(t *testing.T) {
 	typ := &mibs.NotificationType{Module: "TEST", Name: "big", OID: mibs.MustOID("1.3.6.1.4.1.99999.0.1"),
 		Objects: []mibs.Object{{Name: "c", OID: mibs.MustOID("1.3.6.1.4.1.99999.1"), Syntax: mibs.Counter64}}}
 	n := typ.MustNew(mibs.Uint(1 << 40))
-	if _, err := encodeV1(nil, &n, 0, mibs.MustOID(snmpconfig.DefaultSysObjectID), [4]byte{}); err == nil {
+	if _, err := encodeV1(nil, &n, 0, mibs.MustOID(snmpconfig.DefaultSysObjectID)); err == nil {
 		t.Fatal("Counter64 encoded into SNMPv1")
 	}
 }

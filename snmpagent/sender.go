@@ -20,11 +20,12 @@ import (
 // encoded is one notification, encoded once and shared by every target's
 // queue; nothing writes to it after Notify built it.
 type encoded struct {
-	name  string // MODULE::name, for logs
-	v2    []byte // Trap-PDU with a request-id placeholder
-	reqAt int    // offset of the request-id in v2
-	v1    []byte // SNMPv1 Trap-PDU; nil when no target wants v1 or v1Err is set
-	v1Err error
+	name   string // MODULE::name, for logs
+	v2     []byte // Trap-PDU with a request-id placeholder
+	reqAt  int    // offset of the request-id in v2
+	v1     []byte // SNMPv1 Trap-PDU with an agent-addr placeholder; nil when no target wants v1 or v1Err is set
+	addrAt int    // offset of the agent-addr in v1
+	v1Err  error
 }
 
 // item is a queued delivery; done, when set, receives its result (--test).
@@ -46,19 +47,25 @@ type sender struct {
 	key       string // identity across reloads: same key, same sender
 	community []byte
 	addr      netip.AddrPort
+	agentAddr [agentAddrSize]byte // v1: this host's IPv4 address towards the target
 	timeout   time.Duration
 	retries   int
 	log       *slog.Logger
 
-	queue  chan item
-	conn   *net.UDPConn
+	queue chan item
+	conn  *net.UDPConn
+	// store keeps this target's unacknowledged informs on disk (nil: not
+	// kept, or not an inform target); see pendingStore.
+	store  *pendingStore
 	cancel context.CancelFunc
 	done   chan struct{}
 
 	sent, acknowledged, failed, dropped atomic.Uint64
 }
 
-func newSender(t snmpconfig.Target, community string, addr netip.AddrPort, timeout time.Duration, retries, queueSize int, log *slog.Logger) (*sender, error) {
+// newSender opens the socket of a sender for t. agentAddr is what v1 traps
+// to t carry as agent-addr (ignored for other kinds).
+func newSender(t snmpconfig.Target, community string, addr netip.AddrPort, agentAddr [agentAddrSize]byte, timeout time.Duration, retries, queueSize int, log *slog.Logger) (*sender, error) {
 	network := "udp4"
 	if addr.Addr().Is6() {
 		network = "udp6"
@@ -71,6 +78,7 @@ func newSender(t snmpconfig.Target, community string, addr netip.AddrPort, timeo
 		target:    t,
 		community: []byte(community),
 		addr:      addr,
+		agentAddr: agentAddr,
 		timeout:   timeout,
 		retries:   retries,
 		log:       log.With("target", t.String()),
@@ -78,14 +86,36 @@ func newSender(t snmpconfig.Target, community string, addr netip.AddrPort, timeo
 		conn:      conn,
 		done:      make(chan struct{}),
 	}
-	s.key = senderKey(t, community, addr, timeout, retries, queueSize)
+	s.key = senderKey(t, community, addr, agentAddr, timeout, retries, queueSize)
 	return s, nil
 }
 
 // senderKey identifies a sender across reloads: a target whose settings all
-// stay the same keeps its sender, queue and counters.
-func senderKey(t snmpconfig.Target, community string, addr netip.AddrPort, timeout time.Duration, retries, queueSize int) string {
-	return fmt.Sprintf("%s|%s|%s|%s|%d|%d", t, community, addr, timeout, retries, queueSize)
+// stay the same keeps its sender, queue and counters. The agent-addr is
+// part of it so that a sender never changes under its running goroutine: a
+// host whose route to a v1 target moved gets a new sender at the reload.
+func senderKey(t snmpconfig.Target, community string, addr netip.AddrPort, agentAddr [agentAddrSize]byte, timeout time.Duration, retries, queueSize int) string {
+	return fmt.Sprintf("%s|%s|%s|%s|%s|%d|%d", t, community, addr, netip.AddrFrom4(agentAddr), timeout, retries, queueSize)
+}
+
+// requestIDs is a sender's request-id sequence, for traps as for informs:
+// a receiver tells datagrams apart by it (and drops a repeated one as a
+// duplicate), so every message gets its own. The sequence starts at random,
+// so that a restarted agent does not resend the ids a receiver just saw,
+// and stays within [minRequestID, maxRequestID] so that each id fills the
+// 4 octets of the placeholder exactly.
+type requestIDs struct{ next uint32 }
+
+func newRequestIDs() requestIDs {
+	return requestIDs{next: minRequestID + rand.Uint32N(maxRequestID-minRequestID+1)}
+}
+
+func (r *requestIDs) take() uint32 {
+	id := r.next
+	if r.next++; r.next > maxRequestID {
+		r.next = minRequestID
+	}
+	return id
 }
 
 func (s *sender) start() {
@@ -152,6 +182,7 @@ func (s *sender) run(ctx context.Context) {
 
 func (s *sender) runTraps(ctx context.Context) {
 	buf := make([]byte, 0, 1500)
+	ids := newRequestIDs()
 	for {
 		select {
 		case <-ctx.Done():
@@ -161,7 +192,7 @@ func (s *sender) runTraps(ctx context.Context) {
 				return
 			}
 			var err error
-			buf, err = s.message(buf[:0], it.enc, tagTrapV2)
+			buf, err = s.message(buf[:0], it.enc, tagTrapV2, ids.take())
 			if err != nil {
 				s.dropped.Add(1)
 				s.log.Warn("notification not sent", "notification", it.enc.name, "err", err)
@@ -183,9 +214,10 @@ func (s *sender) runTraps(ctx context.Context) {
 	}
 }
 
-// message builds the wire message for this target: SNMPv1 or SNMPv2c with
-// the target's community, a fresh request-id and the PDU tag for its kind.
-func (s *sender) message(buf []byte, enc *encoded, tag byte) ([]byte, error) {
+// message builds the wire message for this target: SNMPv1 with the
+// target's community and agent-addr, or SNMPv2c with the target's
+// community, request-id id and the PDU tag for its kind.
+func (s *sender) message(buf []byte, enc *encoded, tag byte, id uint32) ([]byte, error) {
 	if s.target.Kind == snmpconfig.TrapV1 {
 		if enc.v1Err != nil {
 			return buf, enc.v1Err
@@ -193,11 +225,14 @@ func (s *sender) message(buf []byte, enc *encoded, tag byte) ([]byte, error) {
 		if enc.v1 == nil {
 			return buf, errors.New("no SNMPv1 encoding")
 		}
-		return appendMessage(buf, versionV1, s.community, enc.v1), nil
+		buf = appendMessage(buf, versionV1, s.community, enc.v1)
+		copy(buf[len(buf)-len(enc.v1)+enc.addrAt:], s.agentAddr[:])
+		return buf, nil
 	}
 	buf = appendMessage(buf, versionV2c, s.community, enc.v2)
 	pduAt := len(buf) - len(enc.v2)
 	buf[pduAt] = tag
+	setRequestID(buf, pduAt+enc.reqAt, id)
 	return buf, nil
 }
 
@@ -207,6 +242,7 @@ type inflight struct {
 	msg      []byte
 	attempts int
 	deadline time.Time
+	stored   *pendingInform // its entry in the store; nil when not kept
 }
 
 func (s *sender) runInforms(ctx context.Context) {
@@ -223,7 +259,7 @@ func (s *sender) runInforms(ctx context.Context) {
 	defer close(quit)    // and unblocks it if it is handing over an ack
 
 	pending := make(map[uint32]*inflight, maxInflight)
-	nextID := minRequestID + rand.Uint32N(maxRequestID-minRequestID)
+	ids := newRequestIDs()
 	tick := time.NewTicker(min(s.timeout/4, 100*time.Millisecond))
 	defer tick.Stop()
 	queue := s.queue
@@ -237,9 +273,21 @@ func (s *sender) runInforms(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			var kept []*pendingInform
 			for _, p := range pending {
+				if p.stored != nil {
+					// Not failed: on disk, for the target's next
+					// sender or the next start.
+					kept = append(kept, p.stored)
+					s.report(p.it, "failed", "agent stopped before the inform was acknowledged; it is resent by the next start")
+					continue
+				}
 				s.failed.Add(1)
 				s.report(p.it, "failed", "agent stopped before the inform was acknowledged")
+			}
+			if s.store != nil {
+				s.store.release(kept)
+				s.flushStore()
 			}
 			return
 		case it, ok := <-in:
@@ -247,18 +295,14 @@ func (s *sender) runInforms(ctx context.Context) {
 				queue = nil
 				continue
 			}
-			msg, err := s.message(nil, it.enc, tagInform)
+			id := ids.take()
+			msg, err := s.message(nil, it.enc, tagInform, id)
 			if err != nil {
 				s.dropped.Add(1)
 				s.report(it, "failed", err.Error())
 				continue
 			}
-			id := nextID
-			if nextID++; nextID > maxRequestID {
-				nextID = minRequestID
-			}
-			setRequestID(msg, len(msg)-len(it.enc.v2)+it.enc.reqAt, id)
-			p := &inflight{it: it, msg: msg}
+			p := &inflight{it: it, msg: msg, stored: s.keep(it.enc)}
 			pending[id] = p
 			s.transmit(p)
 			s.sent.Add(1)
@@ -268,6 +312,7 @@ func (s *sender) runInforms(ctx context.Context) {
 				continue // a late duplicate response
 			}
 			delete(pending, id)
+			s.forget(p)
 			s.acknowledged.Add(1)
 			if s.log.Enabled(ctx, slog.LevelDebug) {
 				s.log.Debug("inform acknowledged", "notification", p.it.enc.name, "attempts", p.attempts)
@@ -280,14 +325,77 @@ func (s *sender) runInforms(ctx context.Context) {
 				}
 				if p.attempts > s.retries {
 					delete(pending, id)
+					s.forget(p)
 					s.failed.Add(1)
 					reason := fmt.Sprintf("no response after %d attempts, %s apart", p.attempts, s.timeout)
 					s.log.Warn("inform failed", "notification", p.it.enc.name, "reason", reason)
 					s.report(p.it, "failed", reason)
 					continue
 				}
+				if p.stored != nil {
+					_ = s.store.tried(p.stored.ID) // unsynced: see pendingStore
+				}
 				s.transmit(p)
 			}
+			if queue != nil { // a sender being stopped leaves them to its successor
+				s.adopt(pending, &ids)
+			}
+			s.flushStore()
+		}
+	}
+}
+
+// keep stores enc before its first transmission, synced, so that an agent
+// killed before the acknowledgement resends it after its restart. On a
+// write error the inform is still sent, only not kept (logged).
+func (s *sender) keep(enc *encoded) *pendingInform {
+	if s.store == nil {
+		return nil
+	}
+	ids, err := s.store.add([]pendingInform{{Name: enc.name, PDU: enc.v2, ReqAt: enc.reqAt}})
+	if err != nil {
+		s.log.Error("inform not kept for a restart; sent all the same", "notification", enc.name, "err", err)
+		return nil
+	}
+	return &pendingInform{ID: ids[0], Name: enc.name, PDU: enc.v2, ReqAt: enc.reqAt}
+}
+
+// forget marks an inform acknowledged or failed in the store.
+func (s *sender) forget(p *inflight) {
+	if p.stored != nil {
+		_ = s.store.done(p.stored.ID)
+	}
+}
+
+// adopt sends, while the window has room, the informs the store holds for
+// nobody: those of the last run, or of this target's previous sender.
+// Their attempts go on counting from where they were.
+func (s *sender) adopt(pending map[uint32]*inflight, ids *requestIDs) {
+	if s.store == nil || len(pending) >= maxInflight {
+		return
+	}
+	for _, in := range s.store.take(maxInflight - len(pending)) {
+		enc := &encoded{name: in.Name, v2: in.PDU, reqAt: in.ReqAt}
+		id := ids.take()
+		msg, err := s.message(nil, enc, tagInform, id)
+		if err != nil { // cannot happen for a v2 PDU; kept for the next start
+			s.store.release([]*pendingInform{in})
+			continue
+		}
+		p := &inflight{it: item{enc: enc}, msg: msg, attempts: in.Attempts, stored: in}
+		pending[id] = p
+		if s.log.Enabled(context.Background(), slog.LevelDebug) {
+			s.log.Debug("resending an inform left unacknowledged", "notification", in.Name, "attempts", in.Attempts)
+		}
+		s.transmit(p)
+		s.sent.Add(1)
+	}
+}
+
+func (s *sender) flushStore() {
+	if s.store != nil {
+		if err := s.store.flush(); err != nil {
+			s.log.Warn("pending informs not written", "err", err)
 		}
 	}
 }

@@ -87,7 +87,7 @@ func TestBinariesStartServeAndStop(t *testing.T) {
 	}
 	out, err = esxcfg("--port", "70000")
 	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "esxcfg-snmp: port 70000: must be from 1 to 65535") {
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, `esxcfg-snmp: --port "70000": must be a number from 1 to 65535`) {
 		t.Errorf("bad port: %v\n%s", err, out)
 	}
 	show, err := exec.Command(filepath.Join(bin, "esxcfg-syslog"), "--server", "unix:"+sock, "--show").CombinedOutput()

@@ -26,7 +26,7 @@ type procFixture struct {
 // (meminfo(1000, 500, 2000, 2000)), load 0.50 (loadavg(0.5)), and mounts
 // that mix real file systems with the kernel's and containers'. The real
 // ones, in order, are /, /var/lib/libvirt and "/mnt/vm images" (escaped
-// as the kernel writes a space), numbered 31, 32 and 33.
+// as the kernel writes a space), dskIndex 1, 2 and 3.
 func newProcFixture(t testing.TB) *procFixture {
 	dir := t.TempDir()
 	f := &procFixture{t: t, paths: collectors.Paths{ProcFS: filepath.Join(dir, "proc"), SysFS: filepath.Join(dir, "sys")}}

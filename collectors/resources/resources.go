@@ -2,14 +2,24 @@
 //
 // Each notification carries mteHotTrigger = the rule's name, empty
 // mteHotTargetName and mteHotContextName, mteHotOID = the object net-snmp's
-// snmpd serves for the same figure, and mteHotValue = the sampled percent,
-// rounded:
+// snmpd serves for the same figure, and mteHotValue = that object's value
+// at the sample, in the object's own unit (DISMAN-EVENT-MIB: "the value of
+// the object at mteTriggerValueID"), rounded:
 //
-//	cpu         HOST-RESOURCES-MIB::hrProcessorLoad.196608  overall busy % (see below)
-//	memory      HOST-RESOURCES-MIB::hrStorageUsed.1         "Physical memory"
-//	swap        HOST-RESOURCES-MIB::hrStorageUsed.10        "Swap space"
-//	filesystem  HOST-RESOURCES-MIB::hrStorageUsed.N         N = 31, 32, ... per mount point
-//	load        UCD-SNMP-MIB::laLoadInt.1                   1-minute load
+//	cpu         HOST-RESOURCES-MIB::hrProcessorLoad.196608  overall busy %
+//	memory      HOST-RESOURCES-MIB::hrStorageUsed.1         kB used (MemTotal - MemAvailable)
+//	swap        HOST-RESOURCES-MIB::hrStorageUsed.10        kB used (SwapTotal - SwapFree)
+//	filesystem  UCD-SNMP-MIB::dskPercent.N                  % used as df shows it; N = 1, 2, ... per mount point
+//	load        UCD-SNMP-MIB::laLoadInt.1                   1-minute load average × 100
+//
+// hrStorageUsed counts hrStorageAllocationUnits, 1024 bytes in net-snmp's
+// memory and swap rows; neither HOST-RESOURCES-MIB nor UCD-SNMP-MIB has a
+// percent of memory. Values beyond Integer32 (more than 2 TiB used) are
+// sent as its largest value.
+//
+// The thresholds are not in those units: a rule compares percents (load:
+// the load per core in percent), so that one rule fits every host size.
+// The log line of each crossing gives both the percent and the value sent.
 //
 // The cpu rule watches the busy percent of all CPUs together, not each CPU:
 // a hypervisor's scheduler moves a spinning vCPU from core to core, and per
@@ -17,9 +27,6 @@
 // send 64 notifications at once. hrProcessorLoad has no "all processors"
 // row, so the first processor's row (196608, net-snmp's hrDeviceIndex of
 // cpu0) names the object; the log names the busiest CPU.
-//
-// mteHotValue is always the rule's percent, so for load it is the load per
-// core in percent, not laLoadInt's load × 100.
 package resources
 
 import (
@@ -166,9 +173,9 @@ func (r *Resources) observe(ctx context.Context, out collectors.Notifier, s *rul
 	}
 	r.log.Info("resource threshold crossed", append([]any{
 		"rule", s.rule.Name, "resource", s.rule.Resource, "edge", e.String(),
-		"percent", round(rd.percent), "rising", s.threshold.rising, "falling", s.threshold.falling,
-		"oid", rd.oid.String()}, rd.detail...)...)
-	n, err := crossing(e, s.rule.Name, rd.oid, rd.percent)
+		"percent", saturate(rd.percent), "rising", s.threshold.rising, "falling", s.threshold.falling,
+		"oid", rd.oid.String(), "value", rd.value}, rd.detail...)...)
+	n, err := crossing(e, s.rule.Name, rd.oid, rd.value)
 	if err != nil {
 		return fmt.Errorf("rule %q: build %s notification: %w", s.rule.Name, e, err)
 	}
@@ -179,16 +186,18 @@ func (r *Resources) observe(ctx context.Context, out collectors.Notifier, s *rul
 }
 
 // crossing builds the DISMAN-EVENT-MIB notification of one edge.
-func crossing(e edge, rule string, oid mibs.OID, percent float64) (mibs.Notification, error) {
+func crossing(e edge, rule string, oid mibs.OID, value int64) (mibs.Notification, error) {
 	t := mibs.MteTriggerRising
 	if e == falling {
 		t = mibs.MteTriggerFalling
 	}
-	return t.New(mibs.String(rule), mibs.String(""), mibs.String(""), mibs.ObjectID(oid), mibs.Int(round(percent)))
+	return t.New(mibs.String(rule), mibs.String(""), mibs.String(""), mibs.ObjectID(oid), mibs.Int(value))
 }
 
-// round is the percent as mteHotValue carries it: a whole number, kept
-// within Integer32 whatever /proc says.
-func round(percent float64) int64 {
-	return int64(min(max(math.Round(percent), math.MinInt32), math.MaxInt32))
+// saturate rounds v to a whole number within Integer32, the syntax of
+// mteHotValue and of every object sent as mteHotOID, whatever /proc says:
+// beyond the range the largest (or smallest) value is sent, never a wrapped
+// one.
+func saturate(v float64) int64 {
+	return int64(min(max(math.Round(v), math.MinInt32), math.MaxInt32))
 }

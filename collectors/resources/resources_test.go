@@ -51,8 +51,11 @@ func TestPollEndToEnd(t *testing.T) {
 
 	// Startup: cpu only primes; memory 50%, swap 0%, load 25% are below
 	// falling and say nothing; / at 95% is above rising and says so.
+	// mteHotValue is in the unit of mteHotOID: a percent for
+	// hrProcessorLoad and dskPercent, kB for hrStorageUsed, load × 100 for
+	// laLoadInt.
 	expectSent(t, "startup", poll(t, r, out),
-		sent{rise, "filesystem", "1.3.6.1.2.1.25.2.3.1.6.31", 95})
+		sent{rise, "filesystem", "1.3.6.1.4.1.2021.9.1.9.1", 95})
 
 	// Two CPUs 95% busy in the interval, memory 97% used, load 5 on 2
 	// CPUs, / down to 70%.
@@ -63,9 +66,9 @@ func TestPollEndToEnd(t *testing.T) {
 	clock.advance(30 * time.Second)
 	expectSent(t, "busy", poll(t, r, out),
 		sent{rise, "cpu", "1.3.6.1.2.1.25.3.3.1.2.196608", 95},
-		sent{rise, "memory", "1.3.6.1.2.1.25.2.3.1.6.1", 97},
-		sent{fall, "filesystem", "1.3.6.1.2.1.25.2.3.1.6.31", 70},
-		sent{rise, "load", "1.3.6.1.4.1.2021.10.1.5.1", 250})
+		sent{rise, "memory", "1.3.6.1.2.1.25.2.3.1.6.1", 970},
+		sent{fall, "filesystem", "1.3.6.1.4.1.2021.9.1.9.1", 70},
+		sent{rise, "load", "1.3.6.1.4.1.2021.10.1.5.1", 500})
 
 	// Still busy: no repeat. /proc/stat unchanged gives no cpu figure, which
 	// must not reset the cpu trigger either.
@@ -75,12 +78,13 @@ func TestPollEndToEnd(t *testing.T) {
 	clock.advance(30 * time.Second)
 	expectSent(t, "cpu at 100%, already risen", poll(t, r, out))
 
-	// Memory back to 84.6% (rounded 85, at falling), swap filling to 60%.
+	// Memory back to 84.6% (846 kB used, rounded 85%: at falling), swap
+	// filling to 60% (1200 kB).
 	f.meminfo(1000, 154, 2000, 800)
 	clock.advance(30 * time.Second)
 	expectSent(t, "recovering", poll(t, r, out),
-		sent{fall, "memory", "1.3.6.1.2.1.25.2.3.1.6.1", 85},
-		sent{rise, "swap", "1.3.6.1.2.1.25.2.3.1.6.10", 60})
+		sent{fall, "memory", "1.3.6.1.2.1.25.2.3.1.6.1", 846},
+		sent{rise, "swap", "1.3.6.1.2.1.25.2.3.1.6.10", 1200})
 
 	// Polls in between intervals read nothing.
 	fs.set("/host", usedFS(99))
@@ -88,7 +92,7 @@ func TestPollEndToEnd(t *testing.T) {
 	expectSent(t, "between intervals", poll(t, r, out))
 	clock.advance(20 * time.Second)
 	expectSent(t, "next interval", poll(t, r, out),
-		sent{rise, "filesystem", "1.3.6.1.2.1.25.2.3.1.6.31", 99})
+		sent{rise, "filesystem", "1.3.6.1.4.1.2021.9.1.9.1", 99})
 }
 
 func TestPollFilesystemSelection(t *testing.T) {
@@ -107,10 +111,10 @@ func TestPollFilesystemSelection(t *testing.T) {
 	// order among the watched mounts; lxcfs, overlay, squashfs, proc and
 	// the others are never read.
 	expectSent(t, "all real file systems", poll(t, r, out),
-		sent{rise, "all", "1.3.6.1.2.1.25.2.3.1.6.31", 99},
-		sent{rise, "all", "1.3.6.1.2.1.25.2.3.1.6.33", 99},
-		sent{rise, "all", "1.3.6.1.2.1.25.2.3.1.6.34", 99},
-		sent{rise, "run", "1.3.6.1.2.1.25.2.3.1.6.32", 99})
+		sent{rise, "all", "1.3.6.1.4.1.2021.9.1.9.1", 99},
+		sent{rise, "all", "1.3.6.1.4.1.2021.9.1.9.3", 99},
+		sent{rise, "all", "1.3.6.1.4.1.2021.9.1.9.4", 99},
+		sent{rise, "run", "1.3.6.1.4.1.2021.9.1.9.2", 99})
 	for _, p := range []string{"/host/var/lib/docker/overlay2/abc/merged", "/host/snap/core22/1380", "/host/proc", "/host/sys/fs/cgroup"} {
 		if n := fs.count(p); n != 0 {
 			t.Errorf("%s read %d times", p, n)
@@ -141,8 +145,8 @@ func TestPollReportsFailuresAndGoesOn(t *testing.T) {
 		t.Errorf("a host without swap is an error: %v", err)
 	}
 	expectSent(t, "the readable mounts still notify", out.take(),
-		sent{rise, "all", "1.3.6.1.2.1.25.2.3.1.6.31", 95},
-		sent{rise, "all", "1.3.6.1.2.1.25.2.3.1.6.32", 99})
+		sent{rise, "all", "1.3.6.1.4.1.2021.9.1.9.1", 95},
+		sent{rise, "all", "1.3.6.1.4.1.2021.9.1.9.2", 99})
 }
 
 type failingNotifier struct{ calls int }

@@ -92,8 +92,9 @@ func containsInstance(readings []reading, instance string) bool {
 type reading struct {
 	instance string   // "" or the mount point
 	oid      mibs.OID // sent as mteHotOID
-	percent  float64
-	detail   []any // extra log attributes
+	percent  float64  // what the rule's thresholds compare
+	value    int64    // sent as mteHotValue: the value of oid, in its unit
+	detail   []any    // extra log attributes
 }
 
 // sample reads the rule's resource. A filesystem rule may return readings
@@ -107,21 +108,21 @@ func (r *Resources) sample(ctx context.Context, s *ruleState, snap *snapshot) ([
 		if err != nil {
 			return nil, err
 		}
-		p, err := memoryUsedPercent(m)
+		u, err := memoryUsed(m)
 		if err != nil {
 			return nil, err
 		}
-		return []reading{{oid: memoryOID, percent: p}}, nil
+		return []reading{{oid: memoryOID, percent: u.percent(), value: saturate(float64(u.used))}}, nil
 	case Swap:
 		m, err := snap.Meminfo()
 		if err != nil {
 			return nil, err
 		}
-		p, ok, err := swapUsedPercent(m)
+		u, ok, err := swapUsed(m)
 		if err != nil || !ok {
 			return nil, err
 		}
-		return []reading{{oid: swapOID, percent: p}}, nil
+		return []reading{{oid: swapOID, percent: u.percent(), value: saturate(float64(u.used))}}, nil
 	case Load:
 		return sampleLoad(snap)
 	case Filesystem:
@@ -148,7 +149,7 @@ func sampleCPU(s *ruleState, snap *snapshot) ([]reading, error) {
 		return nil, nil
 	}
 	cpu, busiest := load.busiest()
-	return []reading{{oid: cpuOID, percent: load.overall, detail: []any{"busiest_cpu", cpu, "busiest_cpu_percent", round(busiest)}}}, nil
+	return []reading{{oid: cpuOID, percent: load.overall, value: saturate(load.overall), detail: []any{"busiest_cpu", cpu, "busiest_cpu_percent", saturate(busiest)}}}, nil
 }
 
 func sampleLoad(snap *snapshot) ([]reading, error) {
@@ -164,7 +165,10 @@ func sampleLoad(snap *snapshot) ([]reading, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []reading{{oid: loadOID, percent: p, detail: []any{"load1", l.Load1, "cpus", len(st.CPU)}}}, nil
+	// laLoadInt is the whole host's load × 100, not the rule's per-core
+	// percent; rounding rather than truncating keeps 2.29 at 229 where
+	// floating point gives 228.99999...
+	return []reading{{oid: loadOID, percent: p, value: saturate(l.Load1 * 100), detail: []any{"load1", l.Load1, "cpus", len(st.CPU)}}}, nil
 }
 
 // sampleFilesystems reads the rule's mount, or every real file system when
@@ -201,14 +205,14 @@ func (r *Resources) sampleFilesystems(ctx context.Context, s *ruleState, snap *s
 			continue
 		}
 		readings = append(readings, reading{
-			instance: w.mount.point, oid: filesystemOID(w.index), percent: p,
+			instance: w.mount.point, oid: filesystemOID(w.index), percent: p, value: saturate(p),
 			detail: []any{"mount", w.mount.point, "device", w.mount.device, "type", w.mount.fsType},
 		})
 	}
 	return readings, errors.Join(errs...)
 }
 
-// watchedMount is a mount point some rule watches, with its hrStorageIndex.
+// watchedMount is a mount point some rule watches, with its dskIndex.
 type watchedMount struct {
 	mount mount
 	index uint32

@@ -112,37 +112,44 @@ func busyPercent(prev, cur procfs.CPUStat) (float64, bool) {
 	return min(max(busy, 0), 100), true
 }
 
-// memoryUsedPercent is (MemTotal - MemAvailable) / MemTotal: memory the
-// kernel cannot hand out without swapping. Kernels before 3.14 lack
-// MemAvailable; MemFree + Buffers + Cached is the estimate free(1) used then.
-func memoryUsedPercent(m procfs.Meminfo) (float64, error) {
+// kBUsage is an amount used out of a total, in kB as /proc/meminfo gives
+// them: the unit of net-snmp's hrStorageTable rows for memory and swap.
+type kBUsage struct{ used, total uint64 }
+
+// percent is the share used, the figure a memory or swap rule compares.
+func (u kBUsage) percent() float64 { return float64(u.used) / float64(u.total) * 100 }
+
+// memoryUsed is MemTotal - MemAvailable: memory the kernel cannot hand out
+// without swapping. Kernels before 3.14 lack MemAvailable; MemFree + Buffers
+// + Cached is the estimate free(1) used then.
+func memoryUsed(m procfs.Meminfo) (kBUsage, error) {
 	if m.MemTotal == nil || *m.MemTotal == 0 {
-		return 0, errors.New("/proc/meminfo has no MemTotal")
+		return kBUsage{}, errors.New("/proc/meminfo has no MemTotal")
 	}
-	total := float64(*m.MemTotal)
-	var available float64
+	total := *m.MemTotal
+	var available uint64
 	switch {
 	case m.MemAvailable != nil:
-		available = float64(*m.MemAvailable)
+		available = *m.MemAvailable
 	case m.MemFree != nil:
-		available = float64(*m.MemFree + deref(m.Buffers) + deref(m.Cached))
+		available = *m.MemFree + deref(m.Buffers) + deref(m.Cached)
 	default:
-		return 0, errors.New("/proc/meminfo has neither MemAvailable nor MemFree")
+		return kBUsage{}, errors.New("/proc/meminfo has neither MemAvailable nor MemFree")
 	}
-	return usedPercent(total, min(available, total)), nil
+	return kBUsage{used: total - min(available, total), total: total}, nil
 }
 
-// swapUsedPercent is (SwapTotal - SwapFree) / SwapTotal; ok is false on a
-// host without swap, where a swap rule has nothing to compare.
-func swapUsedPercent(m procfs.Meminfo) (percent float64, ok bool, err error) {
+// swapUsed is SwapTotal - SwapFree; ok is false on a host without swap,
+// where a swap rule has nothing to compare.
+func swapUsed(m procfs.Meminfo) (u kBUsage, ok bool, err error) {
 	if m.SwapTotal == nil || *m.SwapTotal == 0 {
-		return 0, false, nil
+		return kBUsage{}, false, nil
 	}
 	if m.SwapFree == nil {
-		return 0, false, errors.New("/proc/meminfo has SwapTotal but no SwapFree")
+		return kBUsage{}, false, errors.New("/proc/meminfo has SwapTotal but no SwapFree")
 	}
-	total := float64(*m.SwapTotal)
-	return usedPercent(total, min(float64(*m.SwapFree), total)), true, nil
+	total := *m.SwapTotal
+	return kBUsage{used: total - min(*m.SwapFree, total), total: total}, true, nil
 }
 
 // loadPerCorePercent is the 1-minute load average per online CPU as a
@@ -153,8 +160,6 @@ func loadPerCorePercent(l *procfs.LoadAvg, cpus int) (float64, error) {
 	}
 	return l.Load1 / float64(cpus) * 100, nil
 }
-
-func usedPercent(total, free float64) float64 { return (total - free) / total * 100 }
 
 func deref(p *uint64) uint64 {
 	if p == nil {

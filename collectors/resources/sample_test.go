@@ -72,16 +72,16 @@ func TestMemoryAndSwap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := memoryUsedPercent(m); err != nil || !near(p, 85) {
-		t.Errorf("memory %g %v, want 85", p, err)
+	if u, err := memoryUsed(m); err != nil || u != (kBUsage{used: 850, total: 1000}) || !near(u.percent(), 85) {
+		t.Errorf("memory %+v %v, want 850 of 1000 kB, 85%%", u, err)
 	}
-	if p, ok, err := swapUsedPercent(m); err != nil || !ok || !near(p, 75) {
-		t.Errorf("swap %g %v %v, want 75", p, ok, err)
+	if u, ok, err := swapUsed(m); err != nil || !ok || u != (kBUsage{used: 1500, total: 2000}) || !near(u.percent(), 75) {
+		t.Errorf("swap %+v %v %v, want 1500 of 2000 kB, 75%%", u, ok, err)
 	}
 
 	f.meminfo(1000, 150, 0, 0)
 	m, _ = readFixture(t, f).Meminfo()
-	if _, ok, err := swapUsedPercent(m); ok || err != nil {
+	if _, ok, err := swapUsed(m); ok || err != nil {
 		t.Errorf("no swap: ok %v err %v, want nothing to compare and no error", ok, err)
 	}
 }
@@ -94,12 +94,12 @@ func TestMemoryWithoutMemAvailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := memoryUsedPercent(m); err != nil || !near(p, 60) {
-		t.Errorf("memory %g %v, want 60 from MemFree+Buffers+Cached", p, err)
+	if u, err := memoryUsed(m); err != nil || u.used != 600 || !near(u.percent(), 60) {
+		t.Errorf("memory %+v %v, want 600 kB (60%%) from MemFree+Buffers+Cached", u, err)
 	}
 	f.write("meminfo", "MemFree: 100 kB\n")
 	m, _ = readFixture(t, f).Meminfo()
-	if _, err := memoryUsedPercent(m); err == nil || !strings.Contains(err.Error(), "MemTotal") {
+	if _, err := memoryUsed(m); err == nil || !strings.Contains(err.Error(), "MemTotal") {
 		t.Errorf("no MemTotal: %v", err)
 	}
 }
@@ -113,8 +113,8 @@ func TestLoadPerCore(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 3 runnable tasks on 2 CPUs.
-	if len(readings) != 1 || !near(readings[0].percent, 150) || readings[0].oid.String() != "1.3.6.1.4.1.2021.10.1.5.1" {
-		t.Errorf("readings %+v, want 150%% on laLoadInt.1", readings)
+	if len(readings) != 1 || !near(readings[0].percent, 150) || readings[0].value != 300 || readings[0].oid.String() != "1.3.6.1.4.1.2021.10.1.5.1" {
+		t.Errorf("readings %+v, want 150%% per core, sent as laLoadInt.1 = 300", readings)
 	}
 	if _, err := loadPerCorePercent(&procfs.LoadAvg{Load1: 1}, 0); err == nil {
 		t.Error("no CPUs: no error")
@@ -175,15 +175,15 @@ func TestStorageIndexIsStable(t *testing.T) {
 		return m
 	}
 	first := index()
-	if first["/"] != 31 || first["/var/lib/libvirt"] != 32 || first["/mnt/vm images"] != 33 || len(first) != 3 {
-		t.Errorf("indices %v, want / 31, /var/lib/libvirt 32, /mnt/vm images 33", first)
+	if first["/"] != 1 || first["/var/lib/libvirt"] != 2 || first["/mnt/vm images"] != 3 || len(first) != 3 {
+		t.Errorf("indices %v, want / 1, /var/lib/libvirt 2, /mnt/vm images 3", first)
 	}
 	// A new mount listed first, and libvirt unmounted then remounted last:
 	// everyone keeps its number, the newcomer takes the next.
 	f.write("mounts", "/dev/sdc1 /srv ext4 rw 0 0\n/dev/sda1 / ext4 rw 0 0\n/dev/sdb1 /var/lib/libvirt xfs rw 0 0\n")
 	second := index()
-	if second["/"] != 31 || second["/var/lib/libvirt"] != 32 || second["/srv"] != 34 {
-		t.Errorf("indices after remount %v, want / 31, /var/lib/libvirt 32, /srv 34", second)
+	if second["/"] != 1 || second["/var/lib/libvirt"] != 2 || second["/srv"] != 4 {
+		t.Errorf("indices after remount %v, want / 1, /var/lib/libvirt 2, /srv 4", second)
 	}
 }
 

@@ -238,7 +238,7 @@ func TestRunReturnsWatchErrors(t *testing.T) {
 	// Stand in for the inotify reader, which reports on this same channel.
 	cause := errors.New("inotify read failed")
 	select {
-	case w.fw.Errors <- cause:
+	case w.errs <- cause:
 	case <-time.After(mustCome):
 		t.Fatal("Run is not reading errors")
 	}
@@ -359,4 +359,110 @@ func rename(t *testing.T, dir, from, to string) {
 	if err := os.Rename(filepath.Join(dir, from), filepath.Join(dir, to)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSlowInPlaceSaveIsReportedOnceComplete is the failing scenario of a
+// slow in-place save: the writer truncates the file, writes half, pauses
+// for longer than the debounce and writes the rest through the same open
+// file. The change is reported once, after the close, and whoever reads
+// the file then reads it whole.
+func TestSlowInPlaceSaveIsReportedOnceComplete(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "snmp.toml")
+	put(t, dir, "snmp.toml", "enabled = true\nport = 161\n")
+	w, err := NewWatcher(dir, fastDebounce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan string, 10) // the file as each onChange finds it
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- w.Run(ctx, func([]string) {
+			b, _ := os.ReadFile(path)
+			seen <- string(b)
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		w.Close()
+	})
+
+	const first, rest = "enabled = true\n", "port = 1161\n"
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(first); err != nil {
+		t.Fatal(err)
+	}
+	// The writer's pause, six debounce periods: the half file must not be
+	// reported meanwhile.
+	select {
+	case got := <-seen:
+		t.Fatalf("reported while the writer still had the file open, with %q", got)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := f.WriteString(rest); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-seen:
+		if got != first+rest {
+			t.Errorf("reported with the file reading %q, want %q", got, first+rest)
+		}
+	case <-time.After(mustCome):
+		t.Fatal("the completed save was never reported")
+	}
+	select {
+	case got := <-seen:
+		t.Errorf("reported twice, again with %q", got)
+	case <-time.After(fastDebounce + 250*time.Millisecond):
+	}
+}
+
+// TestWriterHeldOpenIsReportedAfterMaxWriting: a file kept open for
+// writing is not waited for forever, and its close is reported too.
+func TestWriterHeldOpenIsReportedAfterMaxWriting(t *testing.T) {
+	dir := t.TempDir()
+	w, err := NewWatcher(dir, fastDebounce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.maxWriting = 300 * time.Millisecond
+	calls := runWatcher(t, w)
+
+	f, err := os.Create(filepath.Join(dir, "snmp.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString("port = 1\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-calls:
+		if !slices.Equal(got, []string{"snmp.toml"}) {
+			t.Fatalf("onChange(%q), want [snmp.toml]", got)
+		}
+	case <-time.After(mustCome):
+		t.Fatal("a file held open for writing was never reported")
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-calls:
+		if !slices.Equal(got, []string{"snmp.toml"}) {
+			t.Fatalf("onChange(%q) at the close, want [snmp.toml]", got)
+		}
+	case <-time.After(mustCome):
+		t.Fatal("the close was never reported")
+	}
+	expectQuiet(t, calls, fastDebounce)
 }

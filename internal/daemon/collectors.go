@@ -70,8 +70,14 @@ func (d *Daemon) collectorsPath() string { return filepath.Join(d.opts.ConfigDir
 
 // loadCollectors reads collectors.toml over the defaults.
 func (d *Daemon) loadCollectors() (CollectorsConfig, error) {
+	return d.loadCollectorsFile(d.collectorsPath())
+}
+
+// loadCollectorsFile reads the collectors' configuration at path over the
+// defaults.
+func (d *Daemon) loadCollectorsFile(path string) (CollectorsConfig, error) {
 	cfg := d.opts.Defaults.Collectors()
-	if _, err := configstore.Load(d.collectorsPath(), cfg.Ptr()); err != nil {
+	if _, err := configstore.Load(path, cfg.Ptr()); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
@@ -112,6 +118,7 @@ func (d *Daemon) reloadCollectors(credit context.Context) {
 	d.collectors = set
 	d.auditReload(credit, "collectors.reload", old.cfg.Ptr(), cfg.Ptr(), nil)
 	d.log.Info("configuration reloaded", "file", d.collectorsPath())
+	d.saveLastGood(CollectorsFile, cfg.Ptr())
 }
 
 // collectorStats are the running collectors' counters, by name.

@@ -133,6 +133,10 @@ func New(opts Options, log *slog.Logger) *Daemon {
 	log = slog.New(h)
 	opts.Defaults = opts.Defaults.orFactory()
 	d := &Daemon{opts: opts, log: log, agent: snmpagent.New(log), ready: make(chan struct{}), ownLog: q}
+	// Informs not yet acknowledged are kept here and resent after a restart.
+	if opts.StateDir != "" {
+		d.agent.SetStateDir(filepath.Join(opts.StateDir, "informs"))
+	}
 	d.metrics = newMetricsHandler(d, log)
 	return d
 }
@@ -167,32 +171,25 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer watcher.Close()
 
-	cfg, err := d.loadSNMP()
-	if err != nil {
-		return err
-	}
-	collectorsCfg, err := d.loadCollectors()
-	if err == nil {
-		err = collectorsCfg.Validate()
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", d.collectorsPath(), err)
-	}
-	syslogCfg, err := d.loadSyslog()
-	var syslogPlan *forward.Plan
-	if err == nil {
-		syslogPlan, err = forward.Prepare(syslogCfg)
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", d.syslogPath(), err)
-	}
+	// Before the configuration files: a start from a last good copy is audited.
 	if err := d.openRemote(); err != nil {
 		return fmt.Errorf("remote management: %w", err)
 	}
 	defer d.remote.audit.Close()
-	plan, err := d.prepare(ctx, cfg)
+	// Each file, or its last good copy when the file is invalid (lastgood.go).
+	collectorsCfg, _, err := startConfig(d, "collectors.start", CollectorsFile, d.loadCollectorsFile,
+		func(c CollectorsConfig) (struct{}, error) { return struct{}{}, c.Validate() })
 	if err != nil {
-		return fmt.Errorf("%s: %w", d.snmpPath(), err)
+		return err
+	}
+	syslogCfg, syslogPlan, err := startConfig(d, "syslog.start", SyslogFile, d.loadSyslogFile, forward.Prepare)
+	if err != nil {
+		return err
+	}
+	cfg, plan, err := startConfig(d, "snmp.start", SNMPFile, d.loadSNMPAtStart,
+		func(c snmpconfig.Config) (*snmpagent.Plan, error) { return d.prepare(ctx, c) })
+	if err != nil {
+		return err
 	}
 	// The socket before the plan: a daemon that cannot serve its API must
 	// not have announced itself with coldStart.
@@ -237,6 +234,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		go func() { serveErr <- remoteSrv.Serve(tln) }()
 	}
+	// All in force: the last good configurations, should a file turn invalid.
+	d.saveLastGood(SNMPFile, cfg)
+	d.saveLastGood(CollectorsFile, collectorsCfg.Ptr())
+	d.saveLastGood(SyslogFile, syslogCfg)
 	d.log.Info("hostagentd ready", "config_dir", d.opts.ConfigDir, "state_dir", d.opts.StateDir, "api_socket", d.opts.APISocket)
 	close(d.ready)
 
@@ -276,9 +277,25 @@ func (d *Daemon) Run(ctx context.Context) error {
 func (d *Daemon) snmpPath() string { return filepath.Join(d.opts.ConfigDir, SNMPFile) }
 
 // loadSNMP reads snmp.toml over the factory defaults.
-func (d *Daemon) loadSNMP() (snmpconfig.Config, error) {
+func (d *Daemon) loadSNMP() (snmpconfig.Config, error) { return d.loadSNMPFile(d.snmpPath()) }
+
+// noSNMPSettings is what a snmp.toml without settings would do.
+const noSNMPSettings = "the agent off, no notification sent to any receiver"
+
+// loadSNMPAtStart reads the SNMP configuration at path for a start; a file
+// without settings is refused (requireSettings).
+func (d *Daemon) loadSNMPAtStart(path string) (snmpconfig.Config, error) {
+	if err := requireSettings(path, noSNMPSettings); err != nil {
+		return d.opts.Defaults.SNMP(), err
+	}
+	return d.loadSNMPFile(path)
+}
+
+// loadSNMPFile reads the SNMP configuration at path over the factory
+// defaults.
+func (d *Daemon) loadSNMPFile(path string) (snmpconfig.Config, error) {
 	cfg := d.opts.Defaults.SNMP()
-	if _, err := configstore.Load(d.snmpPath(), &cfg); err != nil {
+	if _, err := configstore.Load(path, &cfg); err != nil {
 		return cfg, err
 	}
 	cfg.Normalize()
@@ -344,7 +361,18 @@ func (d *Daemon) reloadSNMP(credit context.Context) {
 		d.log.Warn("configuration file removed; the running configuration is kept and will be written again at the next change", "file", d.snmpPath())
 		return
 	}
-	cfg, err := d.loadSNMP()
+	var cfg snmpconfig.Config
+	var err error
+	if credit != nil {
+		// A hand edit that empties the file is refused, even when it
+		// changes nothing (defaults running): it is never the daemon's
+		// own write, which holds every setting. A restore's files are
+		// checked by the restore.
+		err = requireSettings(d.snmpPath(), noSNMPSettings)
+	}
+	if err == nil {
+		cfg, err = d.loadSNMP()
+	}
 	if err == nil && reflect.DeepEqual(cfg, d.agent.Config()) {
 		return // our own write, or an edit that changes nothing
 	}
@@ -361,6 +389,7 @@ func (d *Daemon) reloadSNMP(credit context.Context) {
 	d.agent.Apply(plan)
 	d.auditReload(credit, "snmp.reload", old, cfg, nil)
 	d.log.Info("configuration reloaded", "file", d.snmpPath())
+	d.saveLastGood(SNMPFile, cfg)
 }
 
 // SNMPState implements apiserver.SNMPService.
@@ -400,6 +429,7 @@ func (d *Daemon) UpdateSNMP(ctx context.Context, change func(*snmpconfig.Config)
 	}
 	d.agent.Apply(plan)
 	d.auditChanges(ctx, "snmp.update", old, cfg, nil)
+	d.saveLastGood(SNMPFile, cfg)
 	return d.SNMPState(), nil
 }
 

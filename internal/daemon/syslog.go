@@ -26,9 +26,13 @@ previous configuration kept running. See README.md for every setting.`
 func (d *Daemon) syslogPath() string { return filepath.Join(d.opts.ConfigDir, SyslogFile) }
 
 // loadSyslog reads syslog.toml over the factory defaults.
-func (d *Daemon) loadSyslog() (syslogd.Config, error) {
+func (d *Daemon) loadSyslog() (syslogd.Config, error) { return d.loadSyslogFile(d.syslogPath()) }
+
+// loadSyslogFile reads the forwarder's configuration at path over the
+// factory defaults.
+func (d *Daemon) loadSyslogFile(path string) (syslogd.Config, error) {
 	cfg := d.opts.Defaults.Syslog()
-	_, err := configstore.Load(d.syslogPath(), &cfg)
+	_, err := configstore.Load(path, &cfg)
 	return cfg, err
 }
 
@@ -187,6 +191,7 @@ func (d *Daemon) restartSyslog(p *forward.Plan) error {
 		}
 		return err
 	}
+	d.saveLastGood(SyslogFile, p.Config())
 	return nil
 }
 

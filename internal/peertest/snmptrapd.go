@@ -29,6 +29,9 @@ const startTimeout = 30 * time.Second
 type SnmptrapdOptions struct {
 	Communities []string // accepted communities (authCommunity log); default {"public"}
 	MIBDir      string   // passed as -M with -m ALL; default MIBDir(t)
+	// Port is the UDP port to listen on (a receiver that comes back where
+	// an agent already sends); 0 is a free one.
+	Port int
 }
 
 // Trap is one notification as snmptrapd decoded it.
@@ -105,7 +108,7 @@ func StartSnmptrapd(t testing.TB, opts SnmptrapdOptions) *Snmptrapd {
 		if err == nil {
 			return s
 		}
-		if !errors.Is(err, errPortTaken) || attempt == 3 {
+		if !errors.Is(err, errPortTaken) || attempt == 3 || opts.Port != 0 {
 			t.Fatalf("peertest: %v", err)
 		}
 	}
@@ -115,9 +118,12 @@ var errPortTaken = errors.New("UDP port already in use")
 
 func startSnmptrapd(t testing.TB, bin string, opts SnmptrapdOptions) (*Snmptrapd, error) {
 	t.Helper()
-	port, err := freeUDPPort()
-	if err != nil {
-		return nil, err
+	port := opts.Port
+	if port == 0 {
+		var err error
+		if port, err = freeUDPPort(); err != nil {
+			return nil, err
+		}
 	}
 	tag := randomHex(4)
 	s := &Snmptrapd{
@@ -534,6 +540,10 @@ func cleanEnv() []string {
 	}
 	return env
 }
+
+// FreeUDPPort returns a UDP port on 127.0.0.1 that nothing listens on now
+// (another process may take it before the caller binds it).
+func FreeUDPPort() (int, error) { return freeUDPPort() }
 
 func freeUDPPort() (int, error) {
 	c, err := net.ListenPacket("udp4", "127.0.0.1:0")

@@ -104,33 +104,19 @@ func (c *Config) Parse(r Resolver) (Settings, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
-	if c.Port < 1 || c.Port > 65535 {
-		bad("port %d: must be from 1 to 65535", c.Port)
-	}
-	if len(c.Communities) > MaxCommunities {
-		bad("communities: %d given, at most %d are allowed", len(c.Communities), MaxCommunities)
-	}
-	for i, comm := range c.Communities {
-		if err := checkCommunity(comm); err != nil {
-			bad("communities: %w", err)
-		} else if slices.Index(c.Communities, comm) != i {
-			bad("communities: %q is listed twice", comm)
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
-	if len(c.Targets) > MaxTargets {
-		bad("targets: %d given, at most %d are allowed", len(c.Targets), MaxTargets)
-	}
-	seen := map[string]bool{}
+	add(CheckPort(c.Port))
+	add(CheckCommunities(c.Communities))
+	add(CheckTargets(c.Targets))
 	for _, raw := range c.Targets {
 		t, err := ParseTarget(raw)
 		if err != nil {
-			bad("targets: %w", err)
-			continue
+			continue // reported by CheckTargets
 		}
-		if seen[t.String()] {
-			bad("targets: %q is listed twice", raw)
-		}
-		seen[t.String()] = true
 		if t.Community == "" && len(c.Communities) == 0 && c.Enabled {
 			bad("targets: %q names no community and no communities are configured; write host@port/community or set communities", raw)
 		}
@@ -144,23 +130,11 @@ func (c *Config) Parse(r Resolver) (Settings, error) {
 		}
 		s.Notraps = append(s.Notraps, oid)
 	}
-	for key, v := range map[string]string{"syscontact": c.Syscontact, "syslocation": c.Syslocation} {
-		if len(v) > maxDisplayLen || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-			bad("%s %q: must be at most %d characters of UTF-8 text without control characters", key, v, maxDisplayLen)
-		}
-	}
-	switch c.Loglevel {
-	case "debug":
-		s.Level = slog.LevelDebug
-	case "info":
-		s.Level = slog.LevelInfo
-	case "warning":
-		s.Level = slog.LevelWarn
-	case "error":
-		s.Level = slog.LevelError
-	default:
-		bad("loglevel %q: must be one of %s", c.Loglevel, strings.Join(Loglevels, ", "))
-	}
+	add(CheckText("syscontact", c.Syscontact))
+	add(CheckText("syslocation", c.Syslocation))
+	level, err := CheckLoglevel(c.Loglevel)
+	add(err)
+	s.Level = level
 	oid, err := mibs.ParseOID(c.SysObjectID)
 	if err != nil {
 		bad("sysobjectid: %w", err)
@@ -176,6 +150,82 @@ func (c *Config) Parse(r Resolver) (Settings, error) {
 		bad("queue_size %d: must be from 1 to 1000000", c.QueueSize)
 	}
 	return s, errors.Join(errs...)
+}
+
+// The checks of one setting each, as Parse applies them. vicfg-snmp applies
+// them to the values of its command line too, so that a value is refused
+// with the daemon's own message before the change is announced or sent.
+// Each error names the setting, the value and what is allowed.
+
+// CheckPort checks the port the agent listens on.
+func CheckPort(port int) error {
+	if port < 1 || port > 65535 {
+		return fmt.Errorf("port %d: must be from 1 to 65535", port)
+	}
+	return nil
+}
+
+// CheckCommunities checks a list of communities: at most MaxCommunities,
+// each valid, none twice.
+func CheckCommunities(communities []string) error {
+	var errs []error
+	if len(communities) > MaxCommunities {
+		errs = append(errs, fmt.Errorf("communities: %d given, at most %d are allowed", len(communities), MaxCommunities))
+	}
+	for i, comm := range communities {
+		if err := checkCommunity(comm); err != nil {
+			errs = append(errs, fmt.Errorf("communities: %w", err))
+		} else if slices.Index(communities, comm) != i {
+			errs = append(errs, fmt.Errorf("communities: %q is listed twice", comm))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// CheckTargets checks a list of targets: at most MaxTargets, each valid,
+// none twice (in canonical form). Whether a target without a community has
+// one to fall back on depends on the other settings: Parse checks that.
+func CheckTargets(targets []string) error {
+	var errs []error
+	if len(targets) > MaxTargets {
+		errs = append(errs, fmt.Errorf("targets: %d given, at most %d are allowed", len(targets), MaxTargets))
+	}
+	seen := map[string]bool{}
+	for _, raw := range targets {
+		t, err := ParseTarget(raw)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("targets: %w", err))
+			continue
+		}
+		if seen[t.String()] {
+			errs = append(errs, fmt.Errorf("targets: %q is listed twice", raw))
+		}
+		seen[t.String()] = true
+	}
+	return errors.Join(errs...)
+}
+
+// CheckText checks a display string setting (syscontact, syslocation).
+func CheckText(key, v string) error {
+	if len(v) > maxDisplayLen || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return fmt.Errorf("%s %q: must be at most %d characters of UTF-8 text without control characters", key, v, maxDisplayLen)
+	}
+	return nil
+}
+
+// CheckLoglevel checks the agent's log level and returns it.
+func CheckLoglevel(level string) (slog.Level, error) {
+	switch level {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return slog.LevelInfo, fmt.Errorf("loglevel %q: must be one of %s", level, strings.Join(Loglevels, ", "))
 }
 
 // Clone returns a copy that shares no slices with c.

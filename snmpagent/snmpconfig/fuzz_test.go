@@ -2,6 +2,7 @@ package snmpconfig
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -24,6 +25,8 @@ func FuzzParseTarget(f *testing.F) {
 		"h/with/slash", "", "@162", "bad_host!", "h@0", "h@65536", "h@x/c", "h@162/", "h/" + strings.Repeat("c", 65),
 		"h/a b", "h/a,b", "-h", "a..b", "inform:", "fe80::1%eth0@162/c", "[fe80::1%eth0]/c", " v1:h ",
 		"h@+162", "h@0162", "nms.example.com.", "v1:v2c:h", "[::1]]@1",
+		"inform:[::1]@20164/public", "[fe80::1%eth0]@162/c", "0.0.0.0", "::", "255.255.255.255", "::ffff:255.255.255.255",
+		"224.0.0.1", "ff02::1", "0", "127.1", "0x7f.1", "h@162/public/extra", "h//c", `h/"pub`, "h/pub\\", "[::1@162", "fe80::1%a\nb@162/c", "[fe80::1%eth0]]",
 	} {
 		f.Add(s)
 	}
@@ -38,12 +41,23 @@ func FuzzParseTarget(f *testing.F) {
 		if tg.Host == "" || tg.Port == 0 || tg.Kind > InformV2c {
 			t.Fatalf("ParseTarget(%q) = %+v: incomplete", s, tg)
 		}
+		if a, err := netip.ParseAddr(tg.Host); err == nil {
+			if a = a.Unmap(); a.IsUnspecified() || a.IsMulticast() || a == limitedBroadcast {
+				t.Fatalf("ParseTarget(%q) = %+v: not one receiver", s, tg)
+			}
+		}
+		if hostPort, _, _ := strings.Cut(tg.String(), "/"); strings.Contains(tg.Host, ":") != strings.Contains(hostPort, "[") {
+			t.Fatalf("ParseTarget(%q).String() = %q: an IPv6 address must be in brackets, nothing else", s, tg.String())
+		}
 		if tg.Community != "" {
 			if err := checkCommunity(tg.Community); err != nil {
 				t.Fatalf("ParseTarget(%q) = %+v with an invalid community: %v", s, tg, err)
 			}
 		}
 		canon := tg.String()
+		if strings.ContainsFunc(canon, func(r rune) bool { return r <= ' ' || r > '~' }) {
+			t.Fatalf("ParseTarget(%q).String() = %q: a target is shown on one line, in printable ASCII", s, canon)
+		}
 		again, err := ParseTarget(canon)
 		if err != nil || again != tg {
 			t.Fatalf("ParseTarget(%q) = %+v, but ParseTarget(String() = %q) = %+v, %v", s, tg, canon, again, err)
@@ -93,6 +107,8 @@ func FuzzConfigValidate(f *testing.F) {
 		{true, 65535, "", "192.0.2.1", "", "", "", "error", ".1.3", int64(time.Minute), 10, 1_000_000},
 		{true, 0, "a b\na\na", "h\nh@162\nbad_host", "nope\n1..3", "tab\there", "x\x7f", "loud", "9.9", 0, 11, 0},
 		{false, 162, "c", "fe80::1%eth0/c", "IF-MIB::linkDown", strings.Repeat("x", 256), "", "warning", "1.3.6", int64(time.Second), 5, 10},
+		{true, 161, "public", "inform:::1@20164/public\n[::1]@162\nh@162/a/b\n255.255.255.255/c", "", "", "", "info", def.SysObjectID, int64(time.Second), 3, 10},
+		{true, 161, "\"pub\nlic\"", "::1/c", "", "", "", "info", def.SysObjectID, int64(time.Second), 3, 10},
 	} {
 		f.Add(s.enabled, s.port, s.comms, s.targets, s.notraps, s.contact, s.loc, s.level, s.sysoid, s.timeout, s.retries, s.queue)
 	}

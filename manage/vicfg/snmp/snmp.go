@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -16,6 +18,7 @@ import (
 
 	"hostagent/manage/api"
 	"hostagent/manage/vicfg"
+	"hostagent/snmpagent/snmpconfig"
 )
 
 func init() { vicfg.Register(Command) }
@@ -40,19 +43,21 @@ var Command = &vicfg.Command{
 type options struct {
 	communities, targets, notraps     string
 	syscontact, syslocation, loglevel string
-	port                              int
+	port                              string // parsed by Prepare, for a message of the command's own
 	enable, disable                   bool
 	show, test, reset                 bool
+
+	given map[string][]string // the values of each flag, in the order given
 
 	patch api.SNMPPatch // the change, once Prepare has read the flags
 	msgs  []string      // announcing it, one per setting
 }
 
 func newFlags(fs *pflag.FlagSet) vicfg.Runner {
-	o := &options{}
+	o := &options{given: map[string][]string{}}
 	fs.StringVarP(&o.communities, "communities", "c", "", "set the communities, a comma-separated `LIST` replacing the previous one")
 	fs.StringVarP(&o.targets, "targets", "t", "", "set the notification targets, a comma-separated `LIST` replacing the previous one")
-	fs.IntVarP(&o.port, "port", "p", 0, "set the UDP port the agent listens on to `N`")
+	fs.StringVarP(&o.port, "port", "p", "", "set the UDP port the agent listens on to `N`, from 1 to 65535")
 	fs.BoolVarP(&o.enable, "enable", "E", false, "enable the agent")
 	fs.BoolVarP(&o.disable, "disable", "D", false, "disable the agent")
 	fs.BoolVarP(&o.show, "show", "s", false, "show the settings and delivery counters, after any change")
@@ -62,16 +67,75 @@ func newFlags(fs *pflag.FlagSet) vicfg.Runner {
 	fs.StringVarP(&o.syscontact, "syscontact", "C", "", "set sysContact to `S`")
 	fs.StringVarP(&o.syslocation, "syslocation", "L", "", "set sysLocation to `S`")
 	fs.StringVarP(&o.loglevel, "loglevel", "l", "", "set the agent's `LEVEL` of logging: debug, info, warning or error")
+	// pflag keeps the last of a repeated flag's values without a word:
+	// each value is recorded, so that Prepare can refuse the repetition.
+	fs.VisitAll(func(f *pflag.Flag) { f.Value = recorder{f.Value, f.Name, o.given} })
 	return o
 }
 
-// Prepare refuses a command line that asks for nothing or for both
-// --enable and --disable, and builds the change.
+// recorder is a flag's value that records every value it is set to.
+type recorder struct {
+	pflag.Value
+	name  string
+	given map[string][]string
+}
+
+func (r recorder) Set(v string) error {
+	if err := r.Value.Set(v); err != nil {
+		return err
+	}
+	r.given[r.name] = append(r.given[r.name], v)
+	return nil
+}
+
+// listFlags take a comma-separated list: given twice, the user most likely
+// expected the lists to add up.
+var listFlags = []string{"communities", "targets", "notraps"}
+
+// repeated refuses a flag given more than once, which pflag would settle
+// by keeping the last value. A switch (-E, -s, ...) given twice with the
+// same value means what it means once; with another (--enable=false) it is
+// refused too.
+func (o *options) repeated(fs *pflag.FlagSet) error {
+	var errs []error
+	fs.VisitAll(func(f *pflag.Flag) {
+		vals := o.given[f.Name]
+		if len(vals) < 2 {
+			return
+		}
+		if f.NoOptDefVal != "" && !slices.ContainsFunc(vals, func(v string) bool { return v != vals[0] }) {
+			return
+		}
+		quoted := make([]string, len(vals))
+		for i, v := range vals {
+			quoted[i] = strconv.Quote(v)
+		}
+		how := "give it once"
+		if slices.Contains(listFlags, f.Name) {
+			how = "give it once, with a comma-separated list of all the values"
+		}
+		errs = append(errs, fmt.Errorf("-%s/--%s is given %d times (%s): only one would be used; %s",
+			f.Shorthand, f.Name, len(vals), strings.Join(quoted, ", "), how))
+	})
+	return errors.Join(errs...)
+}
+
+// Prepare refuses a command line that asks for nothing, for both --enable
+// and --disable, or that repeats a flag, and builds the change, refusing
+// every value it can check without the daemon before anything is announced
+// or sent.
 func (o *options) Prepare(_ context.Context, env *vicfg.Env) error {
 	if o.enable && o.disable {
 		return vicfg.UsageError(errors.New("--enable and --disable cannot be given together"))
 	}
-	o.patch, o.msgs = o.change(env)
+	if err := o.repeated(env.Flags); err != nil {
+		return vicfg.UsageError(err)
+	}
+	var err error
+	o.patch, o.msgs, err = o.change(env)
+	if err != nil {
+		return err
+	}
 	if len(o.msgs) == 0 && !o.test && !o.show {
 		return vicfg.ErrNothingToDo
 	}
@@ -81,8 +145,11 @@ func (o *options) Prepare(_ context.Context, env *vicfg.Env) error {
 // Run applies the change, then runs --test, then --show.
 func (o *options) Run(ctx context.Context, env *vicfg.Env) error {
 	c, stdout := env.Client, env.Stdout
-	// The values are left to the daemon to check: its validation is the
-	// one that counts and its messages name the setting and the value.
+	// Prepare has checked each value with the daemon's own checks; what
+	// only the daemon can check (the notraps names, in the MIB modules it
+	// loads; a target without a community when none are configured) it
+	// refuses after the announcement, with messages naming the setting and
+	// the value.
 	if len(o.msgs) > 0 {
 		for _, m := range o.msgs {
 			fmt.Fprintln(stdout, m)
@@ -129,8 +196,16 @@ func (o *options) Run(ctx context.Context, env *vicfg.Env) error {
 }
 
 // change turns the flags given into one change, sent in one request so that
-// it is applied all or nothing, and the messages announcing it.
-func (o *options) change(env *vicfg.Env) (p api.SNMPPatch, msgs []string) {
+// it is applied all or nothing, and the messages announcing it. Each value
+// is checked as the daemon checks it (snmpconfig's checks): the error holds
+// every problem, one per line.
+func (o *options) change(env *vicfg.Env) (p api.SNMPPatch, msgs []string, err error) {
+	var errs []error
+	check := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	say := func(format string, v any) { msgs = append(msgs, fmt.Sprintf(format, v)) }
 	if o.reset {
 		// Part of the same change, so that a reset with a bad value in the
@@ -141,17 +216,30 @@ func (o *options) change(env *vicfg.Env) (p api.SNMPPatch, msgs []string) {
 	}
 	if env.Changed("communities") {
 		l := vicfg.List(o.communities)
+		check(snmpconfig.CheckCommunities(l))
 		p.Communities = &l
 		say("Changing community list to: %s...", strings.Join(l, ","))
 	}
 	if env.Changed("targets") {
 		l := vicfg.List(o.targets)
+		check(snmpconfig.CheckTargets(l))
 		p.Targets = &l
-		say("Changing notification(trap) targets list to: %s...", strings.Join(l, ","))
+		// Announced in the form the daemon stores and shows: the port
+		// made explicit, an IPv6 address in brackets.
+		shown := make([]string, len(l))
+		for i, raw := range l {
+			shown[i] = raw
+			if t, err := snmpconfig.ParseTarget(raw); err == nil {
+				shown[i] = t.String()
+			}
+		}
+		say("Changing notification(trap) targets list to: %s...", strings.Join(shown, ","))
 	}
 	if env.Changed("port") {
-		p.Port = &o.port
-		say("Changing udp port to %d...", o.port)
+		port, err := parsePort(o.port)
+		check(err)
+		p.Port = &port
+		say("Changing udp port to %d...", port)
 	}
 	if o.enable || o.disable {
 		p.Enabled = &o.enable
@@ -170,18 +258,40 @@ func (o *options) change(env *vicfg.Env) (p api.SNMPPatch, msgs []string) {
 		p.Notraps = &l
 	}
 	if env.Changed("syscontact") {
+		check(snmpconfig.CheckText("syscontact", o.syscontact))
 		p.Syscontact = &o.syscontact
 		say("Changing syscontact to: %s...", o.syscontact)
 	}
 	if env.Changed("syslocation") {
+		check(snmpconfig.CheckText("syslocation", o.syslocation))
 		p.Syslocation = &o.syslocation
 		say("Changing syslocation to: %s...", o.syslocation)
 	}
 	if env.Changed("loglevel") {
+		_, err := snmpconfig.CheckLoglevel(o.loglevel)
+		check(err)
 		p.Loglevel = &o.loglevel
 		say("Changing loglevel to: %s...", o.loglevel)
 	}
-	return p, msgs
+	return p, msgs, errors.Join(errs...)
+}
+
+// parsePort reads --port's value, with a message of the command's own
+// rather than strconv's.
+func parsePort(v string) (int, error) {
+	bad := fmt.Errorf("--port %q: must be a number from 1 to 65535", v)
+	t := strings.TrimSpace(v)
+	if t == "" || strings.Trim(t, "0123456789") != "" {
+		return 0, bad
+	}
+	n, err := strconv.Atoi(t)
+	if err != nil { // more digits than an int holds
+		return 0, bad
+	}
+	if err := snmpconfig.CheckPort(n); err != nil {
+		return 0, bad
+	}
+	return n, nil
 }
 
 // show prints the state in vicfg-snmp --show's layout, then the settings

@@ -57,6 +57,7 @@ func (s *service) UpdateSNMP(_ context.Context, change func(*snmpconfig.Config))
 	s.updates++
 	c := clone(s.cfg)
 	change(&c)
+	c.Normalize() // as hostagentd does: what is stored and shown is canonical
 	if err := c.Validate(resolver); err != nil {
 		return api.SNMPState{}, apiserver.Invalid(err)
 	}
@@ -141,13 +142,15 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name: "targets", args: []string{"--targets", "192.0.2.1@162/public, inform:192.0.2.2/public"},
-			stdout:  "Changing notification(trap) targets list to: 192.0.2.1@162/public,inform:192.0.2.2/public...\nComplete.\n",
-			updates: 1, want: func(c *snmpconfig.Config) { c.Targets = []string{"192.0.2.1@162/public", "inform:192.0.2.2/public"} },
+			stdout:  "Changing notification(trap) targets list to: 192.0.2.1@162/public,inform:192.0.2.2@162/public...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) {
+				c.Targets = []string{"192.0.2.1@162/public", "inform:192.0.2.2@162/public"}
+			},
 		},
 		{
 			name: "-t replaces the list", before: populated, args: []string{"-t", "v1:nms.example.com"},
-			stdout:  "Changing notification(trap) targets list to: v1:nms.example.com...\nComplete.\n",
-			updates: 1, want: func(c *snmpconfig.Config) { c.Targets = []string{"v1:nms.example.com"} },
+			stdout:  "Changing notification(trap) targets list to: v1:nms.example.com@162...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Targets = []string{"v1:nms.example.com@162"} },
 		},
 		{
 			name: "port", args: []string{"--port", "1161"},
@@ -241,7 +244,7 @@ func TestRun(t *testing.T) {
 			args: []string{"-c", "public", "-t", "192.0.2.1", "-p", "1161", "-E", "-n", "warmStart",
 				"-C", "ops", "-L", "lab", "-l", "error"},
 			stdout: "Changing community list to: public...\n" +
-				"Changing notification(trap) targets list to: 192.0.2.1...\n" +
+				"Changing notification(trap) targets list to: 192.0.2.1@162...\n" +
 				"Changing udp port to 1161...\n" +
 				"Enabling agent...\n" +
 				"Changing notraps list to: warmStart...\n" +
@@ -251,7 +254,7 @@ func TestRun(t *testing.T) {
 				"Complete.\n",
 			updates: 1,
 			want: func(c *snmpconfig.Config) {
-				c.Communities, c.Targets, c.Port, c.Enabled = []string{"public"}, []string{"192.0.2.1"}, 1161, true
+				c.Communities, c.Targets, c.Port, c.Enabled = []string{"public"}, []string{"192.0.2.1@162"}, 1161, true
 				c.Notraps, c.Syscontact, c.Syslocation, c.Loglevel = []string{"warmStart"}, "ops", "lab", "error"
 			},
 		},
@@ -260,29 +263,29 @@ func TestRun(t *testing.T) {
 			args: []string{"-s", "-T", "-E", "-t", "192.0.2.9", "-r", "-c", "public"},
 			stdout: "Resetting communities and notification targets...\n" +
 				"Changing community list to: public...\n" +
-				"Changing notification(trap) targets list to: 192.0.2.9...\n" +
+				"Changing notification(trap) targets list to: 192.0.2.9@162...\n" +
 				"Enabling agent...\nComplete.\n" +
 				"Sending test notification(trap) to all configured targets...\n" +
 				"  192.0.2.1@162/public (v2c trap): sent\n" +
 				"  inform:192.0.2.2@162/public (v2c inform): acknowledged\n" +
 				"Complete. Check with each target to see if trap was received.\n" +
 				"Current SNMP agent settings:\nEnabled  : 1\nUDP port : 161\n\n" +
-				"Communities :\npublic\n\nNotification targets :\n192.0.2.9\n\n" +
+				"Communities :\npublic\n\nNotification targets :\n192.0.2.9@162\n\n" +
 				"Options :\nSyscontact  :\nSyslocation :\nLoglevel    : info\nNotraps     : coldStart\n\n" +
 				"Delivery :\n" +
 				"192.0.2.1@162/public         v2c trap    sent 5  acknowledged 0  failed 0  dropped 0  queued 0\n" +
 				"inform:192.0.2.2@162/public  v2c inform  sent 1  acknowledged 1  failed 0  dropped 0  queued 0\n",
 			updates: 1,
 			want: func(c *snmpconfig.Config) {
-				c.Communities, c.Targets, c.Enabled = []string{"public"}, []string{"192.0.2.9"}, true
+				c.Communities, c.Targets, c.Enabled = []string{"public"}, []string{"192.0.2.9@162"}, true
 			},
 		},
 		{
-			name: "show", before: [][]string{slices.Concat(populated[0], []string{"-E", "-C", "ops@example.com", "-L", "rack 4", "-n", "coldStart,warmStart"})},
+			name: "show", before: [][]string{slices.Concat(populated[0][:4], []string{"-E", "-C", "ops@example.com", "-L", "rack 4", "-n", "coldStart,warmStart"})},
 			args: []string{"--show"},
 			stdout: "Current SNMP agent settings:\nEnabled  : 1\nUDP port : 161\n\n" +
 				"Communities :\npublic\nprivate\n\n" +
-				"Notification targets :\n192.0.2.1@162/public\ninform:192.0.2.2/public\n\n" +
+				"Notification targets :\n192.0.2.1@162/public\ninform:192.0.2.2@162/public\n\n" +
 				"Options :\nSyscontact  : ops@example.com\nSyslocation : rack 4\nLoglevel    : info\nNotraps     : coldStart,warmStart\n\n" +
 				"Delivery :\n" +
 				"192.0.2.1@162/public         v2c trap    sent 5  acknowledged 0  failed 0  dropped 0  queued 0\n" +
@@ -323,81 +326,210 @@ func TestRun(t *testing.T) {
 			stderr: []string{"vicfg-snmp: the SNMP agent is disabled"},
 		},
 
-		// Bad values: the daemon refuses, its message names the value,
-		// nothing changes.
+		// Bad values: refused before anything is announced or sent, with
+		// the daemon's own checks and messages; nothing changes.
 		{
-			name: "bad host", args: []string{"-t", "bad_host!"}, code: 1, updates: 1,
-			stdout: "Changing notification(trap) targets list to: bad_host!...\n",
+			name: "bad host", args: []string{"-t", "bad_host!"}, code: 1,
 			stderr: []string{`vicfg-snmp: targets: target "bad_host!": host "bad_host!" is not an IP address or a valid hostname`},
 		},
 		{
-			name: "port 0", args: []string{"-p", "0"}, code: 1, updates: 1,
-			stdout: "Changing udp port to 0...\n",
-			stderr: []string{"vicfg-snmp: port 0: must be from 1 to 65535"},
+			name: "port 0", args: []string{"-p", "0"}, code: 1,
+			stderr: []string{`vicfg-snmp: --port "0": must be a number from 1 to 65535`},
 		},
 		{
-			name: "port 70000", args: []string{"--port", "70000"}, code: 1, updates: 1,
-			stdout: "Changing udp port to 70000...\n",
-			stderr: []string{"vicfg-snmp: port 70000: must be from 1 to 65535"},
+			name: "port 70000", args: []string{"--port", "70000"}, code: 1,
+			stderr: []string{`vicfg-snmp: --port "70000": must be a number from 1 to 65535`},
 		},
 		{
-			name: "target port 70000", args: []string{"-t", "h@70000/x"}, code: 1, updates: 1,
-			stdout: "Changing notification(trap) targets list to: h@70000/x...\n",
+			name: "target port 70000", args: []string{"-t", "h@70000/x"}, code: 1,
 			stderr: []string{`target "h@70000/x": port "70000" must be a number from 1 to 65535`},
 		},
 		{
-			name: "community too long", args: []string{"-c", long}, code: 1, updates: 1,
-			stdout: "Changing community list to: " + long + "...\n",
+			name: "community too long", args: []string{"-c", long}, code: 1,
 			stderr: []string{`community "` + long + `" must be 1 to 64 characters long`},
 		},
 		{
-			name: "empty community in target", args: []string{"-t", "h@162/"}, code: 1, updates: 1,
-			stdout: "Changing notification(trap) targets list to: h@162/...\n",
+			name: "empty community in target", args: []string{"-t", "h@162/"}, code: 1,
 			stderr: []string{`target "h@162/": community "" must be 1 to 64 characters long`},
 		},
 		{
-			name: "empty community in list", args: []string{"-c", "a,,b"}, code: 1, updates: 1,
-			stdout: "Changing community list to: a,,b...\n",
-			stderr: []string{`communities: community "" must be 1 to 64 characters long`},
+			name: "empty community in list", args: []string{"-c", "a,,b"}, code: 1,
+			stderr: []string{`vicfg-snmp: communities: community "" must be 1 to 64 characters long`},
 		},
 		{
 			// A slip of the finger does not clear the list: only "" does.
-			name: "a comma alone", args: []string{"-c", ","}, code: 1, updates: 1,
-			stdout: "Changing community list to: ...\n",
+			name: "a comma alone", args: []string{"-c", ","}, code: 1,
 			stderr: []string{`communities: community "" must be 1 to 64 characters long`},
 		},
 		{
-			name: "11 communities", args: []string{"-c", strings.Join(eleven, ",")}, code: 1, updates: 1,
-			stdout: "Changing community list to: " + strings.Join(eleven, ",") + "...\n",
+			name: "11 communities", args: []string{"-c", strings.Join(eleven, ",")}, code: 1,
 			stderr: []string{"vicfg-snmp: communities: 11 given, at most 10 are allowed"},
 		},
 		{
-			name: "33 targets", args: []string{"-t", strings.Join(thirtyThree, ",")}, code: 1, updates: 1,
-			stdout: "Changing notification(trap) targets list to: " + strings.Join(thirtyThree, ",") + "...\n",
+			name: "33 targets", args: []string{"-t", strings.Join(thirtyThree, ",")}, code: 1,
 			stderr: []string{"vicfg-snmp: targets: 33 given, at most 32 are allowed"},
 		},
 		{
-			name: "bad loglevel", args: []string{"-l", "loud"}, code: 1, updates: 1,
-			stdout: "Changing loglevel to: loud...\n",
+			name: "bad loglevel", args: []string{"-l", "loud"}, code: 1,
 			stderr: []string{`vicfg-snmp: loglevel "loud": must be one of debug, info, warning, error`},
 		},
+		{
+			name: "syscontact control character", args: []string{"-C", "ops\x1b[2J"}, code: 1,
+			stderr: []string{`vicfg-snmp: syscontact "ops\x1b[2J": must be at most 255 characters of UTF-8 text without control characters`},
+		},
+		{
+			name: "one bad value refuses all", before: populated,
+			args: []string{"-c", "ops", "-t", "bad_host!", "-E", "-C", "x"}, code: 1,
+			stderr: []string{`"bad_host!"`},
+		},
+		{
+			name: "every problem, one per line", args: []string{"-p", "0", "-l", "loud", "-c", "a b"}, code: 1,
+			stderr: []string{"vicfg-snmp: communities: community \"a b\"", "\nvicfg-snmp: --port \"0\":", "\nvicfg-snmp: loglevel \"loud\":"},
+		},
+
+		// What only the daemon can check (the names of notifications in
+		// the MIB modules it loads; a target without a community when none
+		// are configured) is refused after the announcement.
 		{
 			name: "unknown notrap", args: []string{"-n", "noSuchTrap"}, code: 1, updates: 1,
 			stdout: "Changing notraps list to: noSuchTrap...\n",
 			stderr: []string{`vicfg-snmp: notraps: "noSuchTrap"`},
 		},
 		{
-			name: "one bad value refuses all", before: populated,
-			args: []string{"-c", "ops", "-t", "bad_host!", "-E", "-C", "x"}, code: 1, updates: 1,
-			stdout: "Changing community list to: ops...\n" +
-				"Changing notification(trap) targets list to: bad_host!...\n" +
-				"Enabling agent...\nChanging syscontact to: x...\n",
-			stderr: []string{`"bad_host!"`},
+			name: "no community for a target", args: []string{"-E", "-t", "192.0.2.1"}, code: 1, updates: 1,
+			stdout: "Changing notification(trap) targets list to: 192.0.2.1@162...\nEnabling agent...\n",
+			stderr: []string{`vicfg-snmp: targets: "192.0.2.1@162" names no community and no communities are configured`},
+		},
+
+		// vicfg-snmp refuses what it cannot mean (issue 11), before it
+		// announces or sends anything.
+		{
+			// The shell's quotes doubled: "pub and lic" were two
+			// communities with quotes in them.
+			name: "-c with quotes doubled", args: []string{"-c", `"pub,lic"`}, code: 1,
+			stderr: []string{
+				`vicfg-snmp: communities: community "\"pub": character '"': quotes are not part of a community: were the shell's quotes doubled`,
+				`vicfg-snmp: communities: community "lic\"": character '"'`,
+			},
 		},
 		{
-			name: "every problem, one per line", args: []string{"-p", "0", "-l", "loud"}, code: 1, updates: 1,
-			stdout: "Changing udp port to 0...\nChanging loglevel to: loud...\n",
-			stderr: []string{"vicfg-snmp: port 0:", "\nvicfg-snmp: loglevel \"loud\":"},
+			name: "-c with single quotes doubled", args: []string{"-c", "'public'"}, code: 1,
+			stderr: []string{`vicfg-snmp: communities: community "'public'": character '\'': quotes are not part of a community`},
+		},
+		{
+			name: "-t community in quotes", args: []string{"-t", `192.0.2.1/"public"`}, code: 1,
+			stderr: []string{`vicfg-snmp: targets: target "192.0.2.1/\"public\"": community "\"public\"": character '"': quotes are not part of a community`},
+		},
+		{
+			name: "-c backslash escape", args: []string{"-c", `pub\,lic`}, code: 1,
+			stderr: []string{`vicfg-snmp: communities: community "pub\\": character '\\': backslashes are not allowed`},
+		},
+		{
+			name: "-c control character", args: []string{"-c", "pub\tlic,ops\x00"}, code: 1,
+			stderr: []string{
+				`vicfg-snmp: communities: community "pub\tlic": character '\t': control characters are not allowed`,
+				`vicfg-snmp: communities: community "ops\x00": character '\x00': control characters are not allowed`,
+			},
+		},
+		{
+			name: "-t limited broadcast", args: []string{"-t", "255.255.255.255/public"}, code: 1,
+			stderr: []string{`vicfg-snmp: targets: target "255.255.255.255/public": host "255.255.255.255" is the limited broadcast address: a target must be the address or name of one receiver`},
+		},
+		{
+			name: "-t unspecified IPv4", args: []string{"-t", "0.0.0.0@162/public"}, code: 1,
+			stderr: []string{`vicfg-snmp: targets: target "0.0.0.0@162/public": host "0.0.0.0" is the unspecified address`},
+		},
+		{
+			name: "-t unspecified IPv6", args: []string{"-t", "inform:[::]@162/public"}, code: 1,
+			stderr: []string{`vicfg-snmp: targets: target "inform:[::]@162/public": host "::" is the unspecified address`},
+		},
+		{
+			name: "-t IPv4 multicast", args: []string{"-t", "v1:224.0.0.1/public"}, code: 1,
+			stderr: []string{`vicfg-snmp: targets: target "v1:224.0.0.1/public": host "224.0.0.1" is a multicast address (224.0.0.0/4 or ff00::/8)`},
+		},
+		{
+			name: "-t IPv6 multicast", args: []string{"-t", "ff02::1/public"}, code: 1,
+			stderr: []string{`vicfg-snmp: targets: target "ff02::1/public": host "ff02::1" is a multicast address`},
+		},
+		{
+			name: "-t 0 as a name", args: []string{"-t", "0/public"}, code: 1,
+			stderr: []string{`vicfg-snmp: targets: target "0/public": host "0" is not a valid IPv4 address and resolvers would read it as one`},
+		},
+		{
+			name: "-t extra slash", args: []string{"-t", "host@162/public/extra"}, code: 1,
+			stderr: []string{`vicfg-snmp: targets: target "host@162/public/extra": more than one '/'`},
+		},
+		{
+			name: "-p twice", args: []string{"-p", "161", "-p", "1161"}, code: 1,
+			stderr: []string{`vicfg-snmp: -p/--port is given 2 times ("161", "1161"): only one would be used; give it once`, "see vicfg-snmp --help"},
+		},
+		{
+			name: "-t twice", args: []string{"-t", "192.0.2.1/public", "--targets", "192.0.2.2/public"}, code: 1,
+			stderr: []string{`vicfg-snmp: -t/--targets is given 2 times ("192.0.2.1/public", "192.0.2.2/public"): only one would be used; give it once, with a comma-separated list of all the values`},
+		},
+		{
+			name: "every repeated flag", args: []string{"-c", "a", "-c", "b", "-n", "coldStart", "-n", "warmStart", "-C", "x", "-C", "y",
+				"-L", "x", "--syslocation=y", "-l", "info", "-l", "debug", "-l", "error", "-p", "1", "--port=2"}, code: 1,
+			stderr: []string{
+				`vicfg-snmp: -c/--communities is given 2 times ("a", "b"): only one would be used; give it once, with a comma-separated list`,
+				`vicfg-snmp: -p/--port is given 2 times ("1", "2")`,
+				`vicfg-snmp: -n/--notraps is given 2 times ("coldStart", "warmStart")`,
+				`vicfg-snmp: -C/--syscontact is given 2 times ("x", "y"): only one would be used; give it once`,
+				`vicfg-snmp: -L/--syslocation is given 2 times ("x", "y")`,
+				`vicfg-snmp: -l/--loglevel is given 3 times ("info", "debug", "error")`,
+			},
+		},
+		{
+			name: "a switch twice, meaning two things", args: []string{"-E", "--enable=false"}, code: 1,
+			stderr: []string{`vicfg-snmp: -E/--enable is given 2 times ("true", "false")`},
+		},
+		{
+			// A switch given twice means what it means once.
+			name: "a switch twice", args: []string{"-E", "--enable"},
+			stdout:  "Enabling agent...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Enabled = true },
+		},
+		{
+			name: "-p 162abc", args: []string{"-p", "162abc"}, code: 1,
+			stderr: []string{`vicfg-snmp: --port "162abc": must be a number from 1 to 65535`},
+		},
+		{
+			name: "-p empty", args: []string{"-p", ""}, code: 1,
+			stderr: []string{`vicfg-snmp: --port "": must be a number from 1 to 65535`},
+		},
+		{
+			name: "-p huge", args: []string{"--port=99999999999999999999999"}, code: 1,
+			stderr: []string{`vicfg-snmp: --port "99999999999999999999999": must be a number from 1 to 65535`},
+		},
+		{
+			name: "-p -1", args: []string{"--port=-1"}, code: 1,
+			stderr: []string{`vicfg-snmp: --port "-1": must be a number from 1 to 65535`},
+		},
+		{
+			// Nothing is announced when a later value is refused.
+			name: "validated before announcing", before: populated,
+			args: []string{"-r", "-c", "ops", "-t", "0.0.0.0/ops", "-E", "-p", "1161"}, code: 1,
+			stderr: []string{`"0.0.0.0/ops"`},
+		},
+		{
+			name: "IPv6 target in brackets", args: []string{"-c", "public", "-t", "inform:::1@20164/public,2001:db8::1", "-s"},
+			stdout: "Changing community list to: public...\n" +
+				"Changing notification(trap) targets list to: inform:[::1]@20164/public,[2001:db8::1]@162...\nComplete.\n" +
+				"Current SNMP agent settings:\nEnabled  : 0\nUDP port : 161\n\n" +
+				"Communities :\npublic\n\nNotification targets :\ninform:[::1]@20164/public\n[2001:db8::1]@162\n\n" +
+				"Options :\nSyscontact  :\nSyslocation :\nLoglevel    : info\nNotraps     :\n\n" +
+				"Delivery :\n" +
+				"192.0.2.1@162/public         v2c trap    sent 5  acknowledged 0  failed 0  dropped 0  queued 0\n" +
+				"inform:192.0.2.2@162/public  v2c inform  sent 1  acknowledged 1  failed 0  dropped 0  queued 0\n",
+			updates: 1,
+			want: func(c *snmpconfig.Config) {
+				c.Communities, c.Targets = []string{"public"}, []string{"inform:[::1]@20164/public", "[2001:db8::1]@162"}
+			},
+		},
+		{
+			name: "IPv6 target in brackets given", args: []string{"-t", "v1:[fe80::1%eth0]@1162/c"},
+			stdout:  "Changing notification(trap) targets list to: v1:[fe80::1%eth0]@1162/c...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) { c.Targets = []string{"v1:[fe80::1%eth0]@1162/c"} },
 		},
 
 		// Bad command lines: refused before anything is sent.
@@ -415,7 +547,7 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name: "non-numeric port", args: []string{"-p", "abc"}, code: 1,
-			stderr: []string{`vicfg-snmp: invalid argument "abc" for "-p, --port" flag`, "see vicfg-snmp --help"},
+			stderr: []string{`vicfg-snmp: --port "abc": must be a number from 1 to 65535`},
 		},
 		{
 			name: "enable and disable", args: []string{"-E", "-D"}, code: 1,
