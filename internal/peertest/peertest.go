@@ -101,3 +101,17 @@ func isDir(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.IsDir()
 }
+
+// RequirePythonModule returns the path of the system's python3 (Debian's,
+// whose packages hold the module: a python3 of one's own earlier in PATH
+// may not) once it imports module, with the same skip-or-fail-in-CI rule.
+func RequirePythonModule(t testing.TB, module, debianPackage string) string {
+	t.Helper()
+	for _, py := range []string{"/usr/bin/python3", "python3"} {
+		if path, err := exec.LookPath(py); err == nil && exec.Command(path, "-c", "import "+module).Run() == nil {
+			return path
+		}
+	}
+	unavailable(t, "python3 cannot import %s; it is in the Debian package %s (apt-get install %s)", module, debianPackage, debianPackage)
+	return ""
+}
