@@ -103,9 +103,14 @@ func TestCollectorsThroughTheDaemon(t *testing.T) {
 	if traps[3].TrapOID != "VMWARE-ENV-MIB::vmwEnvIpmiSelCpuRaised" {
 		t.Errorf("after switching to ipmi: %s", traps[3].TrapOID)
 	}
-	// The hand edit is audited, section by section.
-	trail, _ := os.ReadFile(filepath.Join(dir, "state", "audit.log"))
-	for _, want := range []string{`"action":"collectors.reload"`, `"setting":"sensors"`, `"result":"ok"`} {
+	// The hand edit is audited, section by section: the entry is written
+	// after the new collectors started, so it may follow their first trap.
+	var trail []byte
+	waitFor(t, "the audit entry of the reload", func() bool {
+		trail, _ = os.ReadFile(filepath.Join(dir, "state", "audit.log"))
+		return strings.Contains(string(trail), `"action":"collectors.reload"`)
+	})
+	for _, want := range []string{`"setting":"sensors"`, `"result":"ok"`} {
 		if !strings.Contains(string(trail), want) {
 			t.Errorf("audit log lacks %s:\n%s", want, trail)
 		}
