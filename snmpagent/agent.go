@@ -2,6 +2,9 @@
 // communities, filters notifications (notraps), encodes each one once per
 // SNMP version and fans it out to one sender per target, each with a bounded
 // queue, its own socket and counters, informs retried until acknowledged.
+// SNMPv3 targets (v3targets) share the SNMPv2 encoding: its scoped PDU is
+// built once per notification, and each target's sender wraps it with its
+// user's keys (package usm), stamped with the agent's engine boots and time.
 //
 // Producers only see Notify; nothing outside this package touches SNMP
 // encoding or sockets.
@@ -25,6 +28,7 @@ import (
 	"hostagent/internal/logging"
 	"hostagent/mibs"
 	"hostagent/snmpagent/snmpconfig"
+	"hostagent/snmpagent/usm"
 )
 
 // Errors of Test.
@@ -53,6 +57,37 @@ type Agent struct {
 	storesMu  sync.Mutex
 	stores    map[string]*pendingStore // open, by target
 	stopping  map[*sender]bool         // removed senders still delivering
+
+	// The SNMPv3 engine: the generated engine ID (used when the
+	// configuration sets none) and engineBoots/engineTime; see SetEngine.
+	engineID []byte
+	clock    *usm.Clock
+}
+
+// SetEngine gives the agent its SNMPv3 engine: the engine ID the daemon
+// generated and keeps (used unless engineid is set) and the clock of
+// engineBoots and engineTime. Without it, v3targets are refused. Call it
+// before the first Prepare.
+func (a *Agent) SetEngine(generatedID []byte, clock *usm.Clock) {
+	a.engineID = slices.Clone(generatedID)
+	a.clock = clock
+}
+
+// EngineID is the SNMPv3 engine ID in force: the configured one, else the
+// generated one (nil when the agent has no engine).
+func (a *Agent) EngineID() []byte {
+	cfg := a.Config()
+	return a.engineFor(cfg)
+}
+
+// engineFor is the engine ID cfg puts in force.
+func (a *Agent) engineFor(cfg snmpconfig.Config) []byte {
+	if cfg.EngineID != "" {
+		if id, err := usm.ParseEngineID(cfg.EngineID); err == nil {
+			return id
+		}
+	}
+	return a.engineID
 }
 
 // SetStateDir makes the agent keep unacknowledged informs in dir, and
@@ -70,6 +105,8 @@ type Plan struct {
 	notraps     []mibs.OID
 	sysObjectID mibs.OID
 	wantV1      bool
+	engineID    []byte // SNMPv3: ours, the context engine ID of the scoped PDUs
+	wantV3      bool
 	level       slog.Level
 	// noAgentAddr lists the new v1 targets whose traps will carry
 	// agent-addr 0.0.0.0 (no IPv4 route found), warned about at Apply.
@@ -101,9 +138,22 @@ func (a *Agent) Prepare(ctx context.Context, cfg snmpconfig.Config, r snmpconfig
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{cfg: cfg, notraps: s.Notraps, sysObjectID: s.SysObjectID, level: s.Level}
+	p := &Plan{cfg: cfg, notraps: s.Notraps, sysObjectID: s.SysObjectID, level: s.Level, engineID: a.engineFor(cfg)}
+	// Enabled or not: users kept with keys for another engine would be
+	// refused by every receiver once the agent is enabled.
+	a.mu.RLock()
+	old := a.p
+	a.mu.RUnlock()
+	if old != nil {
+		if err := snmpconfig.CheckKeysKept(old.cfg, cfg, old.engineID, p.engineID); err != nil {
+			return nil, err
+		}
+	}
 	if !cfg.Enabled {
 		return p, nil
+	}
+	if len(s.V3.Targets) > 0 && (p.engineID == nil || a.clock == nil) {
+		return nil, errors.New("v3targets: SNMPv3 needs the daemon's SNMP engine (engine ID and engineBoots, kept in its state directory), which this agent was not given")
 	}
 	a.mu.RLock()
 	running := map[string]*sender{}
@@ -113,6 +163,7 @@ func (a *Agent) Prepare(ctx context.Context, cfg snmpconfig.Config, r snmpconfig
 		}
 	}
 	a.mu.RUnlock()
+
 	addrs := make([]netip.AddrPort, len(s.Targets))
 	for i, t := range s.Targets {
 		var err error
@@ -153,7 +204,50 @@ func (a *Agent) Prepare(ctx context.Context, cfg snmpconfig.Config, r snmpconfig
 		}
 		p.senders = append(p.senders, snd)
 	}
+	if err := a.prepareV3(ctx, p, s.V3, running, time.Duration(cfg.InformTimeout), cfg.InformRetries, cfg.QueueSize); err != nil {
+		p.Discard()
+		return nil, err
+	}
 	return p, nil
+}
+
+// prepareV3 adds a sender per SNMPv3 target, each with a Wrapper holding
+// its user's keys, localized to our engine ID.
+func (a *Agent) prepareV3(ctx context.Context, p *Plan, v3 snmpconfig.V3, running map[string]*sender, timeout time.Duration, retries, queueSize int) error {
+	for _, t := range v3.Targets {
+		addr, err := lookupTarget(ctx, t)
+		if err != nil {
+			return fmt.Errorf("v3%w", err)
+		}
+		u, ok := v3.User(t.User)
+		if !ok { // Parse refused it already
+			return fmt.Errorf("v3targets: %s: no user %q", t, t.User)
+		}
+		u.Level = t.Level
+		key := senderKey(t, "", addr, [agentAddrSize]byte{}, timeout, retries, queueSize) + "|" + v3Key(u, p.engineID)
+		snd, reused := running[key]
+		if !reused {
+			w, err := usm.NewWrapper(u, p.engineID)
+			if err != nil {
+				return fmt.Errorf("v3targets: %s: %w", t, err)
+			}
+			if snd, err = newSender(t, "", addr, [agentAddrSize]byte{}, timeout, retries, queueSize, a.log); err != nil {
+				return err
+			}
+			snd.key, snd.wrapper, snd.clock = key, w, a.clock
+			p.fresh = append(p.fresh, snd)
+		}
+		p.wantV3 = true
+		p.senders = append(p.senders, snd)
+	}
+	return nil
+}
+
+// v3Key is what a v3 sender's identity adds to senderKey: the engine and
+// the user's protocols and keys, so that a sender whose keys changed is
+// replaced rather than reused. It stays in memory, as the keys do.
+func v3Key(u usm.User, engineID []byte) string {
+	return fmt.Sprintf("%x|%s|%s|%s|%x|%x", engineID, u.Level, u.Auth, u.Priv, u.AuthKey, u.PrivKey)
 }
 
 // Discard releases a plan that will not be applied.
@@ -367,6 +461,10 @@ func (a *Agent) send(n mibs.Notification, done chan<- snmpconfig.TestResult) (in
 		if enc.v1, enc.v1Err = encodeV1(nil, &n, uptime, p.sysObjectID); enc.v1Err == nil {
 			enc.addrAt = agentAddrOffset(enc.v1)
 		}
+	}
+	if p.wantV3 {
+		// Once for every SNMPv3 target; each wraps it with its own user.
+		enc.scoped, enc.v3Err = usm.NewScopedPDU(p.engineID, nil, enc.v2)
 	}
 	for _, s := range p.senders {
 		s.enqueue(item{enc: enc, done: done})

@@ -15,6 +15,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"hostagent/snmpagent/snmpconfig"
+	"hostagent/snmpagent/usm"
 )
 
 // encoded is one notification, encoded once and shared by every target's
@@ -26,6 +27,8 @@ type encoded struct {
 	v1     []byte // SNMPv1 Trap-PDU with an agent-addr placeholder; nil when no target wants v1 or v1Err is set
 	addrAt int    // offset of the agent-addr in v1
 	v1Err  error
+	scoped *usm.ScopedPDU // SNMPv3 scopedPDU around v2; nil when no target wants v3 or v3Err is set
+	v3Err  error
 }
 
 // item is a queued delivery; done, when set, receives its result (--test).
@@ -56,9 +59,13 @@ type sender struct {
 	conn  *net.UDPConn
 	// store keeps this target's unacknowledged informs on disk (nil: not
 	// kept, or not an inform target); see pendingStore.
-	store  *pendingStore
-	cancel context.CancelFunc
-	done   chan struct{}
+	store *pendingStore
+	// SNMPv3 targets: the USM wrapping with the user's keys (owned by the
+	// sender's goroutine, as Wrap requires) and our engine's clock.
+	wrapper *usm.Wrapper
+	clock   *usm.Clock
+	cancel  context.CancelFunc
+	done    chan struct{}
 
 	sent, acknowledged, failed, dropped atomic.Uint64
 }
@@ -215,9 +222,22 @@ func (s *sender) runTraps(ctx context.Context) {
 }
 
 // message builds the wire message for this target: SNMPv1 with the
-// target's community and agent-addr, or SNMPv2c with the target's
-// community, request-id id and the PDU tag for its kind.
+// target's community and agent-addr, SNMPv2c with the target's
+// community, request-id id and the PDU tag for its kind, or SNMPv3 with
+// the target's user (msgID and request-id id, our engine's boots and time).
 func (s *sender) message(buf []byte, enc *encoded, tag byte, id uint32) ([]byte, error) {
+	if s.target.Kind == snmpconfig.TrapV3 {
+		if enc.v3Err != nil {
+			return buf, enc.v3Err
+		}
+		if enc.scoped == nil {
+			return buf, errors.New("no SNMPv3 encoding")
+		}
+		// msgID and request-id from the same sequence: both tell this
+		// message apart, and neither repeats soon.
+		boots, now := s.clock.Now()
+		return s.wrapper.Wrap(buf, enc.scoped, usm.Params{MsgID: int32(id), RequestID: int32(id), EngineBoots: boots, EngineTime: now})
+	}
 	if s.target.Kind == snmpconfig.TrapV1 {
 		if enc.v1Err != nil {
 			return buf, enc.v1Err

@@ -8,6 +8,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -164,6 +165,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.recoverRestore(); err != nil {
 		return err
 	}
+	// Before the SNMP configuration is prepared: v3 targets need it.
+	d.startEngine()
 	// Watch before reading, so that an edit made in between is not missed.
 	watcher, err := configwatch.NewWatcher(d.opts.ConfigDir, 200*time.Millisecond)
 	if err != nil {
@@ -394,7 +397,11 @@ func (d *Daemon) reloadSNMP(credit context.Context) {
 
 // SNMPState implements apiserver.SNMPService.
 func (d *Daemon) SNMPState() api.SNMPState {
-	return api.SNMPState{Config: d.agent.Config(), Targets: d.agent.Stats()}
+	st := api.SNMPState{Config: d.agent.Config(), Targets: d.agent.Stats()}
+	if id := d.agent.EngineID(); id != nil {
+		st.EngineID = hex.EncodeToString(id)
+	}
+	return st
 }
 
 // UpdateSNMP implements apiserver.SNMPService: the change is validated and

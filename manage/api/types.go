@@ -26,6 +26,9 @@ const (
 type SNMPState struct {
 	Config  snmpconfig.Config        `json:"config"`
 	Targets []snmpconfig.TargetStats `json:"targets"`
+	// EngineID is the SNMPv3 engine ID in force (hex): engineid, or the
+	// one the daemon generated; vicfg-snmp --hash localizes keys to it.
+	EngineID string `json:"engine_id,omitempty"`
 }
 
 // SNMPPatch changes some settings and leaves the others alone; a list given
@@ -39,6 +42,12 @@ type SNMPPatch struct {
 	Syscontact  *string   `json:"syscontact,omitempty"`
 	Syslocation *string   `json:"syslocation,omitempty"`
 	Loglevel    *string   `json:"loglevel,omitempty"`
+
+	EngineID       *string   `json:"engineid,omitempty"`
+	Authentication *string   `json:"authentication,omitempty"`
+	Privacy        *string   `json:"privacy,omitempty"`
+	Users          *[]string `json:"users,omitempty"`
+	V3Targets      *[]string `json:"v3targets,omitempty"`
 }
 
 // Apply writes the patch's settings into c.
@@ -66,6 +75,19 @@ func (p SNMPPatch) Apply(c *snmpconfig.Config) {
 	if p.Loglevel != nil {
 		c.Loglevel = *p.Loglevel
 	}
+	if p.EngineID != nil {
+		c.EngineID = *p.EngineID
+	}
+	if p.Authentication != nil {
+		c.Authentication = *p.Authentication
+	}
+	if p.Privacy != nil {
+		c.Privacy = *p.Privacy
+	}
+	if p.Users != nil {
+		c.Users = append(snmpconfig.Users{}, (*p.Users)...)
+	}
+	set(&c.V3Targets, p.V3Targets)
 }
 
 // Error is the body of every failed request.

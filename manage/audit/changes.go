@@ -48,13 +48,29 @@ func Changes(old, new any) []Entry {
 		}
 		// Compare the values in full, so that a changed password inside
 		// a nested value counts, then write them with passwords hidden.
+		// A value whose own String hides its secrets (SNMPv3 users and
+		// their keys) is compared by its content: a changed key alone
+		// is a change, written as such.
+		e := Entry{Setting: name}
 		if formatTop(ov.Field(i), false) == formatTop(nv.Field(i), false) {
-			continue
+			if !hasString(ov.Field(i)) || sameContent(ov.Field(i), nv.Field(i)) {
+				continue
+			}
+			e.Detail = "secret values changed (not shown)"
 		}
-		o, n := formatTop(ov.Field(i), true), formatTop(nv.Field(i), true)
-		out = append(out, Sanitize(Entry{Setting: name, Old: o, New: n}))
+		e.Old, e.New = formatTop(ov.Field(i), true), formatTop(nv.Field(i), true)
+		out = append(out, Sanitize(e))
 	}
 	return out
+}
+
+// sameContent compares two values of a type with its own String, an
+// empty slice equal to a nil one.
+func sameContent(a, b reflect.Value) bool {
+	if a.Kind() == reflect.Slice && a.Len() == 0 && b.Len() == 0 {
+		return true
+	}
+	return reflect.DeepEqual(a.Interface(), b.Interface())
 }
 
 // structValue is v's struct, following pointers; the invalid Value for a

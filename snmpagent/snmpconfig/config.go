@@ -1,7 +1,8 @@
 // Package snmpconfig is the SNMP agent's configuration as snmp.toml holds
 // it and the management API carries it: the settings, how each is
 // validated, the target syntax, and the per-target counters the API
-// reports. It links no SNMP library, so the vicfg commands can share it.
+// reports. It links no SNMP library (only the project's own usm, for the
+// SNMPv3 settings' syntax), so the vicfg commands can share it.
 package snmpconfig
 
 import (
@@ -15,6 +16,7 @@ import (
 
 	"hostagent/internal/configstore"
 	"hostagent/mibs"
+	"hostagent/snmpagent/usm"
 )
 
 // Config is the agent's configuration as stored in snmp.toml and exchanged
@@ -33,6 +35,14 @@ type Config struct {
 	InformRetries int                  `toml:"inform_retries" json:"inform_retries"`
 	QueueSize     int                  `toml:"queue_size" json:"queue_size"`
 	MIBDirs       []string             `toml:"mib_dirs" json:"mib_dirs"`
+
+	// SNMPv3 (USM), with esxcli's names; see v3.go. EngineID "" is the
+	// engine ID the daemon generated at its first start.
+	EngineID       string   `toml:"engineid" json:"engineid"`
+	Authentication string   `toml:"authentication" json:"authentication"`
+	Privacy        string   `toml:"privacy" json:"privacy"`
+	Users          Users    `toml:"users" json:"users"`
+	V3Targets      []string `toml:"v3targets" json:"v3targets"`
 }
 
 // Limits of the settings, as on ESXi where ESXi has one.
@@ -74,6 +84,11 @@ func DefaultConfig() Config {
 		InformRetries: 3,
 		QueueSize:     1024,
 		MIBDirs:       slices.Clone(DefaultMIBDirs),
+
+		Authentication: "none",
+		Privacy:        "none",
+		Users:          Users{},
+		V3Targets:      []string{},
 	}
 }
 
@@ -96,6 +111,7 @@ type Settings struct {
 	Notraps     []mibs.OID
 	SysObjectID mibs.OID
 	Level       slog.Level
+	V3          V3
 }
 
 // Parse validates c and returns its parsed form.
@@ -149,6 +165,9 @@ func (c *Config) Parse(r Resolver) (Settings, error) {
 	if c.QueueSize < 1 || c.QueueSize > 1_000_000 {
 		bad("queue_size %d: must be from 1 to 1000000", c.QueueSize)
 	}
+	v3, err := c.parseV3()
+	add(err)
+	s.V3 = v3
 	return s, errors.Join(errs...)
 }
 
@@ -234,6 +253,8 @@ func (c Config) Clone() Config {
 	c.Targets = slices.Clone(c.Targets)
 	c.Notraps = slices.Clone(c.Notraps)
 	c.MIBDirs = slices.Clone(c.MIBDirs)
+	c.Users = slices.Clone(c.Users)
+	c.V3Targets = slices.Clone(c.V3Targets)
 	return c
 }
 
@@ -245,5 +266,21 @@ func (c *Config) Normalize() {
 		if t, err := ParseTarget(raw); err == nil {
 			c.Targets[i] = t.String()
 		}
+	}
+	for i, raw := range c.V3Targets {
+		if t, err := ParseV3Target(raw); err == nil {
+			c.V3Targets[i] = t.String()
+		}
+	}
+	// The protocols as esxcli names them, so that "sha256" and "SHA256"
+	// are one setting.
+	if a, err := usm.ParseAuthProtocol(c.Authentication); err == nil {
+		c.Authentication = a.String()
+	}
+	if p, err := usm.ParsePrivProtocol(c.Privacy); err == nil {
+		c.Privacy = p.String()
+	}
+	if id, err := usm.ParseEngineID(c.EngineID); err == nil {
+		c.EngineID = usm.FormatEngineID(id)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"hostagent/internal/hostname"
+	"hostagent/snmpagent/usm"
 )
 
 // Kind is how a target is notified.
@@ -16,6 +17,7 @@ const (
 	TrapV2c   Kind = iota // SNMPv2c Trap-PDU (the default, as on ESXi)
 	TrapV1                // SNMPv1 Trap-PDU, translated per RFC 3584
 	InformV2c             // SNMPv2c InformRequest-PDU, acknowledged and retried
+	TrapV3                // SNMPv3 Trap-PDU (USM), a v3targets entry
 )
 
 // kindPrefixes are the target-syntax prefixes; none of them can begin a
@@ -32,6 +34,8 @@ func (k Kind) String() string {
 		return "v1 trap"
 	case InformV2c:
 		return "v2c inform"
+	case TrapV3:
+		return "v3 trap"
 	default:
 		return "v2c trap"
 	}
@@ -48,6 +52,9 @@ type Target struct {
 	Host      string // hostname or IP address literal, without brackets
 	Port      uint16
 	Community string // empty: the first of the agent's communities
+	// SNMPv3 targets (Kind TrapV3) only: the USM user and security level.
+	User  string
+	Level usm.Level
 }
 
 // ParseTarget parses one target; the error names the value and the syntax.
@@ -187,6 +194,13 @@ func numericName(host string) bool {
 // for the prefix's and the address reads as one), the port always, the
 // community when one was given.
 func (t Target) String() string {
+	if t.Kind == TrapV3 {
+		host := t.Host
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		return t.v3String(host)
+	}
 	var b strings.Builder
 	switch t.Kind {
 	case TrapV1:

@@ -19,6 +19,7 @@ import (
 	"hostagent/manage/api"
 	"hostagent/manage/vicfg"
 	"hostagent/snmpagent/snmpconfig"
+	"hostagent/snmpagent/usm"
 )
 
 func init() { vicfg.Register(Command) }
@@ -33,6 +34,12 @@ var Command = &vicfg.Command{
 	Notes: "Targets are written [v1:|v2c:|inform:]host[@port][/community]: the port\n" +
 		"defaults to 162, the notification to a v2c trap and the community to the\n" +
 		"first of --communities.\n" +
+		"SNMPv3 (esxcli's options): --users name/authhash/privhash/model (model\n" +
+		"none, auth or priv; - for no hash), --v3targets host[@port]/user/secLevel/trap.\n" +
+		"The hashes are keys localized to the engine ID in force: compute them with\n" +
+		"--hash --auth-hash FILE [--priv-hash FILE] (files holding the passwords, or\n" +
+		"the passwords themselves with --raw-secret). Changing --engineid or\n" +
+		"--authentication invalidates the users' keys: give --users again with them.\n" +
 		"The changes of one invocation, --reset included (it comes first), are\n" +
 		"applied together or not at all; then --test runs, then --show.\n",
 	Flags: newFlags,
@@ -46,6 +53,13 @@ type options struct {
 	port                              string // parsed by Prepare, for a message of the command's own
 	enable, disable                   bool
 	show, test, reset                 bool
+
+	// SNMPv3, long options only (esxcli's names).
+	engineid, authentication, privacy string
+	users, v3targets                  string
+	hash, rawSecret                   bool
+	authHash, privHash                string
+	authSecret, privSecret            []byte // --hash's passwords, read by Prepare; privSecret nil when not given
 
 	given map[string][]string // the values of each flag, in the order given
 
@@ -67,6 +81,17 @@ func newFlags(fs *pflag.FlagSet) vicfg.Runner {
 	fs.StringVarP(&o.syscontact, "syscontact", "C", "", "set sysContact to `S`")
 	fs.StringVarP(&o.syslocation, "syslocation", "L", "", "set sysLocation to `S`")
 	fs.StringVarP(&o.loglevel, "loglevel", "l", "", "set the agent's `LEVEL` of logging: debug, info, warning or error")
+	// SNMPv3: long options only, so that no letter collides with the
+	// options above (esxcli has no short letters for them either).
+	fs.StringVar(&o.engineid, "engineid", "", "set the SNMPv3 engine ID to `HEX` (5 to 32 octets); empty: the one hostagentd generated")
+	fs.StringVar(&o.authentication, "authentication", "", "set the SNMPv3 authentication `PROTOCOL`: none, SHA1, SHA224, SHA256, SHA384 or SHA512")
+	fs.StringVar(&o.privacy, "privacy", "", "set the SNMPv3 privacy `PROTOCOL`: none, AES128, AES192 or AES256")
+	fs.StringVar(&o.users, "users", "", "set the SNMPv3 users, a comma-separated `LIST` of name/authhash/privhash/model replacing the previous one")
+	fs.StringVar(&o.v3targets, "v3targets", "", "set the SNMPv3 targets, a comma-separated `LIST` of host[@port]/user/secLevel/trap replacing the previous one")
+	fs.BoolVar(&o.hash, "hash", false, "print the Authhash and Privhash of --auth-hash and --priv-hash for the engine ID and authentication in force")
+	fs.StringVar(&o.authHash, "auth-hash", "", "with --hash: the `FILE` holding the authentication password (the password itself with --raw-secret)")
+	fs.StringVar(&o.privHash, "priv-hash", "", "with --hash: the `FILE` holding the privacy password (the password itself with --raw-secret)")
+	fs.BoolVar(&o.rawSecret, "raw-secret", false, "with --hash: --auth-hash and --priv-hash are the passwords, not files")
 	// pflag keeps the last of a repeated flag's values without a word:
 	// each value is recorded, so that Prepare can refuse the repetition.
 	fs.VisitAll(func(f *pflag.Flag) { f.Value = recorder{f.Value, f.Name, o.given} })
@@ -90,7 +115,10 @@ func (r recorder) Set(v string) error {
 
 // listFlags take a comma-separated list: given twice, the user most likely
 // expected the lists to add up.
-var listFlags = []string{"communities", "targets", "notraps"}
+var listFlags = []string{"communities", "targets", "notraps", "users", "v3targets"}
+
+// secretFlags may hold secrets: their values are never echoed.
+var secretFlags = []string{"users", "auth-hash", "priv-hash"}
 
 // repeated refuses a flag given more than once, which pflag would settle
 // by keeping the last value. A switch (-E, -s, ...) given twice with the
@@ -114,8 +142,16 @@ func (o *options) repeated(fs *pflag.FlagSet) error {
 		if slices.Contains(listFlags, f.Name) {
 			how = "give it once, with a comma-separated list of all the values"
 		}
-		errs = append(errs, fmt.Errorf("-%s/--%s is given %d times (%s): only one would be used; %s",
-			f.Shorthand, f.Name, len(vals), strings.Join(quoted, ", "), how))
+		name := "--" + f.Name
+		if f.Shorthand != "" {
+			name = "-" + f.Shorthand + "/" + name
+		}
+		shown := strings.Join(quoted, ", ")
+		if slices.Contains(secretFlags, f.Name) {
+			shown = "values not shown"
+		}
+		errs = append(errs, fmt.Errorf("%s is given %d times (%s): only one would be used; %s",
+			name, len(vals), shown, how))
 	})
 	return errors.Join(errs...)
 }
@@ -136,9 +172,77 @@ func (o *options) Prepare(_ context.Context, env *vicfg.Env) error {
 	if err != nil {
 		return err
 	}
-	if len(o.msgs) == 0 && !o.test && !o.show {
+	if err := o.prepareHash(env); err != nil {
+		return err
+	}
+	if len(o.msgs) == 0 && !o.test && !o.show && !o.hash {
 		return vicfg.ErrNothingToDo
 	}
+	return nil
+}
+
+// prepareHash checks --hash's options and reads its secrets. --hash
+// localizes keys to the engine ID and authentication in force, so it is
+// refused beside a change, which would be applied after the keys were
+// computed for the settings it replaces.
+func (o *options) prepareHash(env *vicfg.Env) error {
+	given := env.Changed("auth-hash") || env.Changed("priv-hash") || env.Changed("raw-secret")
+	if !o.hash {
+		if given {
+			return vicfg.UsageError(errors.New("--auth-hash, --priv-hash and --raw-secret go with --hash"))
+		}
+		return nil
+	}
+	if len(o.msgs) > 0 {
+		return vicfg.UsageError(errors.New("--hash computes keys for the engine ID and authentication in force: give it without changes (set --engineid and --authentication first, then --hash, then --users)"))
+	}
+	if !env.Changed("auth-hash") {
+		return vicfg.UsageError(errors.New("--hash needs --auth-hash (a file holding the authentication password, or the password with --raw-secret)"))
+	}
+	read := func(flag, v string) ([]byte, error) {
+		if o.rawSecret {
+			if v == "" {
+				return nil, fmt.Errorf("--%s: the password is empty", flag)
+			}
+			return []byte(v), nil
+		}
+		secret, err := vicfg.ReadSecretFile("--"+flag, v)
+		return []byte(secret), err
+	}
+	var err error
+	if o.authSecret, err = read("auth-hash", o.authHash); err != nil {
+		return err
+	}
+	if env.Changed("priv-hash") {
+		if o.privSecret, err = read("priv-hash", o.privHash); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printHash prints --hash's keys, localized to the engine ID the daemon
+// has in force with its authentication protocol, as esxcli prints them.
+func (o *options) printHash(w io.Writer, st api.SNMPState) error {
+	if st.EngineID == "" {
+		return errors.New("--hash: hostagentd reports no SNMPv3 engine ID (its SNMPv3 engine did not start: see its log)")
+	}
+	engineID, err := usm.ParseEngineID(st.EngineID)
+	if err != nil {
+		return fmt.Errorf("--hash: hostagentd's engine ID: %w", err)
+	}
+	a, err := usm.ParseAuthProtocol(st.Config.Authentication)
+	if err != nil {
+		return fmt.Errorf("--hash: hostagentd's %w", err)
+	}
+	if a == usm.AuthNone {
+		return errors.New("--hash: authentication is none, so users have no keys: set --authentication first (SHA1, SHA224, SHA256, SHA384 or SHA512)")
+	}
+	ak, pk, err := usm.LocalizedKeys(a, o.authSecret, o.privSecret, engineID)
+	if err != nil {
+		return fmt.Errorf("--hash: %w", err)
+	}
+	fmt.Fprint(w, usm.FormatHashes(ak, pk))
 	return nil
 }
 
@@ -158,6 +262,15 @@ func (o *options) Run(ctx context.Context, env *vicfg.Env) error {
 			return err
 		}
 		fmt.Fprintln(stdout, "Complete.")
+	}
+	if o.hash {
+		st, err := c.SNMP(ctx)
+		if err != nil {
+			return err
+		}
+		if err := o.printHash(stdout, st); err != nil {
+			return err
+		}
 	}
 	var testFailed error
 	if o.test {
@@ -273,7 +386,78 @@ func (o *options) change(env *vicfg.Env) (p api.SNMPPatch, msgs []string, err er
 		p.Loglevel = &o.loglevel
 		say("Changing loglevel to: %s...", o.loglevel)
 	}
+	o.changeV3(env, &p, check, say)
 	return p, msgs, errors.Join(errs...)
+}
+
+// changeV3 adds the SNMPv3 settings to the change. The users' keys are
+// checked against the protocols when the command line sets them; else the
+// daemon checks them against its own.
+func (o *options) changeV3(env *vicfg.Env, p *api.SNMPPatch, check func(error), say func(string, any)) {
+	if env.Changed("engineid") {
+		v := strings.TrimSpace(o.engineid)
+		shown := "generated by hostagentd"
+		if v != "" {
+			id, err := usm.ParseEngineID(v)
+			check(prefixed("--engineid", err))
+			v, shown = usm.FormatEngineID(id), usm.FormatEngineID(id)
+		}
+		p.EngineID = &v
+		say("Changing engine id to: %s...", shown)
+	}
+	a, authErr := usm.AuthProtocol(0), error(nil)
+	if env.Changed("authentication") {
+		a, authErr = usm.ParseAuthProtocol(o.authentication)
+		check(prefixed("--authentication", authErr))
+		v := a.String()
+		p.Authentication = &v
+		say("Changing authentication protocol to: %s...", v)
+	}
+	pr, privErr := usm.PrivProtocol(0), error(nil)
+	if env.Changed("privacy") {
+		pr, privErr = usm.ParsePrivProtocol(o.privacy)
+		check(prefixed("--privacy", privErr))
+		v := pr.String()
+		p.Privacy = &v
+		say("Changing privacy protocol to: %s...", v)
+	}
+	if env.Changed("users") {
+		l := vicfg.List(o.users)
+		err := snmpconfig.CheckUsers(l)
+		check(err)
+		if err == nil && env.Changed("authentication") && env.Changed("privacy") && authErr == nil && privErr == nil {
+			for _, raw := range l {
+				_, err := snmpconfig.ParseUser(raw, a, pr)
+				check(err)
+			}
+		}
+		p.Users = &l
+		// Announced with the keys hidden: the terminal and its
+		// scrollback are no place for them.
+		say("Changing users to: %s...", snmpconfig.Users(l).String())
+	}
+	if env.Changed("v3targets") {
+		l := vicfg.List(o.v3targets)
+		check(snmpconfig.CheckV3Targets(l))
+		p.V3Targets = &l
+		shown := make([]string, len(l))
+		for i, raw := range l {
+			shown[i] = raw
+			if t, err := snmpconfig.ParseV3Target(raw); err == nil {
+				shown[i] = t.String()
+			}
+		}
+		say("Changing SNMPv3 notification targets list to: %s...", strings.Join(shown, ","))
+	}
+}
+
+// prefixed names the option in an error of a usm parser, which names only
+// the value.
+func prefixed(option string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", option, err)
 }
 
 // parsePort reads --port's value, with a message of the command's own
@@ -321,6 +505,7 @@ func show(w io.Writer, st api.SNMPState) {
 		// No trailing blank after the colon when a setting is empty.
 		fmt.Fprintln(w, strings.TrimRight(kv[0]+" : "+kv[1], " "))
 	}
+	showV3(w, st)
 	fmt.Fprint(w, "\nDelivery :\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, t := range st.Targets {
@@ -328,4 +513,28 @@ func show(w io.Writer, st api.SNMPState) {
 			t.Target, t.Kind, t.Sent, t.Acknowledged, t.Failed, t.Dropped, t.Queued)
 	}
 	tw.Flush()
+}
+
+// showV3 prints the SNMPv3 settings, with every key shown as <set> (to
+// everyone: nobody needs a key read back), when any is set; a
+// configuration without SNMPv3 shows as before.
+func showV3(w io.Writer, st api.SNMPState) {
+	c := st.Config
+	if c.EngineID == "" && len(c.Users) == 0 && len(c.V3Targets) == 0 &&
+		(c.Authentication == "" || c.Authentication == "none") && (c.Privacy == "" || c.Privacy == "none") {
+		return
+	}
+	engine := c.EngineID
+	if engine == "" {
+		engine = st.EngineID + " (generated)"
+	}
+	fmt.Fprintf(w, "\nSNMPv3 :\nEngine id      : %s\nAuthentication : %s\nPrivacy        : %s\n", engine, c.Authentication, c.Privacy)
+	fmt.Fprint(w, "\nUsers :\n")
+	for _, u := range c.Users {
+		fmt.Fprintln(w, snmpconfig.MaskUser(u))
+	}
+	fmt.Fprint(w, "\nSNMPv3 notification targets :\n")
+	for _, t := range c.V3Targets {
+		fmt.Fprintln(w, t)
+	}
 }

@@ -1,0 +1,338 @@
+package snmpconfig
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"hostagent/snmpagent/usm"
+)
+
+// The SNMPv3 settings follow esxcli system snmp set: engineid,
+// authentication, privacy, users and v3targets, with ESXi's limits.
+const (
+	MaxUsers     = 5
+	MaxV3Targets = 3
+)
+
+// Users is the users setting: name/authhash/privhash/model entries, the
+// hashes being localized keys as vicfg-snmp --hash prints them ("-" for
+// none). It is a type of its own so that printing it (logs, the audit
+// trail's written values) never shows a key: see String.
+type Users []string
+
+// String writes the users with every key replaced by <set>, so that no log
+// line or audit entry carries one.
+func (u Users) String() string {
+	out := make([]string, len(u))
+	for i, raw := range u {
+		out[i] = MaskUser(raw)
+	}
+	return strings.Join(out, ",")
+}
+
+// KeySet replaces a localized key wherever users are shown.
+const KeySet = "<set>"
+
+// MaskUser is a users entry with its keys replaced by KeySet ("-" stays
+// "-"); anything after the name that does not have the entry's shape is
+// masked whole, since it may hold a key.
+func MaskUser(raw string) string {
+	f := strings.Split(raw, "/")
+	if len(f) != 4 {
+		if name, _, ok := strings.Cut(raw, "/"); ok {
+			return name + "/" + KeySet
+		}
+		return raw
+	}
+	for i := 1; i <= 2; i++ {
+		if f[i] != "-" {
+			f[i] = KeySet
+		}
+	}
+	return strings.Join(f, "/")
+}
+
+// V3 is the parsed form of the SNMPv3 settings.
+type V3 struct {
+	EngineID []byte // nil: the daemon's generated engine ID
+	Auth     usm.AuthProtocol
+	Priv     usm.PrivProtocol
+	Users    []usm.User // Level is the user's model; keys localized to the engine ID
+	Targets  []Target   // Kind TrapV3
+}
+
+// User returns the user named name, and whether there is one.
+func (v *V3) User(name string) (usm.User, bool) {
+	for _, u := range v.Users {
+		if u.Name == name {
+			return u, true
+		}
+	}
+	return usm.User{}, false
+}
+
+// parseV3 checks the SNMPv3 settings together (a user's keys depend on the
+// authentication protocol, a target's level on its user's model).
+func (c *Config) parseV3() (V3, error) {
+	var v V3
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.EngineID != "" {
+		id, err := usm.ParseEngineID(c.EngineID)
+		if err != nil {
+			add(fmt.Errorf("engineid: %w", err))
+		}
+		v.EngineID = id
+	}
+	var authErr, privErr error
+	v.Auth, authErr = usm.ParseAuthProtocol(c.Authentication)
+	if authErr != nil {
+		add(fmt.Errorf("authentication: %w", authErr))
+	}
+	v.Priv, privErr = usm.ParsePrivProtocol(c.Privacy)
+	if privErr != nil {
+		add(fmt.Errorf("privacy: %w", privErr))
+	}
+	if v.Priv != usm.PrivNone && v.Auth == usm.AuthNone && authErr == nil {
+		add(fmt.Errorf("privacy %q needs authentication, but authentication is none (allowed with privacy: SHA1, SHA224, SHA256, SHA384, SHA512)", c.Privacy))
+	}
+	if len(c.Users) > MaxUsers {
+		add(fmt.Errorf("users: %d given, at most %d are allowed", len(c.Users), MaxUsers))
+	}
+	for _, raw := range c.Users {
+		if authErr != nil || privErr != nil {
+			break // the keys cannot be checked against an unknown protocol
+		}
+		u, err := ParseUser(raw, v.Auth, v.Priv)
+		if err != nil {
+			add(err)
+			continue
+		}
+		if _, dup := v.User(u.Name); dup {
+			add(fmt.Errorf("users: user %q is listed twice", u.Name))
+			continue
+		}
+		v.Users = append(v.Users, u)
+	}
+	add(CheckV3Targets(c.V3Targets))
+	for _, raw := range c.V3Targets {
+		t, err := ParseV3Target(raw)
+		if err != nil {
+			continue // reported by CheckV3Targets
+		}
+		u, ok := v.User(t.User)
+		switch {
+		case authErr != nil || privErr != nil:
+		case !ok:
+			add(fmt.Errorf("v3targets: %q names user %q, which users does not list (users: %s)", raw, t.User, userNames(v.Users)))
+		case t.Level > u.Level:
+			add(fmt.Errorf("v3targets: %q asks for security level %s, but user %q has model %s (allowed: a level up to the user's model)", raw, t.Level, t.User, u.Level))
+		}
+		v.Targets = append(v.Targets, t)
+	}
+	return v, errors.Join(errs...)
+}
+
+func userNames(us []usm.User) string {
+	if len(us) == 0 {
+		return "none"
+	}
+	names := make([]string, len(us))
+	for i, u := range us {
+		names[i] = u.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// ParseUser reads one users entry, name/authhash/privhash/model, checking
+// its keys against the authentication and privacy protocols. Errors name
+// the user but never a key.
+func ParseUser(raw string, a usm.AuthProtocol, p usm.PrivProtocol) (usm.User, error) {
+	const syntax = "want name/authhash/privhash/model, model none, auth or priv, a hash as vicfg-snmp --hash prints it or - for none"
+	f := strings.Split(raw, "/")
+	if len(f) != 4 {
+		// The entry is not echoed: it may hold a key.
+		return usm.User{}, fmt.Errorf("users: entry %q has %d parts separated by '/' (%s)", MaskUser(raw), len(f), syntax)
+	}
+	name := f[0]
+	if err := checkUserName(name); err != nil {
+		return usm.User{}, fmt.Errorf("users: %w", err)
+	}
+	level, err := usm.ParseLevel(f[3])
+	if err != nil {
+		return usm.User{}, fmt.Errorf("users: user %q model: %w", name, err)
+	}
+	u := usm.User{Name: name, Level: level, Auth: a, Priv: p}
+	if level == usm.NoAuthNoPriv {
+		if f[1] != "-" || f[2] != "-" {
+			return u, fmt.Errorf("users: user %q has model none, so authhash and privhash must be - (%s)", name, syntax)
+		}
+		return u, nil
+	}
+	if a == usm.AuthNone {
+		return u, fmt.Errorf("users: user %q has model %s, but authentication is none (set --authentication, or give the user model none)", name, level)
+	}
+	if u.AuthKey, err = usm.ParseKey(fmt.Sprintf("users: user %q authhash", name), a, f[1]); err != nil {
+		return u, err
+	}
+	if level == usm.AuthNoPriv {
+		if f[2] != "-" {
+			return u, fmt.Errorf("users: user %q has model auth, so privhash must be - (%s)", name, syntax)
+		}
+		return u, nil
+	}
+	if p == usm.PrivNone {
+		return u, fmt.Errorf("users: user %q has model priv, but privacy is none (set --privacy, or give the user model auth)", name)
+	}
+	if u.PrivKey, err = usm.ParseKey(fmt.Sprintf("users: user %q privhash", name), a, f[2]); err != nil {
+		return u, err
+	}
+	return u, nil
+}
+
+// checkUserName allows 1 to 32 printable ASCII characters without the
+// separators of the users and v3targets syntax (/ and ,) or blanks.
+func checkUserName(name string) error {
+	if name == "" || len(name) > usm.MaxUserNameLen {
+		return fmt.Errorf("user name %q must be 1 to %d characters long", name, usm.MaxUserNameLen)
+	}
+	for _, r := range name {
+		if r <= ' ' || r > '~' || r == ',' || r == '/' || r == '"' || r == '\'' || r == '\\' {
+			return fmt.Errorf("user name %q: character %q is not allowed (printable ASCII without blanks, quotes, backslashes, ',' or '/')", name, r)
+		}
+	}
+	return nil
+}
+
+// ParseV3Target reads one v3targets entry, host[@port]/user/secLevel/trap,
+// as esxcli writes it. inform is recognized, and refused: SNMPv3 informs
+// are not supported yet.
+func ParseV3Target(s string) (Target, error) {
+	const syntax = "want host[@port]/user/secLevel/trap, secLevel none, auth or priv"
+	f := strings.Split(strings.TrimSpace(s), "/")
+	if len(f) != 4 {
+		return Target{}, fmt.Errorf("v3 target %q: %d parts separated by '/' (%s)", s, len(f), syntax)
+	}
+	t, err := ParseTarget(f[0])
+	if err != nil || t.Kind != TrapV2c || strings.Contains(f[0], "/") {
+		if err == nil {
+			err = errors.New("a kind prefix is not allowed: the last part says trap")
+		}
+		return Target{}, fmt.Errorf("v3 target %q: %w", s, err)
+	}
+	t.Kind = TrapV3
+	if err := checkUserName(f[1]); err != nil {
+		return Target{}, fmt.Errorf("v3 target %q: %w", s, err)
+	}
+	t.User = f[1]
+	if t.Level, err = usm.ParseLevel(f[2]); err != nil {
+		return Target{}, fmt.Errorf("v3 target %q: %w", s, err)
+	}
+	switch strings.ToLower(f[3]) {
+	case "trap":
+	case "inform":
+		return Target{}, fmt.Errorf("v3 target %q: inform is not yet supported for SNMPv3 targets (allowed: trap; v2c informs are set with targets, inform:host)", s)
+	default:
+		return Target{}, fmt.Errorf("v3 target %q: notification %q is not supported (%s)", s, f[3], syntax)
+	}
+	return t, nil
+}
+
+// CheckV3Targets checks a list of v3targets: at most MaxV3Targets, each
+// valid, none twice. Whether each names a known user with a model that
+// allows its level depends on the users: Parse checks that.
+func CheckV3Targets(targets []string) error {
+	var errs []error
+	if len(targets) > MaxV3Targets {
+		errs = append(errs, fmt.Errorf("v3targets: %d given, at most %d are allowed", len(targets), MaxV3Targets))
+	}
+	seen := map[string]bool{}
+	for _, raw := range targets {
+		t, err := ParseV3Target(raw)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("v3targets: %w", err))
+			continue
+		}
+		if seen[t.String()] {
+			errs = append(errs, fmt.Errorf("v3targets: %q is listed twice", raw))
+		}
+		seen[t.String()] = true
+	}
+	return errors.Join(errs...)
+}
+
+// v3String is a v3 target's canonical form: host@port/user/level/trap.
+func (t Target) v3String(host string) string {
+	return host + "@" + strconv.Itoa(int(t.Port)) + "/" + t.User + "/" + t.Level.String() + "/trap"
+}
+
+// CheckKeysKept refuses a change of the engine ID (the one in force:
+// configured or generated) or of the authentication protocol that keeps
+// users with keys: their keys were localized for the old engine and hash,
+// and every receiver would refuse them. ESXi clears the users instead;
+// clearing them without a word would lose configuration, so the users must
+// be given again in the same change, with keys from vicfg-snmp --hash, or
+// cleared. The privacy protocol is not part of it: a localized privacy key
+// depends on the engine ID and the authentication hash only.
+func CheckKeysKept(old, new Config, oldEngine, newEngine []byte) error {
+	var changed []string
+	if !slices.Equal(oldEngine, newEngine) {
+		changed = append(changed, "engineid")
+	}
+	if !strings.EqualFold(old.Authentication, new.Authentication) {
+		changed = append(changed, "authentication")
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	var kept []string
+	for _, u := range new.Users {
+		f := strings.Split(u, "/")
+		if len(f) == 4 && (f[1] != "-" || f[2] != "-") && slices.Contains(old.Users, u) {
+			kept = append(kept, f[0])
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return fmt.Errorf("users: changing %s invalidates the keys of user(s) %s, made for the previous engine ID and protocols: give --users again in the same change, with keys from vicfg-snmp --hash for the new settings (or clear them with --users '')",
+		strings.Join(changed, " and "), strings.Join(kept, ", "))
+}
+
+// CheckUsers checks a users list as far as it can be without the
+// protocols (vicfg-snmp, when the command line does not set them): at most
+// MaxUsers, each name/authhash/privhash/model with a valid name and model,
+// no name twice. Parse checks the keys against the protocols.
+func CheckUsers(users []string) error {
+	var errs []error
+	if len(users) > MaxUsers {
+		errs = append(errs, fmt.Errorf("users: %d given, at most %d are allowed", len(users), MaxUsers))
+	}
+	seen := map[string]bool{}
+	for _, raw := range users {
+		f := strings.Split(raw, "/")
+		if len(f) != 4 {
+			errs = append(errs, fmt.Errorf("users: entry %q has %d parts separated by '/': want name/authhash/privhash/model", MaskUser(raw), len(f)))
+			continue
+		}
+		if err := checkUserName(f[0]); err != nil {
+			errs = append(errs, fmt.Errorf("users: %w", err))
+			continue
+		}
+		if _, err := usm.ParseLevel(f[3]); err != nil {
+			errs = append(errs, fmt.Errorf("users: user %q model: %w", f[0], err))
+		}
+		if seen[f[0]] {
+			errs = append(errs, fmt.Errorf("users: user %q is listed twice", f[0]))
+		}
+		seen[f[0]] = true
+	}
+	return errors.Join(errs...)
+}
