@@ -21,13 +21,11 @@ import (
 	"hostagent/manage/tlsid"
 )
 
-// TestHTTPSConnectionsPerAddress: one address gets daemon.MaxConnsPerSource
-// connections, the next is closed unread; another address is still
-// served. The timeouts are long here, so that none of the held
-// connections is closed by them while the others are opened (with both
-// cores busy that took over the 1 s the other test gives them).
-func TestHTTPSConnectionsPerAddress(t *testing.T) {
-	t.Cleanup(daemon.SetHTTPTimeouts(time.Minute, time.Minute, time.Minute, time.Minute))
+// httpsDaemon starts a daemon with HTTPS on loopback (with the timeouts in
+// force) and returns it, a TLS configuration trusting it, and a dialer of
+// TLS connections to it from a given loopback address.
+func httpsDaemon(t *testing.T) (running, *tls.Config, func(from string) (*tls.Conn, error)) {
+	t.Helper()
 	dir := t.TempDir()
 	r := start(t, dir, func(o *daemon.Options) { o.HTTPSListen = "127.0.0.1:0" })
 	addr := r.daemon.HTTPSAddr()
@@ -42,6 +40,17 @@ func TestHTTPSConnectionsPerAddress(t *testing.T) {
 		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 10 * time.Second}
 		return tls.DialWithDialer(d, "tcp", addr, tlsConf)
 	}
+	return r, tlsConf, dial
+}
+
+// TestHTTPSConnectionsPerAddress: one address gets daemon.MaxConnsPerSource
+// connections, the next is closed unread; another address is still
+// served. The timeouts are long here, so that none of the held
+// connections is closed by them while the others are opened (with both
+// cores busy that took over the 1 s the other test gives them).
+func TestHTTPSConnectionsPerAddress(t *testing.T) {
+	t.Cleanup(daemon.SetHTTPTimeouts(time.Minute, time.Minute, time.Minute, time.Minute))
+	_, _, dial := httpsDaemon(t)
 	// One address: daemon.MaxConnsPerSource connections, the next closed
 	// unread; another address is still served.
 	var held []*tls.Conn
@@ -77,20 +86,8 @@ func TestHTTPSConnectionsPerAddress(t *testing.T) {
 // connections, and a body over 1 MiB is answered 413.
 func TestHTTPSConnectionsAreBounded(t *testing.T) {
 	t.Cleanup(daemon.SetHTTPTimeouts(time.Second, 2*time.Second, 2*time.Second, time.Second))
-	dir := t.TempDir()
-	r := start(t, dir, func(o *daemon.Options) { o.HTTPSListen = "127.0.0.1:0" })
-	addr := r.daemon.HTTPSAddr()
-	id, err := tlsid.Load(filepath.Join(dir, "state"), "", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(id.Leaf)
-	tlsConf := &tls.Config{RootCAs: pool, ServerName: "localhost"}
-	dial := func(from string) (*tls.Conn, error) {
-		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 10 * time.Second}
-		return tls.DialWithDialer(d, "tcp", addr, tlsConf)
-	}
+	r, tlsConf, dial := httpsDaemon(t)
+	dir, addr := r.dir, r.daemon.HTTPSAddr()
 	// closedByServer waits (at most 15 s, well past every timeout) for the
 	// daemon to close c, and says how long it took.
 	closedByServer := func(what string, c net.Conn, rd io.Reader) {
