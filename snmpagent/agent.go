@@ -4,7 +4,9 @@
 // queue, its own socket and counters, informs retried until acknowledged.
 // SNMPv3 targets (v3targets) share the SNMPv2 encoding: its scoped PDU is
 // built once per notification, and each target's sender wraps it with its
-// user's keys (package usm), stamped with the agent's engine boots and time.
+// user's keys (package usm), stamped with the agent's engine boots and time;
+// SNMPv3 informs are stamped with the receiver's engine (the authoritative
+// one for informs), learnt by engine discovery (inform_v3.go).
 //
 // Producers only see Notify; nothing outside this package touches SNMP
 // encoding or sockets.
@@ -219,6 +221,15 @@ func (a *Agent) prepareV3(ctx context.Context, p *Plan, v3 snmpconfig.V3, runnin
 		if err != nil {
 			return fmt.Errorf("v3%w", err)
 		}
+		if t.Kind == snmpconfig.InformV3 {
+			snd, err := a.prepareV3Inform(p, v3, t, addr, running, timeout, retries, queueSize)
+			if err != nil {
+				return err
+			}
+			p.wantV3 = true
+			p.senders = append(p.senders, snd)
+			continue
+		}
 		u, ok := v3.User(t.User)
 		if !ok { // Parse refused it already
 			return fmt.Errorf("v3targets: %s: no user %q", t, t.User)
@@ -401,7 +412,7 @@ func (a *Agent) dropUnconfigured(p *Plan) {
 	}
 	keep := map[string]bool{}
 	for _, s := range p.senders {
-		if s.target.Kind == snmpconfig.InformV2c {
+		if s.target.Kind.IsInform() {
 			keep[pendingFile(a.informDir, s.target.String())] = true
 		}
 	}

@@ -64,8 +64,11 @@ type sender struct {
 	// sender's goroutine, as Wrap requires) and our engine's clock.
 	wrapper *usm.Wrapper
 	clock   *usm.Clock
-	cancel  context.CancelFunc
-	done    chan struct{}
+	// v3 is the receiver's engine state of an SNMPv3 inform target (nil
+	// for the others): see informV3.
+	v3     *informV3
+	cancel context.CancelFunc
+	done   chan struct{}
 
 	sent, acknowledged, failed, dropped atomic.Uint64
 }
@@ -176,7 +179,7 @@ func (s *sender) report(it item, result, reason string) {
 func (s *sender) run(ctx context.Context) {
 	defer close(s.done)
 	defer s.conn.Close()
-	if s.target.Kind == snmpconfig.InformV2c {
+	if s.target.Kind.IsInform() {
 		s.runInforms(ctx)
 	} else {
 		s.runTraps(ctx)
@@ -226,6 +229,17 @@ func (s *sender) runTraps(ctx context.Context) {
 // community, request-id id and the PDU tag for its kind, or SNMPv3 with
 // the target's user (msgID and request-id id, our engine's boots and time).
 func (s *sender) message(buf []byte, enc *encoded, tag byte, id uint32) ([]byte, error) {
+	if s.v3 != nil {
+		// Wrapped at each transmission (transmit), with the receiver's
+		// engine boots and time as they are then.
+		if enc.v3Err != nil {
+			return buf, enc.v3Err
+		}
+		if enc.scoped == nil {
+			return buf, errors.New("no SNMPv3 encoding")
+		}
+		return buf[:0], nil
+	}
 	if s.target.Kind == snmpconfig.TrapV3 {
 		if enc.v3Err != nil {
 			return buf, enc.v3Err
@@ -258,6 +272,7 @@ func (s *sender) message(buf []byte, enc *encoded, tag byte, id uint32) ([]byte,
 
 // inflight is an inform awaiting its response.
 type inflight struct {
+	id       uint32 // request-id (and, for SNMPv3, msgID)
 	it       item
 	msg      []byte
 	attempts int
@@ -267,13 +282,22 @@ type inflight struct {
 
 func (s *sender) runInforms(ctx context.Context) {
 	acks := make(chan uint32, maxInflight)
+	var msgs chan []byte // SNMPv3: the receiver's datagrams, read here
 	quit := make(chan struct{})
 	var readers sync.WaitGroup
 	readers.Add(1)
-	go func() {
-		defer readers.Done()
-		s.readResponses(acks, quit)
-	}()
+	if s.v3 != nil {
+		msgs = make(chan []byte, maxInflight)
+		go func() {
+			defer readers.Done()
+			s.readDatagrams(msgs, quit)
+		}()
+	} else {
+		go func() {
+			defer readers.Done()
+			s.readResponses(acks, quit)
+		}()
+	}
 	defer readers.Wait()
 	defer s.conn.Close() // ends readResponses
 	defer close(quit)    // and unblocks it if it is handing over an ack
@@ -283,6 +307,32 @@ func (s *sender) runInforms(ctx context.Context) {
 	tick := time.NewTicker(min(s.timeout/4, 100*time.Millisecond))
 	defer tick.Stop()
 	queue := s.queue
+	acknowledge := func(id uint32) {
+		p, ok := pending[id]
+		if !ok {
+			return // a late duplicate response
+		}
+		delete(pending, id)
+		s.forget(p)
+		s.acknowledged.Add(1)
+		if s.log.Enabled(ctx, slog.LevelDebug) {
+			s.log.Debug("inform acknowledged", "notification", p.it.enc.name, "attempts", p.attempts)
+		}
+		s.report(p.it, "acknowledged", "")
+	}
+	fail := func(id uint32, reason string) {
+		p, ok := pending[id]
+		if !ok {
+			return
+		}
+		delete(pending, id)
+		s.forget(p)
+		s.failed.Add(1)
+		s.report(p.it, "failed", reason)
+	}
+	if s.v3 != nil {
+		s.v3.discover(s, &ids)
+	}
 	for {
 		in := queue
 		if len(pending) >= maxInflight {
@@ -322,23 +372,21 @@ func (s *sender) runInforms(ctx context.Context) {
 				s.report(it, "failed", err.Error())
 				continue
 			}
-			p := &inflight{it: it, msg: msg, stored: s.keep(it.enc)}
+			p := &inflight{id: id, it: it, msg: msg, stored: s.keep(it.enc)}
 			pending[id] = p
 			s.transmit(p)
 			s.sent.Add(1)
+			if s.v3 != nil && !s.v3.synced && s.v3.probeID == 0 {
+				s.v3.discover(s, &ids)
+			}
 		case id := <-acks:
-			p, ok := pending[id]
-			if !ok {
-				continue // a late duplicate response
-			}
-			delete(pending, id)
-			s.forget(p)
-			s.acknowledged.Add(1)
-			if s.log.Enabled(ctx, slog.LevelDebug) {
-				s.log.Debug("inform acknowledged", "notification", p.it.enc.name, "attempts", p.attempts)
-			}
-			s.report(p.it, "acknowledged", "")
+			acknowledge(id)
+		case msg := <-msgs:
+			s.v3.handle(s, msg, pending, &ids, acknowledge, fail)
 		case now := <-tick.C:
+			if s.v3 != nil {
+				s.v3.tick(s, now, len(pending), &ids)
+			}
 			for id, p := range pending {
 				if now.Before(p.deadline) {
 					continue
@@ -348,6 +396,9 @@ func (s *sender) runInforms(ctx context.Context) {
 					s.forget(p)
 					s.failed.Add(1)
 					reason := fmt.Sprintf("no response after %d attempts, %s apart", p.attempts, s.timeout)
+					if s.v3 != nil && !s.v3.synced {
+						reason = fmt.Sprintf("the receiver's SNMPv3 engine was not discovered: no answer to engine discovery after %d attempts, %s apart", p.attempts, s.timeout)
+					}
 					s.log.Warn("inform failed", "notification", p.it.enc.name, "reason", reason)
 					s.report(p.it, "failed", reason)
 					continue
@@ -396,13 +447,17 @@ func (s *sender) adopt(pending map[uint32]*inflight, ids *requestIDs) {
 	}
 	for _, in := range s.store.take(maxInflight - len(pending)) {
 		enc := &encoded{name: in.Name, v2: in.PDU, reqAt: in.ReqAt}
+		if s.v3 != nil {
+			// Stored as the v2 PDU: wrapped anew for this receiver.
+			enc.scoped, enc.v3Err = usm.NewScopedPDU(s.v3.contextEngineID, nil, in.PDU)
+		}
 		id := ids.take()
 		msg, err := s.message(nil, enc, tagInform, id)
 		if err != nil { // cannot happen for a v2 PDU; kept for the next start
 			s.store.release([]*pendingInform{in})
 			continue
 		}
-		p := &inflight{it: item{enc: enc}, msg: msg, attempts: in.Attempts, stored: in}
+		p := &inflight{id: id, it: item{enc: enc}, msg: msg, attempts: in.Attempts, stored: in}
 		pending[id] = p
 		if s.log.Enabled(context.Background(), slog.LevelDebug) {
 			s.log.Debug("resending an inform left unacknowledged", "notification", in.Name, "attempts", in.Attempts)
@@ -423,6 +478,10 @@ func (s *sender) flushStore() {
 func (s *sender) transmit(p *inflight) {
 	p.attempts++
 	p.deadline = time.Now().Add(s.timeout)
+	if s.v3 != nil {
+		s.v3.send(s, p)
+		return
+	}
 	if _, err := s.conn.WriteToUDPAddrPort(p.msg, s.addr); err != nil {
 		s.log.Debug("inform send failed, will retry", "err", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,6 +35,7 @@ type v3trapd struct {
 	port int
 	mu   sync.Mutex
 	out  bytes.Buffer
+	stop func() // ends snmptrapd as a service stop does (SIGTERM): it saves its state
 }
 
 func (d *v3trapd) Write(p []byte) (int, error) {
@@ -84,27 +86,59 @@ func (d *v3trapd) waitUser(t *testing.T, user string, n int) []v3Record {
 // logs a v2c probe.
 func startV3Trapd(t *testing.T, conf string) *v3trapd {
 	t.Helper()
+	return startV3TrapdOn(t, conf, 0, nil)
+}
+
+// startV3TrapdOn is startV3Trapd on port (0: a free one) and, when
+// engineID is set (see receiverEngineID), with that engine ID, set by
+// snmptrapd.conf's engineID, so that the test knows the engine the
+// receiver's users' keys are localized to.
+func startV3TrapdOn(t *testing.T, conf string, port int, engineID []byte) *v3trapd {
+	t.Helper()
+	return startV3TrapdIn(t, t.TempDir(), conf, port, engineID)
+}
+
+// startV3TrapdIn is startV3TrapdOn with its files in dir: a second
+// snmptrapd in the same dir is the first one restarted (engine boots
+// incremented, engine time from 0).
+func startV3TrapdIn(t *testing.T, dir, conf string, port int, engineID []byte) *v3trapd {
+	t.Helper()
 	bin := peertest.RequireCommand(t, "snmptrapd", "snmptrapd")
 	mibDir := peertest.MIBDir(t)
-	dir := t.TempDir()
 	path := filepath.Join(dir, "snmptrapd.conf")
 	conf += "authCommunity log probe\nformat2 V3REC %P\\t%v\\n\n"
+	if engineID != nil {
+		text, ok := bytes.CutPrefix(engineID, textEngineIDPrefix)
+		if !ok {
+			t.Fatalf("engine ID %x is not of the text format snmptrapd's engineID sets", engineID)
+		}
+		conf = "engineID " + string(text) + "\n" + conf
+	}
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port, err := peertest.FreeUDPPort()
-	if err != nil {
-		t.Fatal(err)
+	if port == 0 {
+		var err error
+		if port, err = peertest.FreeUDPPort(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	d := &v3trapd{port: port}
-	cmd := exec.Command(bin, "-f", "-C", "-c", path, "-Lo", "-n", "-X", "-M", mibDir, "-m", "ALL", fmt.Sprintf("udp:127.0.0.1:%d", port))
-	cmd.Env = append(os.Environ(), "SNMP_PERSISTENT_DIR="+filepath.Join(dir, "persist"), "MIBS=", "MIBDIRS=", "SNMPCONFPATH=")
+	// Its configuration from dir only (SNMPCONFPATH), and not -C -c: -C
+	// would skip the persistent file too, where snmptrapd keeps its
+	// engineBoots across restarts.
+	cmd := exec.Command(bin, "-f", "-Lo", "-n", "-X", "-M", mibDir, "-m", "ALL", fmt.Sprintf("udp:127.0.0.1:%d", port))
+	cmd.Env = append(os.Environ(), "SNMP_PERSISTENT_DIR="+filepath.Join(dir, "persist"), "MIBS=", "MIBDIRS=", "SNMPCONFPATH="+dir+":"+filepath.Join(dir, "persist"))
 	cmd.Stdout, cmd.Stderr = d, d
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
+	d.stop = func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-exited
@@ -135,6 +169,16 @@ func startV3Trapd(t *testing.T, conf string) *v3trapd {
 		t.Fatalf("snmptrapd on port %d not ready; it wrote:\n%s", port, d.output())
 	}
 	return d
+}
+
+// textEngineIDPrefix starts the engine ID net-snmp makes of engineID TEXT
+// (snmpd.conf(5)): net-snmp's enterprise (8072) with the format bit, then
+// format 4, text (RFC 3411 SnmpEngineID).
+var textEngineIDPrefix = []byte{0x80, 0x00, 0x1f, 0x88, 0x04}
+
+// receiverEngineID is the engine ID snmptrapd takes from engineID text.
+func receiverEngineID(text string) []byte {
+	return append(append([]byte(nil), textEngineIDPrefix...), text...)
 }
 
 // v3User is a USM user as both sides are configured: snmptrapd with

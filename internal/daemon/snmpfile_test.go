@@ -148,6 +148,9 @@ func TestSlowInPlaceSaveDoesNotFlap(t *testing.T) {
 			t.Errorf("the daemon logged %q during the save:\n%s", bad, d.log)
 		}
 	}
+	// The reload logs after it applied the configuration (and audited and
+	// saved it): wait for its line before counting them.
+	waitFor(t, "the reload logged", func() bool { return strings.Contains(d.log.String(), `msg="configuration reloaded"`) })
 	if n := strings.Count(d.log.String(), `msg="configuration reloaded"`); n != 1 {
 		t.Errorf("the save was applied %d times, want once", n)
 	}

@@ -32,7 +32,7 @@ func (s SNMPState) WithoutCommunities() SNMPState {
 	return s
 }
 
-// WithoutKeys is s with every SNMPv3 user's localized keys shown as
+// WithoutKeys is s with every SNMPv3 user's (and remote user's) localized keys shown as
 // snmpconfig.KeySet ("<set>"): a key is a password for the receivers that
 // know the user, and like a password is needed by nobody who reads it back.
 // The daemon's configuration keeps them; this is only what is shown.
@@ -42,6 +42,11 @@ func (s SNMPState) WithoutKeys() SNMPState {
 		users[i] = snmpconfig.MaskUser(u)
 	}
 	s.Config.Users = users
+	remote := make(snmpconfig.RemoteUsers, len(s.Config.RemoteUsers))
+	for i, u := range s.Config.RemoteUsers {
+		remote[i] = snmpconfig.MaskRemoteUser(u)
+	}
+	s.Config.RemoteUsers = remote
 	return s
 }
 

@@ -48,6 +48,7 @@ type SNMPPatch struct {
 	Privacy        *string   `json:"privacy,omitempty"`
 	Users          *[]string `json:"users,omitempty"`
 	V3Targets      *[]string `json:"v3targets,omitempty"`
+	RemoteUsers    *[]string `json:"remoteusers,omitempty"`
 }
 
 // Apply writes the patch's settings into c.
@@ -88,6 +89,9 @@ func (p SNMPPatch) Apply(c *snmpconfig.Config) {
 		c.Users = append(snmpconfig.Users{}, (*p.Users)...)
 	}
 	set(&c.V3Targets, p.V3Targets)
+	if p.RemoteUsers != nil {
+		c.RemoteUsers = append(snmpconfig.RemoteUsers{}, (*p.RemoteUsers)...)
+	}
 }
 
 // Error is the body of every failed request.

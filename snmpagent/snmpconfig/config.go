@@ -43,6 +43,8 @@ type Config struct {
 	Privacy        string   `toml:"privacy" json:"privacy"`
 	Users          Users    `toml:"users" json:"users"`
 	V3Targets      []string `toml:"v3targets" json:"v3targets"`
+	// RemoteUsers are the users of inform receivers (v3targets .../inform).
+	RemoteUsers RemoteUsers `toml:"remoteusers" json:"remoteusers"`
 }
 
 // Limits of the settings, as on ESXi where ESXi has one.
@@ -89,6 +91,7 @@ func DefaultConfig() Config {
 		Privacy:        "none",
 		Users:          Users{},
 		V3Targets:      []string{},
+		RemoteUsers:    RemoteUsers{},
 	}
 }
 
@@ -255,6 +258,7 @@ func (c Config) Clone() Config {
 	c.MIBDirs = slices.Clone(c.MIBDirs)
 	c.Users = slices.Clone(c.Users)
 	c.V3Targets = slices.Clone(c.V3Targets)
+	c.RemoteUsers = slices.Clone(c.RemoteUsers)
 	return c
 }
 
@@ -282,5 +286,15 @@ func (c *Config) Normalize() {
 	}
 	if id, err := usm.ParseEngineID(c.EngineID); err == nil {
 		c.EngineID = usm.FormatEngineID(id)
+	}
+	// Receivers' engine IDs too, so that "0x80:00:1F..." and "80001f..."
+	// are one setting.
+	for i, raw := range c.RemoteUsers {
+		if f := strings.Split(raw, "/"); len(f) == 5 {
+			if id, err := usm.ParseEngineID(f[4]); err == nil {
+				f[4] = usm.FormatEngineID(id)
+				c.RemoteUsers[i] = strings.Join(f, "/")
+			}
+		}
 	}
 }

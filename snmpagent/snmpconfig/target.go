@@ -18,6 +18,7 @@ const (
 	TrapV1                // SNMPv1 Trap-PDU, translated per RFC 3584
 	InformV2c             // SNMPv2c InformRequest-PDU, acknowledged and retried
 	TrapV3                // SNMPv3 Trap-PDU (USM), a v3targets entry
+	InformV3              // SNMPv3 InformRequest-PDU (USM), a v3targets entry with a remote user
 )
 
 // kindPrefixes are the target-syntax prefixes; none of them can begin a
@@ -36,6 +37,8 @@ func (k Kind) String() string {
 		return "v2c inform"
 	case TrapV3:
 		return "v3 trap"
+	case InformV3:
+		return "v3 inform"
 	default:
 		return "v2c trap"
 	}
@@ -194,7 +197,7 @@ func numericName(host string) bool {
 // for the prefix's and the address reads as one), the port always, the
 // community when one was given.
 func (t Target) String() string {
-	if t.Kind == TrapV3 {
+	if t.Kind.IsV3() {
 		host := t.Host
 		if strings.Contains(host, ":") {
 			host = "[" + host + "]"

@@ -36,6 +36,41 @@ func (u Users) String() string {
 // KeySet replaces a localized key wherever users are shown.
 const KeySet = "<set>"
 
+// RemoteUsers is the remoteusers setting: name/authhash/privhash/model/engineid
+// entries, the users of the receivers of SNMPv3 informs (each receiver is
+// the authoritative engine of the informs it gets, so the keys are
+// localized to its engine ID, the entry's last part). Like Users, its
+// String never shows a key.
+type RemoteUsers []string
+
+// String writes the remote users with every key replaced by <set>.
+func (u RemoteUsers) String() string {
+	out := make([]string, len(u))
+	for i, raw := range u {
+		out[i] = MaskRemoteUser(raw)
+	}
+	return strings.Join(out, ",")
+}
+
+// MaskRemoteUser is a remoteusers entry with its keys replaced by KeySet;
+// the engine ID stays (it is no secret: the receiver announces it to
+// anyone who asks).
+func MaskRemoteUser(raw string) string {
+	f := strings.Split(raw, "/")
+	if len(f) != 5 {
+		return maskWhole(raw)
+	}
+	return MaskUser(strings.Join(f[:4], "/")) + "/" + f[4]
+}
+
+// maskWhole keeps only the name of an entry that does not have its shape.
+func maskWhole(raw string) string {
+	if name, _, ok := strings.Cut(raw, "/"); ok {
+		return name + "/" + KeySet
+	}
+	return raw
+}
+
 // MaskUser is a users entry with its keys replaced by KeySet ("-" stays
 // "-"); anything after the name that does not have the entry's shape is
 // masked whole, since it may hold a key.
@@ -61,7 +96,28 @@ type V3 struct {
 	Auth     usm.AuthProtocol
 	Priv     usm.PrivProtocol
 	Users    []usm.User // Level is the user's model; keys localized to the engine ID
-	Targets  []Target   // Kind TrapV3
+	// RemoteUsers are the users of inform receivers, keys localized to
+	// each receiver's engine ID.
+	RemoteUsers []RemoteUser
+	Targets     []Target // Kind TrapV3 or InformV3
+}
+
+// RemoteUser is a user of an inform receiver: its keys are localized to
+// the receiver's engine ID, EngineID. EngineID is nil only for a
+// noAuthNoPriv user, whose receiver's engine ID is then discovered.
+type RemoteUser struct {
+	usm.User
+	EngineID []byte
+}
+
+// RemoteUser returns the remote user named name, and whether there is one.
+func (v *V3) RemoteUser(name string) (RemoteUser, bool) {
+	for _, u := range v.RemoteUsers {
+		if u.Name == name {
+			return u, true
+		}
+	}
+	return RemoteUser{}, false
 }
 
 // User returns the user named name, and whether there is one.
@@ -121,17 +177,47 @@ func (c *Config) parseV3() (V3, error) {
 		}
 		v.Users = append(v.Users, u)
 	}
+	if len(c.RemoteUsers) > MaxUsers {
+		add(fmt.Errorf("remoteusers: %d given, at most %d are allowed", len(c.RemoteUsers), MaxUsers))
+	}
+	for _, raw := range c.RemoteUsers {
+		if authErr != nil || privErr != nil {
+			break
+		}
+		u, err := ParseRemoteUser(raw, v.Auth, v.Priv)
+		if err != nil {
+			add(err)
+			continue
+		}
+		if _, dup := v.RemoteUser(u.Name); dup {
+			add(fmt.Errorf("remoteusers: user %q is listed twice", u.Name))
+			continue
+		}
+		v.RemoteUsers = append(v.RemoteUsers, u)
+	}
 	add(CheckV3Targets(c.V3Targets))
 	for _, raw := range c.V3Targets {
 		t, err := ParseV3Target(raw)
 		if err != nil {
 			continue // reported by CheckV3Targets
 		}
-		u, ok := v.User(t.User)
+		var u usm.User
+		var ok bool
+		setting, names := "users", userNames(v.Users)
+		if t.Kind == InformV3 {
+			// The receiver of an inform is the authoritative engine: its
+			// user, keys localized to its engine ID, is a remote user.
+			var ru RemoteUser
+			ru, ok = v.RemoteUser(t.User)
+			u = ru.User
+			setting, names = "remoteusers", remoteUserNames(v.RemoteUsers)
+		} else {
+			u, ok = v.User(t.User)
+		}
 		switch {
 		case authErr != nil || privErr != nil:
 		case !ok:
-			add(fmt.Errorf("v3targets: %q names user %q, which users does not list (users: %s)", raw, t.User, userNames(v.Users)))
+			add(fmt.Errorf("v3targets: %q names user %q, which %s does not list (%s: %s)", raw, t.User, setting, setting, names))
 		case t.Level > u.Level:
 			add(fmt.Errorf("v3targets: %q asks for security level %s, but user %q has model %s (allowed: a level up to the user's model)", raw, t.Level, t.User, u.Level))
 		}
@@ -149,6 +235,87 @@ func userNames(us []usm.User) string {
 		names[i] = u.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+func remoteUserNames(us []RemoteUser) string {
+	if len(us) == 0 {
+		return "none"
+	}
+	names := make([]string, len(us))
+	for i, u := range us {
+		names[i] = u.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// ParseRemoteUser reads one remoteusers entry,
+// name/authhash/privhash/model/engineid: a users entry for the receiver of
+// informs, plus the receiver's engine ID (hex), to which its keys are
+// localized. Errors name the user but never a key.
+//
+// The engine ID is required for a user with keys: a localized key is only
+// valid for one engine ID, and it has to be known to compute the key
+// (vicfg-snmp --hash --remote-engineid). Only a noAuthNoPriv user may leave
+// it out (- or empty): the agent then takes the one engine discovery finds.
+func ParseRemoteUser(raw string, a usm.AuthProtocol, p usm.PrivProtocol) (RemoteUser, error) {
+	const syntax = "want name/authhash/privhash/model/engineid, the engine ID being the receiver's, in hex"
+	f := strings.Split(raw, "/")
+	if len(f) != 5 {
+		return RemoteUser{}, fmt.Errorf("remoteusers: entry %q has %d parts separated by '/' (%s)", MaskRemoteUser(raw), len(f), syntax)
+	}
+	u, err := ParseUser(strings.Join(f[:4], "/"), a, p)
+	if err != nil {
+		return RemoteUser{}, fmt.Errorf("remote%w", err) // "remoteusers: ..."
+	}
+	ru := RemoteUser{User: u}
+	if f[4] == "" || f[4] == "-" {
+		if u.Level != usm.NoAuthNoPriv {
+			return ru, fmt.Errorf("remoteusers: user %q has model %s but no engine ID: its keys must be localized to the receiver's engine ID, so the engine ID must be given (allowed: hex, 5 to 32 octets; net-snmp's snmptrapd keeps it as oldEngineID in its persistent snmptrapd.conf, e.g. /var/lib/snmp/snmptrapd.conf, and snmpget -v3 -l noAuthNoPriv -u x -d shows it in the Report); only a user with model none may leave it out", u.Name, u.Level)
+		}
+		return ru, nil
+	}
+	if ru.EngineID, err = usm.ParseEngineID(f[4]); err != nil {
+		return ru, fmt.Errorf("remoteusers: user %q engine ID: %w", u.Name, err)
+	}
+	return ru, nil
+}
+
+// CheckRemoteUsers checks a remoteusers list as far as it can be without
+// the protocols (vicfg-snmp): at most MaxUsers, each with five parts, a
+// valid name, model and engine ID, no name twice.
+func CheckRemoteUsers(users []string) error {
+	var errs []error
+	if len(users) > MaxUsers {
+		errs = append(errs, fmt.Errorf("remoteusers: %d given, at most %d are allowed", len(users), MaxUsers))
+	}
+	seen := map[string]bool{}
+	for _, raw := range users {
+		f := strings.Split(raw, "/")
+		if len(f) != 5 {
+			errs = append(errs, fmt.Errorf("remoteusers: entry %q has %d parts separated by '/': want name/authhash/privhash/model/engineid", MaskRemoteUser(raw), len(f)))
+			continue
+		}
+		if err := checkUserName(f[0]); err != nil {
+			errs = append(errs, fmt.Errorf("remoteusers: %w", err))
+			continue
+		}
+		level, err := usm.ParseLevel(f[3])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("remoteusers: user %q model: %w", f[0], err))
+		}
+		if f[4] == "" || f[4] == "-" {
+			if err == nil && level != usm.NoAuthNoPriv {
+				errs = append(errs, fmt.Errorf("remoteusers: user %q has model %s but no engine ID (the receiver's engine ID, in hex, is needed to localize its keys; only model none may leave it out)", f[0], level))
+			}
+		} else if _, err := usm.ParseEngineID(f[4]); err != nil {
+			errs = append(errs, fmt.Errorf("remoteusers: user %q engine ID: %w", f[0], err))
+		}
+		if seen[f[0]] {
+			errs = append(errs, fmt.Errorf("remoteusers: user %q is listed twice", f[0]))
+		}
+		seen[f[0]] = true
+	}
+	return errors.Join(errs...)
 }
 
 // ParseUser reads one users entry, name/authhash/privhash/model, checking
@@ -211,11 +378,11 @@ func checkUserName(name string) error {
 	return nil
 }
 
-// ParseV3Target reads one v3targets entry, host[@port]/user/secLevel/trap,
-// as esxcli writes it. inform is recognized, and refused: SNMPv3 informs
-// are not supported yet.
+// ParseV3Target reads one v3targets entry,
+// host[@port]/user/secLevel/trap|inform, as esxcli writes it. A trap
+// target's user is one of users, an inform target's one of remoteusers.
 func ParseV3Target(s string) (Target, error) {
-	const syntax = "want host[@port]/user/secLevel/trap, secLevel none, auth or priv"
+	const syntax = "want host[@port]/user/secLevel/trap|inform, secLevel none, auth or priv"
 	f := strings.Split(strings.TrimSpace(s), "/")
 	if len(f) != 4 {
 		return Target{}, fmt.Errorf("v3 target %q: %d parts separated by '/' (%s)", s, len(f), syntax)
@@ -238,7 +405,7 @@ func ParseV3Target(s string) (Target, error) {
 	switch strings.ToLower(f[3]) {
 	case "trap":
 	case "inform":
-		return Target{}, fmt.Errorf("v3 target %q: inform is not yet supported for SNMPv3 targets (allowed: trap; v2c informs are set with targets, inform:host)", s)
+		t.Kind = InformV3
 	default:
 		return Target{}, fmt.Errorf("v3 target %q: notification %q is not supported (%s)", s, f[3], syntax)
 	}
@@ -268,10 +435,22 @@ func CheckV3Targets(targets []string) error {
 	return errors.Join(errs...)
 }
 
-// v3String is a v3 target's canonical form: host@port/user/level/trap.
+// v3String is a v3 target's canonical form: host@port/user/level/trap or
+// .../inform.
 func (t Target) v3String(host string) string {
-	return host + "@" + strconv.Itoa(int(t.Port)) + "/" + t.User + "/" + t.Level.String() + "/trap"
+	kind := "/trap"
+	if t.Kind == InformV3 {
+		kind = "/inform"
+	}
+	return host + "@" + strconv.Itoa(int(t.Port)) + "/" + t.User + "/" + t.Level.String() + kind
 }
+
+// IsV3 tells SNMPv3 targets (v3targets entries) apart.
+func (k Kind) IsV3() bool { return k == TrapV3 || k == InformV3 }
+
+// IsInform tells the targets that get informs (acknowledged, retried and
+// kept across a restart) apart.
+func (k Kind) IsInform() bool { return k == InformV2c || k == InformV3 }
 
 // CheckKeysKept refuses a change of the engine ID (the one in force:
 // configured or generated) or of the authentication protocol that keeps
@@ -279,7 +458,8 @@ func (t Target) v3String(host string) string {
 // and every receiver would refuse them. ESXi clears the users instead;
 // clearing them without a word would lose configuration, so the users must
 // be given again in the same change, with keys from vicfg-snmp --hash, or
-// cleared. The privacy protocol is not part of it: a localized privacy key
+// cleared. Remote users (localized to their receivers' engines) are held to
+// it for a change of the authentication protocol. The privacy protocol is not part of it: a localized privacy key
 // depends on the engine ID and the authentication hash only.
 func CheckKeysKept(old, new Config, oldEngine, newEngine []byte) error {
 	var changed []string
@@ -288,6 +468,21 @@ func CheckKeysKept(old, new Config, oldEngine, newEngine []byte) error {
 	}
 	if !strings.EqualFold(old.Authentication, new.Authentication) {
 		changed = append(changed, "authentication")
+	}
+	// Remote users' keys are localized to their receivers' engine IDs,
+	// not ours, but made with the authentication hash.
+	if !strings.EqualFold(old.Authentication, new.Authentication) {
+		var kept []string
+		for _, u := range new.RemoteUsers {
+			f := strings.Split(u, "/")
+			if len(f) == 5 && (f[1] != "-" || f[2] != "-") && slices.Contains(old.RemoteUsers, u) {
+				kept = append(kept, f[0])
+			}
+		}
+		if len(kept) > 0 {
+			return fmt.Errorf("remoteusers: changing authentication invalidates the keys of remote user(s) %s, made with the previous hash: give --remoteusers again in the same change, with keys from vicfg-snmp --hash --remote-engineid for the new protocol (or clear them with --remoteusers '')",
+				strings.Join(kept, ", "))
+		}
 	}
 	if len(changed) == 0 {
 		return nil

@@ -35,11 +35,18 @@ var Command = &vicfg.Command{
 		"defaults to 162, the notification to a v2c trap and the community to the\n" +
 		"first of --communities.\n" +
 		"SNMPv3 (esxcli's options): --users name/authhash/privhash/model (model\n" +
-		"none, auth or priv; - for no hash), --v3targets host[@port]/user/secLevel/trap.\n" +
+		"none, auth or priv; - for no hash), --v3targets\n" +
+		"host[@port]/user/secLevel/trap|inform. Informs use --remoteusers\n" +
+		"name/authhash/privhash/model/engineid: the receiver of an inform is the\n" +
+		"authoritative engine, so its user's keys are localized to the receiver's\n" +
+		"engine ID (hex; snmptrapd keeps it as oldEngineID in its persistent\n" +
+		"snmptrapd.conf), which must be given unless the model is none.\n" +
 		"The hashes are keys localized to the engine ID in force: compute them with\n" +
 		"--hash --auth-hash FILE [--priv-hash FILE] (files holding the passwords, or\n" +
-		"the passwords themselves with --raw-secret). Changing --engineid or\n" +
-		"--authentication invalidates the users' keys: give --users again with them.\n" +
+		"the passwords themselves with --raw-secret); add --remote-engineid HEX for a\n" +
+		"remote user's. Changing --engineid or --authentication invalidates the\n" +
+		"users' keys: give --users again with them (--remoteusers too for\n" +
+		"--authentication).\n" +
 		"The changes of one invocation, --reset included (it comes first), are\n" +
 		"applied together or not at all; then --test runs, then --show.\n",
 	Flags: newFlags,
@@ -56,7 +63,8 @@ type options struct {
 
 	// SNMPv3, long options only (esxcli's names).
 	engineid, authentication, privacy string
-	users, v3targets                  string
+	users, v3targets, remoteusers     string
+	remoteEngineID                    string // --hash for a remote user: the receiver's engine ID
 	hash, rawSecret                   bool
 	authHash, privHash                string
 	authSecret, privSecret            []byte // --hash's passwords, read by Prepare; privSecret nil when not given
@@ -88,6 +96,8 @@ func newFlags(fs *pflag.FlagSet) vicfg.Runner {
 	fs.StringVar(&o.privacy, "privacy", "", "set the SNMPv3 privacy `PROTOCOL`: none, AES128, AES192 or AES256")
 	fs.StringVar(&o.users, "users", "", "set the SNMPv3 users, a comma-separated `LIST` of name/authhash/privhash/model replacing the previous one")
 	fs.StringVar(&o.v3targets, "v3targets", "", "set the SNMPv3 targets, a comma-separated `LIST` of host[@port]/user/secLevel/trap replacing the previous one")
+	fs.StringVar(&o.remoteusers, "remoteusers", "", "set the users of the receivers of SNMPv3 informs, a comma-separated `LIST` of name/authhash/privhash/model/engineid replacing the previous one")
+	fs.StringVar(&o.remoteEngineID, "remote-engineid", "", "with --hash: localize the keys to this receiver's engine ID (`HEX`), for --remoteusers, instead of the engine ID in force")
 	fs.BoolVar(&o.hash, "hash", false, "print the Authhash and Privhash of --auth-hash and --priv-hash for the engine ID and authentication in force")
 	fs.StringVar(&o.authHash, "auth-hash", "", "with --hash: the `FILE` holding the authentication password (the password itself with --raw-secret)")
 	fs.StringVar(&o.privHash, "priv-hash", "", "with --hash: the `FILE` holding the privacy password (the password itself with --raw-secret)")
@@ -115,10 +125,10 @@ func (r recorder) Set(v string) error {
 
 // listFlags take a comma-separated list: given twice, the user most likely
 // expected the lists to add up.
-var listFlags = []string{"communities", "targets", "notraps", "users", "v3targets"}
+var listFlags = []string{"communities", "targets", "notraps", "users", "v3targets", "remoteusers"}
 
 // secretFlags may hold secrets: their values are never echoed.
-var secretFlags = []string{"users", "auth-hash", "priv-hash"}
+var secretFlags = []string{"users", "remoteusers", "auth-hash", "priv-hash"}
 
 // repeated refuses a flag given more than once, which pflag would settle
 // by keeping the last value. A switch (-E, -s, ...) given twice with the
@@ -186,12 +196,17 @@ func (o *options) Prepare(_ context.Context, env *vicfg.Env) error {
 // refused beside a change, which would be applied after the keys were
 // computed for the settings it replaces.
 func (o *options) prepareHash(env *vicfg.Env) error {
-	given := env.Changed("auth-hash") || env.Changed("priv-hash") || env.Changed("raw-secret")
+	given := env.Changed("auth-hash") || env.Changed("priv-hash") || env.Changed("raw-secret") || env.Changed("remote-engineid")
 	if !o.hash {
 		if given {
-			return vicfg.UsageError(errors.New("--auth-hash, --priv-hash and --raw-secret go with --hash"))
+			return vicfg.UsageError(errors.New("--auth-hash, --priv-hash, --raw-secret and --remote-engineid go with --hash"))
 		}
 		return nil
+	}
+	if env.Changed("remote-engineid") {
+		if _, err := usm.ParseEngineID(strings.TrimSpace(o.remoteEngineID)); err != nil {
+			return fmt.Errorf("--remote-engineid: %w", err)
+		}
 	}
 	if len(o.msgs) > 0 {
 		return vicfg.UsageError(errors.New("--hash computes keys for the engine ID and authentication in force: give it without changes (set --engineid and --authentication first, then --hash, then --users)"))
@@ -222,14 +237,23 @@ func (o *options) prepareHash(env *vicfg.Env) error {
 }
 
 // printHash prints --hash's keys, localized to the engine ID the daemon
-// has in force with its authentication protocol, as esxcli prints them.
+// has in force (or, with --remote-engineid, to an inform receiver's) with
+// its authentication protocol, as esxcli prints them.
 func (o *options) printHash(w io.Writer, st api.SNMPState) error {
-	if st.EngineID == "" {
-		return errors.New("--hash: hostagentd reports no SNMPv3 engine ID (its SNMPv3 engine did not start: see its log)")
-	}
-	engineID, err := usm.ParseEngineID(st.EngineID)
-	if err != nil {
-		return fmt.Errorf("--hash: hostagentd's engine ID: %w", err)
+	var engineID []byte
+	var err error
+	if o.remoteEngineID != "" {
+		// A remote user's keys: localized to the receiver's engine.
+		if engineID, err = usm.ParseEngineID(strings.TrimSpace(o.remoteEngineID)); err != nil {
+			return fmt.Errorf("--remote-engineid: %w", err)
+		}
+	} else {
+		if st.EngineID == "" {
+			return errors.New("--hash: hostagentd reports no SNMPv3 engine ID (its SNMPv3 engine did not start: see its log)")
+		}
+		if engineID, err = usm.ParseEngineID(st.EngineID); err != nil {
+			return fmt.Errorf("--hash: hostagentd's engine ID: %w", err)
+		}
 	}
 	a, err := usm.ParseAuthProtocol(st.Config.Authentication)
 	if err != nil {
@@ -436,6 +460,19 @@ func (o *options) changeV3(env *vicfg.Env, p *api.SNMPPatch, check func(error), 
 		// scrollback are no place for them.
 		say("Changing users to: %s...", snmpconfig.Users(l).String())
 	}
+	if env.Changed("remoteusers") {
+		l := vicfg.List(o.remoteusers)
+		err := snmpconfig.CheckRemoteUsers(l)
+		check(err)
+		if err == nil && env.Changed("authentication") && env.Changed("privacy") && authErr == nil && privErr == nil {
+			for _, raw := range l {
+				_, err := snmpconfig.ParseRemoteUser(raw, a, pr)
+				check(err)
+			}
+		}
+		p.RemoteUsers = &l
+		say("Changing remote users to: %s...", snmpconfig.RemoteUsers(l).String())
+	}
 	if env.Changed("v3targets") {
 		l := vicfg.List(o.v3targets)
 		check(snmpconfig.CheckV3Targets(l))
@@ -520,7 +557,7 @@ func show(w io.Writer, st api.SNMPState) {
 // configuration without SNMPv3 shows as before.
 func showV3(w io.Writer, st api.SNMPState) {
 	c := st.Config
-	if c.EngineID == "" && len(c.Users) == 0 && len(c.V3Targets) == 0 &&
+	if c.EngineID == "" && len(c.Users) == 0 && len(c.V3Targets) == 0 && len(c.RemoteUsers) == 0 &&
 		(c.Authentication == "" || c.Authentication == "none") && (c.Privacy == "" || c.Privacy == "none") {
 		return
 	}
@@ -532,6 +569,12 @@ func showV3(w io.Writer, st api.SNMPState) {
 	fmt.Fprint(w, "\nUsers :\n")
 	for _, u := range c.Users {
 		fmt.Fprintln(w, snmpconfig.MaskUser(u))
+	}
+	if len(c.RemoteUsers) > 0 {
+		fmt.Fprint(w, "\nRemote users :\n")
+		for _, u := range c.RemoteUsers {
+			fmt.Fprintln(w, snmpconfig.MaskRemoteUser(u))
+		}
 	}
 	fmt.Fprint(w, "\nSNMPv3 notification targets :\n")
 	for _, t := range c.V3Targets {

@@ -40,6 +40,7 @@ func clone(c snmpconfig.Config) snmpconfig.Config {
 	c.MIBDirs = slices.Clone(c.MIBDirs)
 	c.Users = slices.Clone(c.Users)
 	c.V3Targets = slices.Clone(c.V3Targets)
+	c.RemoteUsers = slices.Clone(c.RemoteUsers)
 	return c
 }
 
@@ -624,8 +625,63 @@ func TestRun(t *testing.T) {
 			stderr: []string{"vicfg-snmp: users: 6 given, at most 5 are allowed"},
 		},
 		{
-			name: "v3 inform not yet supported", args: []string{"--v3targets", "192.0.2.9/ops/priv/inform"}, code: 1,
-			stderr: []string{`vicfg-snmp: v3targets: v3 target "192.0.2.9/ops/priv/inform": inform is not yet supported for SNMPv3 targets`},
+			name: "v3 inform of a user that is not a remote user", before: [][]string{{"--authentication", "SHA1", "--users", "ops/" + rfcKey + "/-/auth"}},
+			args: []string{"--v3targets", "192.0.2.9/ops/auth/inform"}, code: 1,
+			stdout:  "Changing SNMPv3 notification targets list to: 192.0.2.9@162/ops/auth/inform...\n",
+			stderr:  []string{`v3targets: "192.0.2.9@162/ops/auth/inform" names user "ops", which remoteusers does not list (remoteusers: none)`},
+			updates: 1,
+		},
+		{
+			name: "remoteusers and v3 informs, keys never shown",
+			args: []string{"--authentication", "SHA1", "--privacy", "AES128", "--remoteusers", "nms/" + rfcKey + "/" + rfcKey + "/priv/" + rfcEngineID + ", open/-/-/none/-",
+				"--v3targets", "192.0.2.9/nms/priv/inform,192.0.2.10/open/none/inform"},
+			stdout: "Changing authentication protocol to: SHA1...\nChanging privacy protocol to: AES128...\n" +
+				"Changing remote users to: nms/<set>/<set>/priv/" + rfcEngineID + ",open/-/-/none/-...\n" +
+				"Changing SNMPv3 notification targets list to: 192.0.2.9@162/nms/priv/inform,192.0.2.10@162/open/none/inform...\nComplete.\n",
+			updates: 1, want: func(c *snmpconfig.Config) {
+				c.Authentication, c.Privacy = "SHA1", "AES128"
+				c.RemoteUsers = snmpconfig.RemoteUsers{"nms/" + rfcKey + "/" + rfcKey + "/priv/" + rfcEngineID, "open/-/-/none/-"}
+				c.V3Targets = []string{"192.0.2.9@162/nms/priv/inform", "192.0.2.10@162/open/none/inform"}
+			},
+		},
+		{
+			name: "remote user with keys needs the receiver's engine ID", args: []string{"--remoteusers", "nms/" + rfcKey + "/-/auth/-"}, code: 1,
+			stderr: []string{`vicfg-snmp: remoteusers: user "nms" has model auth but no engine ID (the receiver's engine ID, in hex, is needed to localize its keys; only model none may leave it out)`},
+		},
+		{
+			name: "remote user key checked against the protocol", args: []string{"--authentication", "SHA256", "--privacy", "none", "--remoteusers", "nms/" + rfcKey + "/-/auth/" + rfcEngineID}, code: 1,
+			stderr: []string{`vicfg-snmp: remoteusers: user "nms" authhash: 20 octets, but a SHA256 key has 32`},
+		},
+		{
+			name: "remote user of a bad shape masked", args: []string{"--remoteusers", "nms/" + rfcKey + "/-/auth"}, code: 1,
+			stderr: []string{`vicfg-snmp: remoteusers: entry "nms/<set>" has 4 parts separated by '/'`},
+		},
+		{
+			name: "remoteusers repeated, values not echoed", args: []string{"--remoteusers", "nms/" + rfcKey + "/-/auth/" + rfcEngineID, "--remoteusers", "b/-/-/none/-"}, code: 1,
+			stderr: []string{"vicfg-snmp: --remoteusers is given 2 times (values not shown): only one would be used; give it once, with a comma-separated list of all the values"},
+		},
+		{
+			name: "show hides remote users' keys", before: [][]string{{"--authentication", "SHA1", "--remoteusers", "nms/" + rfcKey + "/-/auth/" + rfcEngineID, "--v3targets", "192.0.2.9/nms/auth/inform"}},
+			args: []string{"--show"},
+			stdout: "Current SNMP agent settings:\nEnabled  : 0\nUDP port : 161\n\nCommunities :\n\nNotification targets :\n\n" +
+				"Options :\nSyscontact  :\nSyslocation :\nLoglevel    : info\nNotraps     :\n" +
+				"\nSNMPv3 :\nEngine id      : " + rfcEngineID + " (generated)\nAuthentication : SHA1\nPrivacy        : none\n" +
+				"\nUsers :\n\nRemote users :\nnms/<set>/-/auth/" + rfcEngineID + "\n\nSNMPv3 notification targets :\n192.0.2.9@162/nms/auth/inform\n" +
+				"\nDelivery :\n192.0.2.1@162/public         v2c trap    sent 5  acknowledged 0  failed 0  dropped 0  queued 0\n" +
+				"inform:192.0.2.2@162/public  v2c inform  sent 1  acknowledged 1  failed 0  dropped 0  queued 0\n",
+		},
+		{
+			name: "hash for a remote user's engine", before: [][]string{{"--authentication", "SHA1", "--engineid", "80007ed905a1b2c3d4e5f60718"}},
+			args:   []string{"--hash", "--remote-engineid", rfcEngineID, "--auth-hash", "maplesyrup", "--priv-hash", "maplesyrup", "--raw-secret"},
+			stdout: "Authhash: " + rfcKey + "\nPrivhash: " + rfcKey + "\n",
+		},
+		{
+			name: "remote-engineid refused", args: []string{"--hash", "--remote-engineid", "xyz", "--auth-hash", "maplesyrup", "--raw-secret"}, code: 1,
+			stderr: []string{`vicfg-snmp: --remote-engineid: engine ID "xyz": not a hex string`},
+		},
+		{
+			name: "remote-engineid without hash", args: []string{"--remote-engineid", rfcEngineID}, code: 1,
+			stderr: []string{"vicfg-snmp: --auth-hash, --priv-hash, --raw-secret and --remote-engineid go with --hash"},
 		},
 		{
 			name: "more than 3 v3targets", args: []string{"--v3targets", "192.0.2.1/a/none/trap,192.0.2.2/a/none/trap,192.0.2.3/a/none/trap,192.0.2.4/a/none/trap"}, code: 1,
@@ -673,7 +729,7 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name: "auth-hash without hash", args: []string{"--auth-hash", "maplesyrup"}, code: 1,
-			stderr: []string{"vicfg-snmp: --auth-hash, --priv-hash and --raw-secret go with --hash"},
+			stderr: []string{"vicfg-snmp: --auth-hash, --priv-hash, --raw-secret and --remote-engineid go with --hash"},
 		},
 		{
 			name: "hash needs auth-hash", args: []string{"--hash"}, code: 1,
