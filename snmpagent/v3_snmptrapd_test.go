@@ -231,24 +231,30 @@ func (u v3User) entry(t *testing.T, engineID []byte, a usm.AuthProtocol) string 
 	return u.name + "/" + hex.EncodeToString(ak) + "/" + privHash + "/" + u.level.String()
 }
 
-// TestSnmptrapdDecodesV3Traps: for a representative set of protocols and
-// levels, the agent's v3 targets get coldStart at the start, the test
+// TestSnmptrapdDecodesV3Traps: for every authentication × privacy
+// combination net-snmp has, and no security, the agent's v3 targets get coldStart at the start, the test
 // notification, and a notification with varbinds, each decoded by name by
 // snmptrapd from the right user; a user whose key was made from a wrong
 // password gets nothing accepted, and the agent counts it as sent (a trap
 // has no answer). A v2c target beside them is untouched.
 func TestSnmptrapdDecodesV3Traps(t *testing.T) {
-	for _, tc := range []struct {
+	type combination struct {
 		name  string
 		auth  usm.AuthProtocol
 		priv  usm.PrivProtocol
 		level usm.Level
-	}{
-		{"authPriv SHA256 AES128", usm.AuthSHA256, usm.PrivAES128, usm.AuthPriv},
-		{"authNoPriv SHA1", usm.AuthSHA1, usm.PrivNone, usm.AuthNoPriv},
-		{"noAuthNoPriv", usm.AuthNone, usm.PrivNone, usm.NoAuthNoPriv},
-		{"authPriv SHA512 AES256", usm.AuthSHA512, usm.PrivAES256, usm.AuthPriv},
-	} {
+	}
+	combinations := []combination{{"noAuthNoPriv", usm.AuthNone, usm.PrivNone, usm.NoAuthNoPriv}}
+	for a := usm.AuthSHA1; a <= usm.AuthSHA512; a++ {
+		for p := usm.PrivNone; p <= usm.PrivAES256; p++ {
+			c := combination{"authPriv " + a.String() + " " + p.String(), a, p, usm.AuthPriv}
+			if p == usm.PrivNone {
+				c.name, c.level = "authNoPriv "+a.String(), usm.AuthNoPriv
+			}
+			combinations = append(combinations, c)
+		}
+	}
+	for _, tc := range combinations {
 		t.Run(tc.name, func(t *testing.T) {
 			engineID, err := usm.NewEngineID()
 			if err != nil {
