@@ -231,6 +231,30 @@ func (u v3User) entry(t *testing.T, engineID []byte, a usm.AuthProtocol) string 
 	return u.name + "/" + hex.EncodeToString(ak) + "/" + privHash + "/" + u.level.String()
 }
 
+// combination is one authentication × privacy choice of a test.
+type combination struct {
+	name  string
+	auth  usm.AuthProtocol
+	priv  usm.PrivProtocol
+	level usm.Level
+}
+
+// combinations is every authentication × privacy combination net-snmp
+// has, after no security (named none).
+func combinations(none string) []combination {
+	cs := []combination{{none, usm.AuthNone, usm.PrivNone, usm.NoAuthNoPriv}}
+	for a := usm.AuthSHA1; a <= usm.AuthSHA512; a++ {
+		for p := usm.PrivNone; p <= usm.PrivAES256; p++ {
+			c := combination{"authPriv " + a.String() + " " + p.String(), a, p, usm.AuthPriv}
+			if p == usm.PrivNone {
+				c.name, c.level = "authNoPriv "+a.String(), usm.AuthNoPriv
+			}
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
 // TestSnmptrapdDecodesV3Traps: for every authentication × privacy
 // combination net-snmp has, and no security, the agent's v3 targets get coldStart at the start, the test
 // notification, and a notification with varbinds, each decoded by name by
@@ -238,23 +262,7 @@ func (u v3User) entry(t *testing.T, engineID []byte, a usm.AuthProtocol) string 
 // password gets nothing accepted, and the agent counts it as sent (a trap
 // has no answer). A v2c target beside them is untouched.
 func TestSnmptrapdDecodesV3Traps(t *testing.T) {
-	type combination struct {
-		name  string
-		auth  usm.AuthProtocol
-		priv  usm.PrivProtocol
-		level usm.Level
-	}
-	combinations := []combination{{"noAuthNoPriv", usm.AuthNone, usm.PrivNone, usm.NoAuthNoPriv}}
-	for a := usm.AuthSHA1; a <= usm.AuthSHA512; a++ {
-		for p := usm.PrivNone; p <= usm.PrivAES256; p++ {
-			c := combination{"authPriv " + a.String() + " " + p.String(), a, p, usm.AuthPriv}
-			if p == usm.PrivNone {
-				c.name, c.level = "authNoPriv "+a.String(), usm.AuthNoPriv
-			}
-			combinations = append(combinations, c)
-		}
-	}
-	for _, tc := range combinations {
+	for _, tc := range combinations("noAuthNoPriv") {
 		t.Run(tc.name, func(t *testing.T) {
 			engineID, err := usm.NewEngineID()
 			if err != nil {

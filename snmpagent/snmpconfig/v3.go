@@ -284,34 +284,50 @@ func ParseRemoteUser(raw string, a usm.AuthProtocol, p usm.PrivProtocol) (Remote
 // the protocols (vicfg-snmp): at most MaxUsers, each with five parts, a
 // valid name, model and engine ID, no name twice.
 func CheckRemoteUsers(users []string) error {
+	return checkUserList("remoteusers", "name/authhash/privhash/model/engineid", users, MaskRemoteUser, func(f []string, level usm.Level, levelOK bool) error {
+		if f[4] == "" || f[4] == "-" {
+			if levelOK && level != usm.NoAuthNoPriv {
+				return fmt.Errorf("remoteusers: user %q has model %s but no engine ID (the receiver's engine ID, in hex, is needed to localize its keys; only model none may leave it out)", f[0], level)
+			}
+		} else if _, err := usm.ParseEngineID(f[4]); err != nil {
+			return fmt.Errorf("remoteusers: user %q engine ID: %w", f[0], err)
+		}
+		return nil
+	})
+}
+
+// checkUserList is what CheckUsers and CheckRemoteUsers share: at most
+// MaxUsers entries of syntax's parts, each with a valid name and model,
+// no name twice, and what extra (if not nil) checks of each. Entries are
+// shown through mask: they may hold keys.
+func checkUserList(setting, syntax string, users []string, mask func(string) string, extra func(f []string, level usm.Level, levelOK bool) error) error {
 	var errs []error
 	if len(users) > MaxUsers {
-		errs = append(errs, fmt.Errorf("remoteusers: %d given, at most %d are allowed", len(users), MaxUsers))
+		errs = append(errs, fmt.Errorf("%s: %d given, at most %d are allowed", setting, len(users), MaxUsers))
 	}
+	parts := strings.Count(syntax, "/") + 1
 	seen := map[string]bool{}
 	for _, raw := range users {
 		f := strings.Split(raw, "/")
-		if len(f) != 5 {
-			errs = append(errs, fmt.Errorf("remoteusers: entry %q has %d parts separated by '/': want name/authhash/privhash/model/engineid", MaskRemoteUser(raw), len(f)))
+		if len(f) != parts {
+			errs = append(errs, fmt.Errorf("%s: entry %q has %d parts separated by '/': want %s", setting, mask(raw), len(f), syntax))
 			continue
 		}
 		if err := checkUserName(f[0]); err != nil {
-			errs = append(errs, fmt.Errorf("remoteusers: %w", err))
+			errs = append(errs, fmt.Errorf("%s: %w", setting, err))
 			continue
 		}
 		level, err := usm.ParseLevel(f[3])
 		if err != nil {
-			errs = append(errs, fmt.Errorf("remoteusers: user %q model: %w", f[0], err))
+			errs = append(errs, fmt.Errorf("%s: user %q model: %w", setting, f[0], err))
 		}
-		if f[4] == "" || f[4] == "-" {
-			if err == nil && level != usm.NoAuthNoPriv {
-				errs = append(errs, fmt.Errorf("remoteusers: user %q has model %s but no engine ID (the receiver's engine ID, in hex, is needed to localize its keys; only model none may leave it out)", f[0], level))
+		if extra != nil {
+			if err := extra(f, level, err == nil); err != nil {
+				errs = append(errs, err)
 			}
-		} else if _, err := usm.ParseEngineID(f[4]); err != nil {
-			errs = append(errs, fmt.Errorf("remoteusers: user %q engine ID: %w", f[0], err))
 		}
 		if seen[f[0]] {
-			errs = append(errs, fmt.Errorf("remoteusers: user %q is listed twice", f[0]))
+			errs = append(errs, fmt.Errorf("%s: user %q is listed twice", setting, f[0]))
 		}
 		seen[f[0]] = true
 	}
@@ -506,28 +522,5 @@ func CheckKeysKept(old, new Config, oldEngine, newEngine []byte) error {
 // MaxUsers, each name/authhash/privhash/model with a valid name and model,
 // no name twice. Parse checks the keys against the protocols.
 func CheckUsers(users []string) error {
-	var errs []error
-	if len(users) > MaxUsers {
-		errs = append(errs, fmt.Errorf("users: %d given, at most %d are allowed", len(users), MaxUsers))
-	}
-	seen := map[string]bool{}
-	for _, raw := range users {
-		f := strings.Split(raw, "/")
-		if len(f) != 4 {
-			errs = append(errs, fmt.Errorf("users: entry %q has %d parts separated by '/': want name/authhash/privhash/model", MaskUser(raw), len(f)))
-			continue
-		}
-		if err := checkUserName(f[0]); err != nil {
-			errs = append(errs, fmt.Errorf("users: %w", err))
-			continue
-		}
-		if _, err := usm.ParseLevel(f[3]); err != nil {
-			errs = append(errs, fmt.Errorf("users: user %q model: %w", f[0], err))
-		}
-		if seen[f[0]] {
-			errs = append(errs, fmt.Errorf("users: user %q is listed twice", f[0]))
-		}
-		seen[f[0]] = true
-	}
-	return errors.Join(errs...)
+	return checkUserList("users", "name/authhash/privhash/model", users, MaskUser, nil)
 }
