@@ -82,6 +82,10 @@ func (a *Agent) EngineID() []byte {
 	return a.engineFor(cfg)
 }
 
+// EngineIDFor is the engine ID cfg would put in force: its engineid, else
+// the generated one.
+func (a *Agent) EngineIDFor(cfg snmpconfig.Config) []byte { return a.engineFor(cfg) }
+
 // engineFor is the engine ID cfg puts in force.
 func (a *Agent) engineFor(cfg snmpconfig.Config) []byte {
 	if cfg.EngineID != "" {

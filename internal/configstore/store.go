@@ -35,25 +35,31 @@ func Load(path string, v any) (found bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("config %s: %w", path, err)
 	}
+	return true, Decode(path, data, v)
+}
 
+// Decode decodes data, the content of the file called name (in messages),
+// into v as Load does.
+func Decode(name string, data []byte, v any) error {
+	path := name
 	md, err := toml.Decode(string(data), v)
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return true, &parseError{path: path, pe: pe}
+			return &parseError{path: path, pe: pe}
 		}
 		// Type mismatches are plain strings (no cause to wrap) that already
 		// carry "line N"; only toml's own prefix is dropped so they read
 		// like the syntax errors above.
-		return true, fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "toml: "))
+		return fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "toml: "))
 	}
 
 	// A misspelt key would otherwise be silently ignored and the default
 	// used, which is the hardest kind of config mistake to notice.
 	if unknown := topUnknown(md.Undecoded()); len(unknown) > 0 {
-		return true, fmt.Errorf("config %s: %s", path, describeUnknown(unknown, reflect.TypeOf(v)))
+		return fmt.Errorf("config %s: %s", path, describeUnknown(unknown, reflect.TypeOf(v)))
 	}
-	return true, nil
+	return nil
 }
 
 // parseError prints a toml.ParseError on one line (logs stay greppable) while
@@ -234,21 +240,30 @@ func structKeys(t reflect.Type) map[string]reflect.Type {
 func Save(path string, v any, mode os.FileMode, header string) error {
 	// Encode fully before touching the disk so an unencodable value can never
 	// cost the user their existing file.
+	data, err := Encode(v, header)
+	if err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := WriteFile(path, data, mode); err != nil {
+		return fmt.Errorf("config %w", err)
+	}
+	return nil
+}
+
+// Encode is v as Save writes it: header as "# " comment lines, then v as
+// TOML.
+func Encode(v any, header string) ([]byte, error) {
 	// The encoder happily writes a bare "42" for a non-table value, which no
 	// TOML reader (Load included) accepts back.
 	if !isTable(v) {
-		return fmt.Errorf("config %s: encode: top level must be a struct or map, not %T", path, v)
+		return nil, fmt.Errorf("encode: top level must be a struct or map, not %T", v)
 	}
 	var buf bytes.Buffer
 	writeHeader(&buf, header)
 	if err := toml.NewEncoder(&buf).Encode(v); err != nil {
-		return fmt.Errorf("config %s: encode: %w", path, err)
+		return nil, fmt.Errorf("encode: %w", err)
 	}
-
-	if err := WriteFile(path, buf.Bytes(), mode); err != nil {
-		return fmt.Errorf("config %w", err)
-	}
-	return nil
+	return buf.Bytes(), nil
 }
 
 // WriteFile writes data to path atomically, as Save writes TOML: a temp

@@ -18,6 +18,7 @@ import (
 	"hostagent/manage/audit"
 	"hostagent/manage/auth"
 	"hostagent/manage/tlsid"
+	"hostagent/snmpagent/snmpconfig"
 	"hostagent/syslogd/forward"
 )
 
@@ -78,6 +79,13 @@ func (d *Daemon) SaveBackup(ctx context.Context, certificates bool) (api.Backup,
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
+		if err == nil && f.name == SNMPFile {
+			var hidden bool
+			data, hidden, err = d.backupSNMP(data, secrets)
+			if hidden {
+				b.Hidden = append(b.Hidden, f.key)
+			}
+		}
 		if err != nil {
 			return api.Backup{}, fmt.Errorf("backup: %w", err)
 		}
@@ -88,8 +96,37 @@ func (d *Daemon) SaveBackup(ctx context.Context, certificates bool) (api.Backup,
 	if len(b.Omitted) > 0 {
 		detail += ", secrets omitted: " + strings.Join(b.Omitted, ", ")
 	}
+	if len(b.Hidden) > 0 {
+		detail += ", secrets hidden: " + strings.Join(b.Hidden, ", ")
+	}
 	d.record(audit.Entry{User: p.User, Source: p.Source, Action: "backup.save", Result: "ok", Detail: detail})
 	return b, nil
+}
+
+// backupSNMP is snmp.toml as a backup holds it: the file itself, unless
+// it must be written again. Without every privilege its secrets (the
+// communities, the SNMPv3 keys) are hidden, as the API hides them (hidden
+// is then true); and when its users hold keys made for the generated
+// engine ID, that engine ID is written into it (pinEngine), so that a
+// restore on a rebuilt host keeps the keys valid. Rewritten, the file
+// loses its comments, not its settings.
+func (d *Daemon) backupSNMP(data []byte, secrets bool) (out []byte, hidden bool, err error) {
+	cfg := d.opts.Defaults.SNMP()
+	if err := configstore.Decode(SNMPFile, data, &cfg); err != nil {
+		return nil, false, err
+	}
+	cfg.Normalize()
+	pinned := d.pinEngine(cfg)
+	if secrets && pinned.EngineID == cfg.EngineID {
+		return data, false, nil
+	}
+	header := "hostagent SNMP configuration, from a configuration backup."
+	if !secrets {
+		pinned = pinned.WithoutSecrets()
+		header += "\nIts secrets are hidden (" + snmpconfig.HiddenCommunity + ", " + snmpconfig.KeySet + "): a restore takes them from the host."
+	}
+	out, err = configstore.Encode(pinned, header)
+	return out, !secrets, err
 }
 
 // LoadBackup implements apiserver.BackupService. Every file is staged and
@@ -164,6 +201,13 @@ func (d *Daemon) restore(ctx context.Context, b api.Backup, origin string) error
 		}
 		omitted[key] = true
 	}
+	hidden := map[string]bool{}
+	for _, key := range b.Hidden {
+		if _, ok := b.Files[key]; !ok || key != "config/"+SNMPFile {
+			return apiserver.Invalid(fmt.Errorf("backup: hidden: %q is not a held file whose secrets a backup hides (only config/%s)", key, SNMPFile))
+		}
+		hidden[key] = true
+	}
 	_, hasCert := b.Files["state/"+tlsid.CertName]
 	_, hasKey := b.Files["state/"+tlsid.KeyName]
 	if hasCert != hasKey {
@@ -178,6 +222,8 @@ func (d *Daemon) restore(ctx context.Context, b api.Backup, origin string) error
 	for _, f := range backupFiles {
 		text, held := b.Files[f.key]
 		switch {
+		case held && hidden[f.key]:
+			err = d.stageFilled(filepath.Join(st.dir, f.name), text, f.mode)
 		case held:
 			err = writeNew(filepath.Join(st.dir, f.name), []byte(text))
 		case f.cert || omitted[f.key]: // stays as it is
@@ -214,6 +260,25 @@ func (d *Daemon) restore(ctx context.Context, b api.Backup, origin string) error
 			"Restore it from the console (vicfg-cfgbackup -l on the host), then create an administrator there with vicfg-user -o add -r Administrator"))
 	}
 	return d.switchStaged(ctx, "backup.load", origin, st, targets)
+}
+
+// stageFilled stages a snmp.toml whose secrets the backup hides, each
+// taken from the same entry of the configuration in force
+// (snmpconfig.FillSecrets); one it cannot take refuses the restore.
+func (d *Daemon) stageFilled(path, text string, mode os.FileMode) error {
+	cfg := d.opts.Defaults.SNMP()
+	if err := configstore.Decode("backup's "+SNMPFile, []byte(text), &cfg); err != nil {
+		return apiserver.Invalid(err)
+	}
+	cfg.Normalize()
+	if err := cfg.FillSecrets(d.agent.Config()); err != nil {
+		return apiserver.Invalid(err)
+	}
+	data, err := configstore.Encode(cfg, "hostagent SNMP configuration, restored from a backup, its hidden secrets taken from the host.")
+	if err != nil {
+		return err
+	}
+	return writeNew(path, data)
 }
 
 // mayRestore refuses, before anything is put in place, a restore that

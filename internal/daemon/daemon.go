@@ -190,7 +190,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	cfg, plan, err := startConfig(d, "snmp.start", SNMPFile, d.loadSNMPAtStart,
-		func(c snmpconfig.Config) (*snmpagent.Plan, error) { return d.prepare(ctx, c) })
+		func(c snmpconfig.Config) (*snmpagent.Plan, error) {
+			if err := d.keysSinceLastGood(c); err != nil {
+				return nil, err
+			}
+			return d.prepare(ctx, c)
+		})
 	if err != nil {
 		return err
 	}
@@ -238,7 +243,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		go func() { serveErr <- remoteSrv.Serve(tln) }()
 	}
 	// All in force: the last good configurations, should a file turn invalid.
-	d.saveLastGood(SNMPFile, cfg)
+	d.saveSNMPLastGood(cfg)
 	d.saveLastGood(CollectorsFile, collectorsCfg.Ptr())
 	d.saveLastGood(SyslogFile, syslogCfg)
 	d.log.Info("hostagentd ready", "config_dir", d.opts.ConfigDir, "state_dir", d.opts.StateDir, "api_socket", d.opts.APISocket)
@@ -392,7 +397,7 @@ func (d *Daemon) reloadSNMP(credit context.Context) {
 	d.agent.Apply(plan)
 	d.auditReload(credit, "snmp.reload", old, cfg, nil)
 	d.log.Info("configuration reloaded", "file", d.snmpPath())
-	d.saveLastGood(SNMPFile, cfg)
+	d.saveSNMPLastGood(cfg)
 }
 
 // SNMPState implements apiserver.SNMPService.
@@ -436,7 +441,7 @@ func (d *Daemon) UpdateSNMP(ctx context.Context, change func(*snmpconfig.Config)
 	}
 	d.agent.Apply(plan)
 	d.auditChanges(ctx, "snmp.update", old, cfg, nil)
-	d.saveLastGood(SNMPFile, cfg)
+	d.saveSNMPLastGood(cfg)
 	return d.SNMPState(), nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"hostagent/internal/configstore"
+	"hostagent/snmpagent/snmpconfig"
 	"hostagent/snmpagent/usm"
 )
 
@@ -72,4 +73,46 @@ func loadEngineID(path string) ([]byte, error) {
 		return nil, fmt.Errorf("engine ID: %w", err)
 	}
 	return id, nil
+}
+
+// pinEngine is cfg with the engine ID in force written into it when its
+// users hold keys and it leaves the engine ID to the generated one. The
+// keys are localized to that engine ID: a copy of cfg kept elsewhere (the
+// last good copy, a backup restored on a rebuilt host) must bring it
+// along, or the keys would meet another engine ID and every receiver
+// would refuse them.
+func (d *Daemon) pinEngine(cfg snmpconfig.Config) snmpconfig.Config {
+	if cfg.EngineID != "" || !cfg.HasKeys() {
+		return cfg
+	}
+	if id := d.agent.EngineIDFor(cfg); id != nil {
+		cfg.EngineID = usm.FormatEngineID(id)
+	}
+	return cfg
+}
+
+// saveSNMPLastGood keeps cfg as snmp.toml's last good copy, its engine ID
+// pinned (pinEngine), so that a start can tell keys made for it from an
+// engine ID changed while the daemon was stopped (keysSinceLastGood).
+func (d *Daemon) saveSNMPLastGood(cfg snmpconfig.Config) {
+	d.saveLastGood(SNMPFile, d.pinEngine(cfg))
+}
+
+// keysSinceLastGood refuses, at a start, a configuration that keeps the
+// users' keys of the last good one while the engine ID in force or the
+// authentication protocol changed since (snmp.toml edited, or the
+// generated engine ID's file lost, while the daemon was stopped): the
+// check a running daemon makes on every change (snmpconfig.CheckKeysKept).
+// Refused, the start runs the last good copy instead and says why, rather
+// than sending what every receiver would refuse.
+func (d *Daemon) keysSinceLastGood(cfg snmpconfig.Config) error {
+	prev := d.opts.Defaults.SNMP()
+	if found, err := configstore.Load(d.lastGoodPath(SNMPFile), &prev); err != nil || !found {
+		return nil // no copy to compare with; a broken copy is reported if it is needed
+	}
+	prev.Normalize()
+	if err := snmpconfig.CheckKeysKept(prev, cfg, d.agent.EngineIDFor(prev), d.agent.EngineIDFor(cfg)); err != nil {
+		return fmt.Errorf("%w (changed while hostagentd was stopped: the last good configuration, with the engine ID the keys were made for, runs instead)", err)
+	}
+	return nil
 }

@@ -375,7 +375,7 @@ func TestBackupPrivilegeIsNotAdministrator(t *testing.T) {
 	if want := []string{"state/users.toml", "state/server.crt", "state/server.key"}; !slices.Equal(mine.Omitted, want) {
 		t.Errorf("omitted = %q, want %q", mine.Omitted, want)
 	}
-	if mine.Version != 2 {
+	if mine.Version < 2 {
 		t.Errorf("a backup with omitted files is version %d: a version 1 reader would take users.toml for none", mine.Version)
 	}
 	var full api.Backup

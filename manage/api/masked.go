@@ -2,15 +2,13 @@ package api
 
 import (
 	"slices"
-	"strings"
 
 	"hostagent/snmpagent/snmpconfig"
 )
 
-// Masked replaces a community string shown to someone who may not set it,
-// as passwords are never shown: a community grants reading the agent and
-// is accepted by the NOC's receivers.
-const Masked = "****"
+// Masked replaces a community string shown to someone who may not set it
+// (snmpconfig.HiddenCommunity).
+const Masked = snmpconfig.HiddenCommunity
 
 // WithoutCommunities is s as a principal without Host.Config.SNMP sees it:
 // every community, and the community of every target, is Masked, and so
@@ -50,16 +48,5 @@ func (s SNMPState) WithoutKeys() SNMPState {
 	return s
 }
 
-// MaskTarget masks the community of a target written
-// [kind:]host[@port][/community]: whatever follows the first '/', which no
-// host, port or kind prefix holds. An SNMPv3 target,
-// host@port/user/level/trap (three '/'), holds no secret and is left as it is.
-func MaskTarget(t string) string {
-	if strings.Count(t, "/") == 3 && (strings.HasSuffix(t, "/trap") || strings.HasSuffix(t, "/inform")) {
-		return t
-	}
-	if host, _, ok := strings.Cut(t, "/"); ok {
-		return host + "/" + Masked
-	}
-	return t
-}
+// MaskTarget hides the community of a target (snmpconfig.MaskTarget).
+func MaskTarget(t string) string { return snmpconfig.MaskTarget(t) }

@@ -240,9 +240,11 @@ const (
 // format or a newer version is refused.
 // Version 2 added Omitted: a version 1 reader would take an omitted
 // users.toml for "no users" and delete them, so it must refuse these.
+// Version 3 added Hidden: a version 2 reader would restore the
+// placeholders as the secrets themselves.
 const (
 	BackupFormat  = "hostagent-config-backup"
-	BackupVersion = 2
+	BackupVersion = 3
 )
 
 // Backup is every setting of a daemon in one file: its configuration
@@ -259,4 +261,9 @@ type Backup struct {
 	// the TLS private key are given to Administrators only. A restore keeps
 	// the host's own copy of an omitted file, rather than its default.
 	Omitted []string `json:"omitted,omitempty"`
+	// Hidden lists the files (keys as in Files) held with their secrets
+	// replaced by placeholders, for the same reason: snmp.toml's
+	// communities and SNMPv3 keys. A restore takes each hidden secret from
+	// the same entry of the host's configuration in force.
+	Hidden []string `json:"hidden,omitempty"`
 }

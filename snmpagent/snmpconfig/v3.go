@@ -254,9 +254,11 @@ func remoteUserNames(us []RemoteUser) string {
 // localized. Errors name the user but never a key.
 //
 // The engine ID is required for a user with keys: a localized key is only
-// valid for one engine ID, and it has to be known to compute the key
-// (vicfg-snmp --hash --remote-engineid). Only a noAuthNoPriv user may leave
-// it out (- or empty): the agent then takes the one engine discovery finds.
+// valid for one engine ID, and it has to be known to compute the key:
+// vicfg-snmp --hash --remote-target finds it by engine discovery (RFC 3414
+// §4) and prints it with the keys, --hash --remote-engineid takes it. Only
+// a noAuthNoPriv user may leave it out (- or empty): the agent then takes
+// the one engine discovery finds when it sends.
 func ParseRemoteUser(raw string, a usm.AuthProtocol, p usm.PrivProtocol) (RemoteUser, error) {
 	const syntax = "want name/authhash/privhash/model/engineid, the engine ID being the receiver's, in hex"
 	f := strings.Split(raw, "/")
@@ -270,7 +272,7 @@ func ParseRemoteUser(raw string, a usm.AuthProtocol, p usm.PrivProtocol) (Remote
 	ru := RemoteUser{User: u}
 	if f[4] == "" || f[4] == "-" {
 		if u.Level != usm.NoAuthNoPriv {
-			return ru, fmt.Errorf("remoteusers: user %q has model %s but no engine ID: its keys must be localized to the receiver's engine ID, so the engine ID must be given (allowed: hex, 5 to 32 octets; net-snmp's snmptrapd keeps it as oldEngineID in its persistent snmptrapd.conf, e.g. /var/lib/snmp/snmptrapd.conf, and snmpget -v3 -l noAuthNoPriv -u x -d shows it in the Report); only a user with model none may leave it out", u.Name, u.Level)
+			return ru, fmt.Errorf("remoteusers: user %q has model %s but no engine ID: its keys must be localized to the receiver's engine ID, so the engine ID must be given (allowed: hex, 5 to 32 octets; vicfg-snmp --hash --remote-target HOST[@PORT] finds it by engine discovery and prints it with the keys); only a user with model none may leave it out", u.Name, u.Level)
 		}
 		return ru, nil
 	}
@@ -287,7 +289,7 @@ func CheckRemoteUsers(users []string) error {
 	return checkUserList("remoteusers", "name/authhash/privhash/model/engineid", users, MaskRemoteUser, func(f []string, level usm.Level, levelOK bool) error {
 		if f[4] == "" || f[4] == "-" {
 			if levelOK && level != usm.NoAuthNoPriv {
-				return fmt.Errorf("remoteusers: user %q has model %s but no engine ID (the receiver's engine ID, in hex, is needed to localize its keys; only model none may leave it out)", f[0], level)
+				return fmt.Errorf("remoteusers: user %q has model %s but no engine ID (the receiver's engine ID, in hex, is needed to localize its keys: vicfg-snmp --hash --remote-target HOST[@PORT] finds it by engine discovery; only model none may leave it out)", f[0], level)
 			}
 		} else if _, err := usm.ParseEngineID(f[4]); err != nil {
 			return fmt.Errorf("remoteusers: user %q engine ID: %w", f[0], err)

@@ -1,9 +1,13 @@
 package usm
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
 	"time"
 )
 
@@ -93,4 +97,55 @@ func SyncedEngine(in *Incoming) (Engine, error) {
 		return Engine{}, fmt.Errorf("engine boots and time from an unauthenticated %s (%s) are not trusted", in.PDUType, in.Report)
 	}
 	return Engine{ID: in.EngineID, Boots: in.EngineBoots, Time: in.EngineTime, At: time.Now()}, nil
+}
+
+// Discover asks the SNMP engine at addr (host:port) for its engine ID,
+// boots and time by RFC 3414 §4's discovery, the unauthenticated first
+// step: for a command line (vicfg-snmp --hash --remote-target), which
+// must know a receiver's engine ID to localize its user's keys. The
+// agent's inform senders discover on their own, without blocking. Each
+// of tries probes waits up to timeout for its Report; ctx ends the wait.
+func Discover(ctx context.Context, addr string, timeout time.Duration, tries int) (Engine, error) {
+	var d net.Dialer
+	// Connected: only the receiver's datagrams are read, and an ICMP
+	// port unreachable shows as an error rather than a timeout.
+	conn, err := d.DialContext(ctx, "udp", addr)
+	if err != nil {
+		return Engine{}, fmt.Errorf("engine discovery: %w", err)
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+	defer stop()
+	buf := make([]byte, 65535)
+	last := errors.New("no answer")
+	for range max(tries, 1) {
+		id := rand.Int32N(maxInt32) + 1
+		probe, err := DiscoveryProbe(nil, id, id)
+		if err != nil {
+			return Engine{}, err
+		}
+		if _, err := conn.Write(probe); err != nil {
+			last = err
+			continue
+		}
+		conn.SetReadDeadline(time.Now().Add(timeout))
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				if ctx.Err() != nil {
+					return Engine{}, fmt.Errorf("engine discovery of %s: %w", addr, ctx.Err())
+				}
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					last = err
+				}
+				break
+			}
+			e, err := ParseDiscovery(buf[:n], id)
+			if err == nil {
+				return e, nil
+			}
+			last = err // an answer, but not to this probe: wait on
+		}
+	}
+	return Engine{}, fmt.Errorf("engine discovery of %s: %v after %d tries of %s (is an SNMPv3 receiver listening there?)", addr, last, max(tries, 1), timeout)
 }

@@ -151,6 +151,9 @@ func (o *options) Run(ctx context.Context, env *vicfg.Env) error {
 		if len(b.Omitted) > 0 {
 			fmt.Fprintf(stdout, "Left out, for Administrators only (a restore keeps the host's own): %s\n", strings.Join(b.Omitted, ", "))
 		}
+		if len(b.Hidden) > 0 {
+			fmt.Fprintf(stdout, "Secrets hidden, for Administrators only (a restore takes the host's own): %s\n", strings.Join(b.Hidden, ", "))
+		}
 	case env.Changed("load"):
 		if o.encrypted {
 			fmt.Fprintf(stdout, "Restoring configuration from %s, decrypted with its passphrase...\n", o.load)

@@ -198,7 +198,7 @@ func TestLoad(t *testing.T) {
 		{"no format", `{"version": 1, "files": {}}`, `no "format" field`},
 		{"no version", `{"format": "hostagent-config-backup"}`, `no "version" field`},
 		{"zero version", `{"format": "hostagent-config-backup", "version": 0}`, "version 0 is not a version"},
-		{"newer", `{"format": "hostagent-config-backup", "version": 3, "files": {"x": 1}}`, "backup version 3 is newer than this command reads (up to 2)"},
+		{"newer", `{"format": "hostagent-config-backup", "version": 4, "files": {"x": 1}}`, "backup version 4 is newer than this command reads (up to 3)"},
 		{"files not a map", `{"format": "hostagent-config-backup", "version": 1, "files": ["a"]}`, "corrupt: line 1: "},
 	} {
 		f := write(tt.name+".json", tt.content)

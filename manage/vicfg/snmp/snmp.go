@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -39,12 +41,12 @@ var Command = &vicfg.Command{
 		"host[@port]/user/secLevel/trap|inform. Informs use --remoteusers\n" +
 		"name/authhash/privhash/model/engineid: the receiver of an inform is the\n" +
 		"authoritative engine, so its user's keys are localized to the receiver's\n" +
-		"engine ID (hex; snmptrapd keeps it as oldEngineID in its persistent\n" +
-		"snmptrapd.conf), which must be given unless the model is none.\n" +
+		"engine ID (hex), which must be given unless the model is none.\n" +
 		"The hashes are keys localized to the engine ID in force: compute them with\n" +
 		"--hash --auth-hash FILE [--priv-hash FILE] (files holding the passwords, or\n" +
-		"the passwords themselves with --raw-secret); add --remote-engineid HEX for a\n" +
-		"remote user's. Changing --engineid or --authentication invalidates the\n" +
+		"the passwords themselves with --raw-secret); for a remote user's, add\n" +
+		"--remote-engineid HEX, or --remote-target HOST[@PORT] to find the receiver's\n" +
+		"engine ID by engine discovery (printed as Engineid). Changing --engineid or --authentication invalidates the\n" +
 		"users' keys: give --users again with them (--remoteusers too for\n" +
 		"--authentication).\n" +
 		"The changes of one invocation, --reset included (it comes first), are\n" +
@@ -65,6 +67,7 @@ type options struct {
 	engineid, authentication, privacy string
 	users, v3targets, remoteusers     string
 	remoteEngineID                    string // --hash for a remote user: the receiver's engine ID
+	remoteTarget                      string // --hash for a remote user: the receiver, whose engine ID discovery finds
 	hash, rawSecret                   bool
 	authHash, privHash                string
 	authSecret, privSecret            []byte // --hash's passwords, read by Prepare; privSecret nil when not given
@@ -98,6 +101,7 @@ func newFlags(fs *pflag.FlagSet) vicfg.Runner {
 	fs.StringVar(&o.v3targets, "v3targets", "", "set the SNMPv3 targets, a comma-separated `LIST` of host[@port]/user/secLevel/trap replacing the previous one")
 	fs.StringVar(&o.remoteusers, "remoteusers", "", "set the users of the receivers of SNMPv3 informs, a comma-separated `LIST` of name/authhash/privhash/model/engineid replacing the previous one")
 	fs.StringVar(&o.remoteEngineID, "remote-engineid", "", "with --hash: localize the keys to this receiver's engine ID (`HEX`), for --remoteusers, instead of the engine ID in force")
+	fs.StringVar(&o.remoteTarget, "remote-target", "", "with --hash: find the receiver's engine ID at `HOST[@PORT]` (port 162) by SNMPv3 engine discovery, print it, and localize the keys to it, for --remoteusers")
 	fs.BoolVar(&o.hash, "hash", false, "print the Authhash and Privhash of --auth-hash and --priv-hash for the engine ID and authentication in force")
 	fs.StringVar(&o.authHash, "auth-hash", "", "with --hash: the `FILE` holding the authentication password (the password itself with --raw-secret)")
 	fs.StringVar(&o.privHash, "priv-hash", "", "with --hash: the `FILE` holding the privacy password (the password itself with --raw-secret)")
@@ -196,16 +200,24 @@ func (o *options) Prepare(_ context.Context, env *vicfg.Env) error {
 // refused beside a change, which would be applied after the keys were
 // computed for the settings it replaces.
 func (o *options) prepareHash(env *vicfg.Env) error {
-	given := env.Changed("auth-hash") || env.Changed("priv-hash") || env.Changed("raw-secret") || env.Changed("remote-engineid")
+	given := env.Changed("auth-hash") || env.Changed("priv-hash") || env.Changed("raw-secret") || env.Changed("remote-engineid") || env.Changed("remote-target")
 	if !o.hash {
 		if given {
-			return vicfg.UsageError(errors.New("--auth-hash, --priv-hash, --raw-secret and --remote-engineid go with --hash"))
+			return vicfg.UsageError(errors.New("--auth-hash, --priv-hash, --raw-secret, --remote-engineid and --remote-target go with --hash"))
 		}
 		return nil
+	}
+	if env.Changed("remote-engineid") && env.Changed("remote-target") {
+		return vicfg.UsageError(errors.New("--remote-engineid gives the receiver's engine ID and --remote-target finds it: give one of them"))
 	}
 	if env.Changed("remote-engineid") {
 		if _, err := usm.ParseEngineID(strings.TrimSpace(o.remoteEngineID)); err != nil {
 			return fmt.Errorf("--remote-engineid: %w", err)
+		}
+	}
+	if env.Changed("remote-target") {
+		if _, err := remoteTargetAddr(o.remoteTarget); err != nil {
+			return err
 		}
 	}
 	if len(o.msgs) > 0 {
@@ -236,18 +248,45 @@ func (o *options) prepareHash(env *vicfg.Env) error {
 	return nil
 }
 
+// remoteTargetAddr is --remote-target's receiver as host:port, checked as
+// a target is (no broadcast, multicast or unspecified address).
+func remoteTargetAddr(v string) (string, error) {
+	t, err := snmpconfig.ParseTarget(v)
+	if err == nil && (t.Community != "" || t.Kind != snmpconfig.TrapV2c) {
+		err = errors.New("want host[@port], without a kind or /community")
+	}
+	if err != nil {
+		return "", fmt.Errorf("--remote-target %q: %w", v, err)
+	}
+	return net.JoinHostPort(t.Host, strconv.Itoa(int(t.Port))), nil
+}
+
 // printHash prints --hash's keys, localized to the engine ID the daemon
 // has in force (or, with --remote-engineid, to an inform receiver's) with
 // its authentication protocol, as esxcli prints them.
-func (o *options) printHash(w io.Writer, st api.SNMPState) error {
+func (o *options) printHash(ctx context.Context, w io.Writer, st api.SNMPState) error {
 	var engineID []byte
 	var err error
-	if o.remoteEngineID != "" {
+	switch {
+	case o.remoteTarget != "":
+		// Discovered from where the command runs: an engine ID is the
+		// same whoever asks.
+		addr, err := remoteTargetAddr(o.remoteTarget)
+		if err != nil {
+			return err
+		}
+		e, err := usm.Discover(ctx, addr, 2*time.Second, 3)
+		if err != nil {
+			return fmt.Errorf("--remote-target %s: %w", o.remoteTarget, err)
+		}
+		engineID = e.ID
+		fmt.Fprintf(w, "Engineid: %s\n", usm.FormatEngineID(engineID))
+	case o.remoteEngineID != "":
 		// A remote user's keys: localized to the receiver's engine.
 		if engineID, err = usm.ParseEngineID(strings.TrimSpace(o.remoteEngineID)); err != nil {
 			return fmt.Errorf("--remote-engineid: %w", err)
 		}
-	} else {
+	default:
 		if st.EngineID == "" {
 			return errors.New("--hash: hostagentd reports no SNMPv3 engine ID (its SNMPv3 engine did not start: see its log)")
 		}
@@ -292,7 +331,7 @@ func (o *options) Run(ctx context.Context, env *vicfg.Env) error {
 		if err != nil {
 			return err
 		}
-		if err := o.printHash(stdout, st); err != nil {
+		if err := o.printHash(ctx, stdout, st); err != nil {
 			return err
 		}
 	}

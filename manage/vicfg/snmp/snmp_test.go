@@ -646,7 +646,7 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name: "remote user with keys needs the receiver's engine ID", args: []string{"--remoteusers", "nms/" + rfcKey + "/-/auth/-"}, code: 1,
-			stderr: []string{`vicfg-snmp: remoteusers: user "nms" has model auth but no engine ID (the receiver's engine ID, in hex, is needed to localize its keys; only model none may leave it out)`},
+			stderr: []string{`vicfg-snmp: remoteusers: user "nms" has model auth but no engine ID (the receiver's engine ID, in hex, is needed to localize its keys: vicfg-snmp --hash --remote-target HOST[@PORT] finds it by engine discovery; only model none may leave it out)`},
 		},
 		{
 			name: "remote user key checked against the protocol", args: []string{"--authentication", "SHA256", "--privacy", "none", "--remoteusers", "nms/" + rfcKey + "/-/auth/" + rfcEngineID}, code: 1,
@@ -680,8 +680,20 @@ func TestRun(t *testing.T) {
 			stderr: []string{`vicfg-snmp: --remote-engineid: engine ID "xyz": not a hex string`},
 		},
 		{
+			name: "remote-target beside remote-engineid", args: []string{"--hash", "--remote-engineid", rfcEngineID, "--remote-target", "192.0.2.9", "--auth-hash", "maplesyrup", "--raw-secret"}, code: 1,
+			stderr: []string{"vicfg-snmp: --remote-engineid gives the receiver's engine ID and --remote-target finds it: give one of them"},
+		},
+		{
+			name: "remote-target broadcast refused", args: []string{"--hash", "--remote-target", "255.255.255.255", "--auth-hash", "maplesyrup", "--raw-secret"}, code: 1,
+			stderr: []string{`vicfg-snmp: --remote-target "255.255.255.255": `, "broadcast"},
+		},
+		{
+			name: "remote-target with a community refused", args: []string{"--hash", "--remote-target", "192.0.2.9@162/public", "--auth-hash", "maplesyrup", "--raw-secret"}, code: 1,
+			stderr: []string{`vicfg-snmp: --remote-target "192.0.2.9@162/public": want host[@port], without a kind or /community`},
+		},
+		{
 			name: "remote-engineid without hash", args: []string{"--remote-engineid", rfcEngineID}, code: 1,
-			stderr: []string{"vicfg-snmp: --auth-hash, --priv-hash, --raw-secret and --remote-engineid go with --hash"},
+			stderr: []string{"vicfg-snmp: --auth-hash, --priv-hash, --raw-secret, --remote-engineid and --remote-target go with --hash"},
 		},
 		{
 			name: "more than 3 v3targets", args: []string{"--v3targets", "192.0.2.1/a/none/trap,192.0.2.2/a/none/trap,192.0.2.3/a/none/trap,192.0.2.4/a/none/trap"}, code: 1,
@@ -729,7 +741,7 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name: "auth-hash without hash", args: []string{"--auth-hash", "maplesyrup"}, code: 1,
-			stderr: []string{"vicfg-snmp: --auth-hash, --priv-hash, --raw-secret and --remote-engineid go with --hash"},
+			stderr: []string{"vicfg-snmp: --auth-hash, --priv-hash, --raw-secret, --remote-engineid and --remote-target go with --hash"},
 		},
 		{
 			name: "hash needs auth-hash", args: []string{"--hash"}, code: 1,
