@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"hostagent/mibs/resolve"
 	"hostagent/snmpagent/snmpconfig"
@@ -70,19 +69,7 @@ func BenchmarkNotifyV3(b *testing.B) {
 			}
 			a.Apply(p)
 			b.Cleanup(func() { a.Close(context.Background()) })
-			waitSent(b, a, 1) // the coldStart
-			n := vmNotificationB(b)
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			for range b.N {
-				_ = a.Notify(ctx, n)
-			}
-			waitSent(b, a, uint64(b.N)+1)
-			elapsed := time.Since(start)
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "notifications/s")
+			timeNotify(b, a)
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"net/netip"
 	"slices"
 	"time"
@@ -78,6 +77,9 @@ type informV3 struct {
 	// lastRefusal is the last reason logged for informs the receiver
 	// refused, so that a burst of them is logged once.
 	lastRefusal string
+	// unverified explains a time synchronization answered with messages
+	// the user's key does not verify: the reason its informs fail.
+	unverified string
 }
 
 // discover starts RFC 3414 §4 discovery with its first probe.
@@ -150,7 +152,7 @@ func (v *informV3) send(s *sender, p *inflight) {
 // synchronized puts the engine in force and sends every waiting inform
 // now, their attempt already counted.
 func (v *informV3) synchronized(s *sender, e usm.Engine, pending map[uint32]*inflight) {
-	v.engine, v.synced, v.probeID, v.probes = e, true, 0, 0
+	v.engine, v.synced, v.probeID, v.probes, v.unverified = e, true, 0, 0, ""
 	// In request-id order: the order they were queued in, mostly.
 	for _, id := range slices.Sorted(maps.Keys(pending)) {
 		v.send(s, pending[id])
@@ -207,6 +209,12 @@ func (v *informV3) handle(s *sender, msg []byte, pending map[uint32]*inflight, i
 	}
 	in, err := v.wrapper.Open(msg)
 	if err != nil {
+		if errors.Is(err, usm.ErrWrongDigest) && v.step == 2 && v.probeID != 0 && in != nil && in.MsgID == v.probeID {
+			// Some receivers (pysnmp) sign their usmStatsWrongDigests
+			// Report with their own key; unverifiable, it is dropped, but
+			// it tells why the informs will fail.
+			v.unverified = "the receiver answers the time synchronization with messages the user's authhash does not verify: a wrong authhash (or authentication protocol) for the receiver's engine ID"
+		}
 		s.log.Debug("ignoring datagram that is not an answer to an inform", "err", err)
 		return
 	}
@@ -304,15 +312,9 @@ func (v *informV3) report(s *sender, in *usm.Incoming, pending map[uint32]*infli
 func (s *sender) readDatagrams(msgs chan<- []byte, quit <-chan struct{}) {
 	buf := make([]byte, 65536)
 	for {
-		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				s.log.Debug("reading responses", "err", err)
-			}
+		n, _, ok := s.readFromTarget(buf)
+		if !ok {
 			return
-		}
-		if from.Addr().Unmap() != s.addr.Addr().Unmap() || from.Port() != s.addr.Port() {
-			continue // not from our target
 		}
 		select {
 		case msgs <- bytes.Clone(buf[:n]):

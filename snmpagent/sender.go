@@ -396,7 +396,10 @@ func (s *sender) runInforms(ctx context.Context) {
 					s.forget(p)
 					s.failed.Add(1)
 					reason := fmt.Sprintf("no response after %d attempts, %s apart", p.attempts, s.timeout)
-					if s.v3 != nil && !s.v3.synced {
+					switch {
+					case s.v3 != nil && s.v3.unverified != "":
+						reason = s.v3.unverified
+					case s.v3 != nil && !s.v3.synced:
 						reason = fmt.Sprintf("the receiver's SNMPv3 engine was not discovered: no answer to engine discovery after %d attempts, %s apart", p.attempts, s.timeout)
 					}
 					s.log.Warn("inform failed", "notification", p.it.enc.name, "reason", reason)
@@ -487,21 +490,33 @@ func (s *sender) transmit(p *inflight) {
 	}
 }
 
-// readResponses decodes Response-PDUs from the target and passes their
-// request-ids on; it ends when the socket is closed.
-func (s *sender) readResponses(acks chan<- uint32, quit <-chan struct{}) {
-	decoder := &gosnmp.GoSNMP{Version: gosnmp.Version2c, Community: string(s.community), Logger: gosnmp.NewLogger(nil)}
-	buf := make([]byte, 65536)
+// readFromTarget reads the next datagram from the target into buf,
+// skipping those from any other address (the socket is not connected, so
+// anyone may write to it); ok is false once the socket is closed or fails.
+func (s *sender) readFromTarget(buf []byte) (n int, from netip.AddrPort, ok bool) {
 	for {
 		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {
 				s.log.Debug("reading responses", "err", err)
 			}
-			return
+			return 0, from, false
 		}
-		if from.Addr().Unmap() != s.addr.Addr().Unmap() || from.Port() != s.addr.Port() {
-			continue // not from our target
+		if from.Addr().Unmap() == s.addr.Addr().Unmap() && from.Port() == s.addr.Port() {
+			return n, from, true
+		}
+	}
+}
+
+// readResponses decodes Response-PDUs from the target and passes their
+// request-ids on; it ends when the socket is closed.
+func (s *sender) readResponses(acks chan<- uint32, quit <-chan struct{}) {
+	decoder := &gosnmp.GoSNMP{Version: gosnmp.Version2c, Community: string(s.community), Logger: gosnmp.NewLogger(nil)}
+	buf := make([]byte, 65536)
+	for {
+		n, from, ok := s.readFromTarget(buf)
+		if !ok {
+			return
 		}
 		pkt, err := decoder.SnmpDecodePacket(buf[:n])
 		if err != nil || pkt.PDUType != gosnmp.GetResponse || pkt.Community != string(s.community) {

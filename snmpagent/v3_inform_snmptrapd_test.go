@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -26,7 +25,8 @@ import (
 // the authoritative engine of the informs it receives: its users are made
 // by createUser without -e (localized to its own engine ID), and the agent's
 // remoteusers carry the keys localized to that engine ID, which the test
-// sets (oldEngineID) so that it knows it.
+// sets (snmptrapd.conf's engineID, peertest.SnmptrapdOptions.EngineID) so
+// that it knows it.
 
 // remoteEntry is the remoteusers entry of u for a receiver of engine ID
 // engineID; "-" as the engine ID for a noAuthNoPriv user.
@@ -38,29 +38,9 @@ func (u v3User) remoteEntry(t *testing.T, engineID []byte, a usm.AuthProtocol) s
 	return u.entry(t, engineID, a) + "/" + hex.EncodeToString(engineID)
 }
 
-// receiverUser is the snmptrapd.conf of u, localized by snmptrapd to its
-// own engine ID.
-func (u v3User) receiverUser(a usm.AuthProtocol, p usm.PrivProtocol) string {
-	line := "createUser " + u.name
-	if u.level >= usm.AuthNoPriv {
-		line += " " + netsnmpAuth[a] + " auth-" + u.name
-	}
-	if u.level == usm.AuthPriv {
-		line += " " + netsnmpPriv[p] + " priv-" + u.name
-	}
-	return line + "\nauthUser log " + u.name + " " + netsnmpLevel[u.level] + "\n"
-}
-
 func newV3Agent(t *testing.T, stateDir string) *snmpagent.Agent {
 	t.Helper()
-	engineID, err := usm.NewEngineID()
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock, err := usm.StartClock(filepath.Join(t.TempDir(), "snmp-engine.toml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	engineID, clock := newEngine(t)
 	var w io.Writer = io.Discard
 	if testing.Verbose() {
 		w = os.Stderr
@@ -73,6 +53,20 @@ func newV3Agent(t *testing.T, stateDir string) *snmpagent.Agent {
 	return a
 }
 
+// startV3Agent starts newV3Agent(t, stateDir) on cfg (it sends its
+// coldStart) and closes it at the end of the test.
+func startV3Agent(t *testing.T, stateDir string, cfg snmpconfig.Config) *snmpagent.Agent {
+	t.Helper()
+	a := newV3Agent(t, stateDir)
+	p, err := a.Prepare(context.Background(), cfg, resolve.NewResolver(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Apply(p) // coldStart
+	t.Cleanup(func() { closeAgent(a, 5*time.Second) })
+	return a
+}
+
 func closeAgent(a *snmpagent.Agent, d time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
@@ -80,14 +74,29 @@ func closeAgent(a *snmpagent.Agent, d time.Duration) {
 }
 
 // informNames are the snmpTrapOIDs of the informs snmptrapd logged from user.
-func informNames(d *v3trapd, user string) []string {
+func informNames(d *peertest.Snmptrapd, user string) []string {
 	var names []string
-	for _, r := range d.byUser(user) {
-		if strings.HasPrefix(r.header, "INFORM, SNMP v3, user "+user+",") && len(r.varbinds) > 1 {
-			names = append(names, strings.TrimPrefix(r.varbinds[1], "SNMPv2-MIB::snmpTrapOID.0 = OID: "))
+	for _, r := range d.UserTraps(user) {
+		if r.PDU == "INFORM" && r.TrapOID != "" {
+			names = append(names, r.TrapOID)
 		}
 	}
 	return names
+}
+
+// wantInforms waits up to timeout until snmptrapd has logged as many informs
+// from user as want has, and checks their snmpTrapOIDs, in any order (a
+// retry may overtake).
+func wantInforms(t *testing.T, d *peertest.Snmptrapd, user string, timeout time.Duration, want ...string) {
+	t.Helper()
+	var names []string
+	if !peertest.Until(timeout, func() bool { names = informNames(d, user); return len(names) >= len(want) }) {
+		t.Fatalf("snmptrapd logged informs %q from %s, want %q", names, user, want)
+	}
+	slices.Sort(names)
+	if want = slices.Sorted(slices.Values(want)); !slices.Equal(names, want) {
+		t.Errorf("informs %q from %s, want %q", names, user, want)
+	}
 }
 
 // TestSnmptrapdAcknowledgesV3Informs: v3targets .../inform are delivered to
@@ -100,17 +109,18 @@ func TestSnmptrapdAcknowledgesV3Informs(t *testing.T) {
 	// The noAuthNoPriv user's engine is discovered.
 	for _, tc := range combinations("noAuthNoPriv discovered engine") {
 		t.Run(tc.name, func(t *testing.T) {
-			receiverID := receiverEngineID(fmt.Sprintf("receiver-%d", tc.level))
+			receiverText := fmt.Sprintf("receiver-%d", tc.level)
+			receiverID := peertest.TextEngineID(receiverText)
 			good := v3User{name: "ops", level: tc.level}
 			users := []v3User{good}
 			if tc.level > usm.NoAuthNoPriv {
 				users = append(users, v3User{name: "intruder", level: tc.level, wrongKey: true}, v3User{name: "elsewhere", level: tc.level})
 			}
-			var conf strings.Builder
+			opts := peertest.SnmptrapdOptions{EngineID: receiverText}
 			for _, u := range users {
-				conf.WriteString(u.receiverUser(tc.auth, tc.priv))
+				opts.Users = append(opts.Users, u.trapdUser(nil, tc.auth, tc.priv))
 			}
-			d := startV3TrapdOn(t, conf.String(), 0, receiverID)
+			d := peertest.StartSnmptrapd(t, opts)
 
 			cfg := config()
 			cfg.Authentication, cfg.Privacy = tc.auth.String(), tc.priv.String()
@@ -121,17 +131,11 @@ func TestSnmptrapdAcknowledgesV3Informs(t *testing.T) {
 					entry = u.remoteEntry(t, other, tc.auth)
 				}
 				cfg.RemoteUsers = append(cfg.RemoteUsers, entry)
-				cfg.V3Targets = append(cfg.V3Targets, fmt.Sprintf("127.0.0.1@%d/%s/%s/inform", d.port, u.name, tc.level))
+				cfg.V3Targets = append(cfg.V3Targets, fmt.Sprintf("127.0.0.1@%d/%s/%s/inform", d.Port(), u.name, tc.level))
 			}
 			cfg.InformTimeout = configstore.Duration(time.Second)
 			cfg.InformRetries = 2
-			a := newV3Agent(t, "")
-			p, err := a.Prepare(context.Background(), cfg, resolve.NewResolver(nil))
-			if err != nil {
-				t.Fatal(err)
-			}
-			a.Apply(p) // coldStart
-			t.Cleanup(func() { closeAgent(a, 5*time.Second) })
+			a := startV3Agent(t, "", cfg)
 			res, err := a.Test(context.Background()) // warmStart
 			if err != nil {
 				t.Fatal(err)
@@ -140,7 +144,7 @@ func TestSnmptrapdAcknowledgesV3Informs(t *testing.T) {
 				t.Fatalf("test results %+v, want one per target", res)
 			}
 			for i, r := range res {
-				want := fmt.Sprintf("127.0.0.1@%d/%s/%s/inform", d.port, users[i].name, tc.level)
+				want := fmt.Sprintf("127.0.0.1@%d/%s/%s/inform", d.Port(), users[i].name, tc.level)
 				if r.Target != want || r.Kind != "v3 inform" {
 					t.Errorf("test result %+v, want target %s (v3 inform)", r, want)
 				}
@@ -163,21 +167,14 @@ func TestSnmptrapdAcknowledgesV3Informs(t *testing.T) {
 			if err := a.Notify(context.Background(), on); err != nil {
 				t.Fatal(err)
 			}
-			var names []string
-			if !peertest.Until(15*time.Second, func() bool { names = informNames(d, "ops"); return len(names) >= 3 }) {
-				t.Fatalf("snmptrapd logged informs %q from ops, want coldStart, warmStart and vmwVmPoweredOn", names)
-			}
-			slices.Sort(names)
-			if want := []string{"SNMPv2-MIB::coldStart", "SNMPv2-MIB::warmStart", "VMWARE-VMINFO-MIB::vmwVmPoweredOn"}; !slices.Equal(names, want) {
-				t.Errorf("informs %q, want %q", names, want)
-			}
-			for _, r := range d.byUser("ops") {
-				if strings.Contains(r.varbinds[1], "vmwVmPoweredOn") && !slices.Contains(r.varbinds, "VMWARE-VMINFO-MIB::vmwVmDisplayName.7 = STRING: web 01") {
-					t.Errorf("vmwVmPoweredOn varbinds %q", r.varbinds)
+			wantInforms(t, d, "ops", 15*time.Second, "SNMPv2-MIB::coldStart", "SNMPv2-MIB::warmStart", "VMWARE-VMINFO-MIB::vmwVmPoweredOn")
+			for _, r := range d.UserTraps("ops") {
+				if r.TrapOID == "VMWARE-VMINFO-MIB::vmwVmPoweredOn" && !strings.Contains(varbinds(r), "VMWARE-VMINFO-MIB::vmwVmDisplayName.7 STRING web 01\n") {
+					t.Errorf("vmwVmPoweredOn varbinds %q", varbinds(r))
 				}
 			}
 			for _, u := range []string{"intruder", "elsewhere"} {
-				if bad := d.byUser(u); len(bad) != 0 {
+				if bad := d.UserTraps(u); len(bad) != 0 {
 					t.Errorf("snmptrapd accepted %d informs from %s: %+v", len(bad), u, bad)
 				}
 			}
@@ -204,7 +201,7 @@ func TestSnmptrapdAcknowledgesV3Informs(t *testing.T) {
 // directory sends them, wrapped anew after discovering the receiver (now
 // up), and snmptrapd acknowledges them.
 func TestV3InformsPendingAcrossRestart(t *testing.T) {
-	receiverID := receiverEngineID("restart-receiver")
+	receiverID := peertest.TextEngineID("restart-receiver")
 	u := v3User{name: "ops", level: usm.AuthPriv}
 	port := closedPort(t)
 	cfg := config()
@@ -215,6 +212,7 @@ func TestV3InformsPendingAcrossRestart(t *testing.T) {
 	cfg.InformRetries = 10
 	state := t.TempDir()
 
+	// Closed by the test, while its informs are unacknowledged.
 	first := newV3Agent(t, state)
 	p, err := first.Prepare(context.Background(), cfg, resolve.NewResolver(nil))
 	if err != nil {
@@ -231,22 +229,13 @@ func TestV3InformsPendingAcrossRestart(t *testing.T) {
 		t.Fatalf("first agent's counters %+v: the informs were neither acknowledged nor failed", s)
 	}
 
-	d := startV3TrapdOn(t, u.receiverUser(usm.AuthSHA256, usm.PrivAES128), port, receiverID)
-	second := newV3Agent(t, state)
-	p, err = second.Prepare(context.Background(), cfg, resolve.NewResolver(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	second.Apply(p) // its own coldStart
-	t.Cleanup(func() { closeAgent(second, 5*time.Second) })
-	var names []string
-	if !peertest.Until(20*time.Second, func() bool { names = informNames(d, "ops"); return len(names) >= 3 }) {
-		t.Fatalf("snmptrapd logged informs %q, want the two of the first run and the second's coldStart", names)
-	}
-	slices.Sort(names)
-	if want := []string{"SNMPv2-MIB::coldStart", "SNMPv2-MIB::coldStart", "VMWARE-VMINFO-MIB::vmwVmPoweredOn"}; !slices.Equal(names, want) {
-		t.Errorf("informs %q, want %q", names, want)
-	}
+	d := peertest.StartSnmptrapd(t, peertest.SnmptrapdOptions{
+		EngineID: "restart-receiver", Port: port,
+		Users: []peertest.USMUser{u.trapdUser(nil, usm.AuthSHA256, usm.PrivAES128)},
+	})
+	second := startV3Agent(t, state, cfg) // its own coldStart
+	// The two of the first run and the second's coldStart.
+	wantInforms(t, d, "ops", 20*time.Second, "SNMPv2-MIB::coldStart", "SNMPv2-MIB::coldStart", "VMWARE-VMINFO-MIB::vmwVmPoweredOn")
 	peertest.Eventually(t, 10*time.Second, "the three informs acknowledged", func() bool { return second.Stats()[0].Acknowledged == 3 })
 }
 
@@ -256,27 +245,26 @@ func TestV3InformsPendingAcrossRestart(t *testing.T) {
 // the receiver's new clock from it and sends the inform again, which is
 // acknowledged.
 func TestV3InformsAfterReceiverRestart(t *testing.T) {
-	receiverID := receiverEngineID("restarting")
+	receiverID := peertest.TextEngineID("restarting")
 	u := v3User{name: "ops", level: usm.AuthNoPriv}
-	dir := t.TempDir()
-	d := startV3TrapdIn(t, dir, u.receiverUser(usm.AuthSHA1, usm.PrivNone), 0, receiverID)
+	// Its Dir given: the second snmptrapd started there is this one restarted.
+	opts := peertest.SnmptrapdOptions{
+		EngineID: "restarting", Dir: t.TempDir(),
+		Users: []peertest.USMUser{u.trapdUser(nil, usm.AuthSHA1, usm.PrivNone)},
+	}
+	d := peertest.StartSnmptrapd(t, opts)
 	cfg := config()
 	cfg.Authentication = "SHA1"
 	cfg.RemoteUsers = snmpconfig.RemoteUsers{u.remoteEntry(t, receiverID, usm.AuthSHA1)}
-	cfg.V3Targets = []string{fmt.Sprintf("127.0.0.1@%d/ops/auth/inform", d.port)}
+	cfg.V3Targets = []string{fmt.Sprintf("127.0.0.1@%d/ops/auth/inform", d.Port())}
 	cfg.InformTimeout = configstore.Duration(time.Second)
 	cfg.InformRetries = 1
-	a := newV3Agent(t, "")
-	p, err := a.Prepare(context.Background(), cfg, resolve.NewResolver(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Apply(p)
-	t.Cleanup(func() { closeAgent(a, 5*time.Second) })
+	a := startV3Agent(t, "", cfg)
 	peertest.Eventually(t, 10*time.Second, "coldStart acknowledged", func() bool { return a.Stats()[0].Acknowledged == 1 })
 
-	d.stop()
-	d = startV3TrapdIn(t, dir, u.receiverUser(usm.AuthSHA1, usm.PrivNone), d.port, receiverID)
+	d.Stop()
+	opts.Port = d.Port()
+	d = peertest.StartSnmptrapd(t, opts)
 	res, err := a.Test(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -284,10 +272,7 @@ func TestV3InformsAfterReceiverRestart(t *testing.T) {
 	if len(res) != 1 || res[0].Result != "acknowledged" {
 		t.Fatalf("test after the receiver's restart: %+v, want acknowledged", res)
 	}
-	var names []string
-	if !peertest.Until(10*time.Second, func() bool { names = informNames(d, "ops"); return len(names) > 0 }) || !slices.Equal(names, []string{"SNMPv2-MIB::warmStart"}) {
-		t.Errorf("the restarted snmptrapd logged %q, want warmStart once", names)
-	}
+	wantInforms(t, d, "ops", 10*time.Second, "SNMPv2-MIB::warmStart") // once
 	if st := a.Stats()[0]; st.Acknowledged != 2 || st.Failed != 0 {
 		t.Errorf("stats %+v", st)
 	}

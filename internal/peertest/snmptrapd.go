@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,21 +33,35 @@ type SnmptrapdOptions struct {
 	// Port is the UDP port to listen on (a receiver that comes back where
 	// an agent already sends); 0 is a free one.
 	Port int
+	// Users are the SNMPv3 users snmptrapd accepts notifications from
+	// (authUser log), each at the level its protocols give; without any,
+	// it drops every SNMPv3 notification.
+	Users []USMUser
+	// EngineID, when set, is written as snmptrapd.conf's "engineID TEXT":
+	// snmptrapd's engine ID is then TextEngineID(EngineID), known to the
+	// test before it starts (the engine informs are sent to, and the one
+	// users without USMUser.EngineID are localized to).
+	EngineID string
+	// Dir holds snmptrapd.conf and the persistent state; "" is a new
+	// t.TempDir(). An snmptrapd started in the Dir of one ended by Stop is
+	// that one restarted: it reads its saved engineBoots and increments it.
+	Dir string
 }
 
 // Trap is one notification as snmptrapd decoded it.
 type Trap struct {
-	PDU        string    // "TRAP" (SNMPv1), "TRAP2" (v2c trap) or "INFORM"
-	Version    string    // "v1" or "v2c"
-	Community  string    // non-printable bytes shown as '.'
+	PDU        string    // "TRAP" (SNMPv1), "TRAP2" (v2c or v3 trap) or "INFORM"
+	Version    string    // "v1", "v2c" or "v3"
+	Community  string    // v1 and v2c; non-printable bytes shown as '.'
+	User       string    // v3: the USM user (security name) it came from
 	Source     string    // sender's address as snmptrapd prints it, e.g. "[127.0.0.1]:40123"
-	TrapOID    string    // v2c: snmpTrapOID.0 value as a MIB name, e.g. "SNMPv2-MIB::warmStart"; v1: the RFC 3584 translation snmptrapd shows if any, else ""
-	Uptime     uint32    // sysUpTime.0 (v2c) or time-stamp (v1), in centiseconds (TimeTicks)
+	TrapOID    string    // v2c and v3: snmpTrapOID.0 value as a MIB name, e.g. "SNMPv2-MIB::warmStart"; v1: the RFC 3584 translation snmptrapd shows if any, else ""
+	Uptime     uint32    // sysUpTime.0 (v2c, v3) or time-stamp (v1), in centiseconds (TimeTicks)
 	Enterprise string    // v1 only: enterprise OID as printed (e.g. "VMWARE-PRODUCTS-MIB::vmwESX")
 	Generic    int       // v1 only: generic-trap
 	Specific   int       // v1 only: specific-trap (-1 if TrapOID is a name and snmptranslate is missing)
 	AgentAddr  string    // v1 only: agent-addr
-	VarBinds   []VarBind // in order, excluding sysUpTime.0 and snmpTrapOID.0 for v2c
+	VarBinds   []VarBind // in order, excluding sysUpTime.0 and snmpTrapOID.0 for v2c and v3
 	Raw        string    // the record as snmptrapd wrote it
 }
 
@@ -65,6 +80,7 @@ type Snmptrapd struct {
 	mibDir    string
 	translate string // snmptranslate, to number named v1 traps; "" if missing
 
+	proc    *os.Process
 	exited  chan struct{} // closed once snmptrapd has exited and its output is read
 	waitErr error         // set before exited is closed
 
@@ -78,14 +94,15 @@ type Snmptrapd struct {
 }
 
 // StartSnmptrapd runs snmptrapd in the foreground on a free UDP port on
-// 127.0.0.1, with its own config file (-C -c file) and persistent dir (env
-// SNMP_PERSISTENT_DIR) in t.TempDir(), so it never reads the system's
-// configuration. It returns once snmptrapd is ready to receive: it sends probe
-// traps with a probe community until one is decoded (probe traps never show up
-// in Traps). The process is killed in t.Cleanup, and its raw output is logged
-// with t.Log if the test failed. An empty opts.MIBDir means MIBDir(t).
+// 127.0.0.1, with its own snmptrapd.conf and persistent dir in opts.Dir
+// (default t.TempDir()): the environment (SNMPCONFPATH, SNMP_PERSISTENT_DIR)
+// points it there only, so it never reads the system's configuration. It
+// returns once snmptrapd is ready to receive: it sends probe traps with a
+// probe community until one is decoded (probe traps never show up in Traps).
+// The process is killed in t.Cleanup, and its raw output is logged with t.Log
+// if the test failed. An empty opts.MIBDir means MIBDir(t).
 //
-// Command line: snmptrapd -f -C -c FILE -Lo -n -X -M DIR -m ALL udp:127.0.0.1:PORT.
+// Command line: snmptrapd -f -Lo -n -X -M DIR -m ALL udp:127.0.0.1:PORT.
 func StartSnmptrapd(t testing.TB, opts SnmptrapdOptions) *Snmptrapd {
 	t.Helper()
 	bin := RequireCommand(t, "snmptrapd", "snmptrapd")
@@ -100,6 +117,17 @@ func StartSnmptrapd(t testing.TB, opts SnmptrapdOptions) *Snmptrapd {
 		if c == "" || strings.ContainsAny(c, " \t\r\n\"'") {
 			t.Fatalf("peertest: community %q cannot be written to snmptrapd.conf", c)
 		}
+	}
+	for _, u := range opts.Users {
+		if err := u.check(); err != nil {
+			t.Fatalf("peertest: %v", err)
+		}
+	}
+	if opts.EngineID != "" && !isWord(opts.EngineID) {
+		t.Fatalf("peertest: engine ID text %q cannot be written to snmptrapd.conf: it must be one word of printable ASCII", opts.EngineID)
+	}
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
 	}
 	// The free port is found by binding and releasing it, so another process
 	// may take it before snmptrapd binds; then we try again with a new port.
@@ -139,23 +167,25 @@ func startSnmptrapd(t testing.TB, bin string, opts SnmptrapdOptions) (*Snmptrapd
 	}
 	s.translate, _ = lookCommand("snmptranslate")
 
-	dir := t.TempDir()
+	dir := opts.Dir
 	conf := filepath.Join(dir, "snmptrapd.conf")
-	if err := os.WriteFile(conf, []byte(s.config(opts.Communities)), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(s.config(opts)), 0o600); err != nil {
 		return nil, err
 	}
 	persist := filepath.Join(dir, "persist")
-	if err := os.Mkdir(persist, 0o700); err != nil {
+	if err := os.MkdirAll(persist, 0o700); err != nil {
 		return nil, err
 	}
 
-	// -f: stay in the foreground, so that we own the process; -C -c: read
-	// only our configuration; -Lo: "log" notifications to stdout; -n: no DNS
-	// lookups; -X: do not try to become an AgentX subagent; -M -m ALL: all
-	// the test MIBs and only them, so that OIDs print as names.
-	cmd := exec.Command(bin, "-f", "-C", "-c", conf, "-Lo", "-n", "-X",
+	// -f: stay in the foreground, so that we own the process; -Lo: "log"
+	// notifications to stdout; -n: no DNS lookups; -X: do not try to become
+	// an AgentX subagent; -M -m ALL: all the test MIBs and only them, so that
+	// OIDs print as names. SNMPCONFPATH, not -C -c FILE, confines it to our
+	// configuration: -C would skip the persistent file too, where snmptrapd
+	// keeps its engineBoots across a restart.
+	cmd := exec.Command(bin, "-f", "-Lo", "-n", "-X",
 		"-M", s.mibDir, "-m", "ALL", fmt.Sprintf("udp:127.0.0.1:%d", port))
-	cmd.Env = append(cleanEnv(), "SNMP_PERSISTENT_DIR="+persist)
+	cmd.Env = append(cleanEnv(), "SNMP_PERSISTENT_DIR="+persist, "SNMPCONFPATH="+dir+string(filepath.ListSeparator)+persist)
 	// One writer for both streams: exec then uses one pipe, so warnings and
 	// records stay in order and Write is never called concurrently.
 	cmd.Stdout = output{s}
@@ -164,6 +194,7 @@ func startSnmptrapd(t testing.TB, bin string, opts SnmptrapdOptions) (*Snmptrapd
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start snmptrapd: %w", err)
 	}
+	s.proc = cmd.Process
 	go func() {
 		s.waitErr = cmd.Wait()
 		close(s.exited)
@@ -191,12 +222,19 @@ func startSnmptrapd(t testing.TB, bin string, opts SnmptrapdOptions) (*Snmptrapd
 //	<sep> NAME = TYPE: VALUE        (one line per varbind: %V and %v)
 //	<sep>END
 //
-// v2c records leave the v1-only fields (%T to %a) empty: snmptrapd has no
-// values for them.
-func (s *Snmptrapd) config(communities []string) string {
+// v2c and v3 records leave the v1-only fields (%T to %a) empty: snmptrapd has
+// no values for them.
+func (s *Snmptrapd) config(opts SnmptrapdOptions) string {
 	var b strings.Builder
 	b.WriteString("# Written by hostagent/internal/peertest.\n")
-	for _, c := range append(slices.Clone(communities), s.probe) {
+	if opts.EngineID != "" {
+		// First: createUser without -e localizes to the engine ID in force.
+		fmt.Fprintf(&b, "engineID %s\n", opts.EngineID)
+	}
+	for _, u := range opts.Users {
+		b.WriteString(u.config())
+	}
+	for _, c := range append(slices.Clone(opts.Communities), s.probe) {
 		// "log" is all we need; snmptrapd drops (and never acknowledges)
 		// notifications whose community is not listed.
 		fmt.Fprintf(&b, "authCommunity log %s\n", c)
@@ -221,24 +259,55 @@ func (s *Snmptrapd) Addr() string { return net.JoinHostPort("127.0.0.1", strconv
 // Port returns the UDP port snmptrapd listens on.
 func (s *Snmptrapd) Port() int { return s.port }
 
-// Traps returns the notifications decoded so far (accepted communities only).
+// Traps returns the notifications decoded so far (accepted communities and
+// users only).
 func (s *Snmptrapd) Traps() []Trap {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.traps)
 }
 
+// UserTraps returns the SNMPv3 notifications decoded so far from user.
+func (s *Snmptrapd) UserTraps(user string) []Trap {
+	return fromUser(s.Traps(), user)
+}
+
+func fromUser(traps []Trap, user string) []Trap {
+	var out []Trap
+	for _, tr := range traps {
+		if tr.Version == "v3" && tr.User == user {
+			out = append(out, tr)
+		}
+	}
+	return out
+}
+
 // WaitTraps waits until at least n notifications were decoded or the timeout
 // passes; on timeout it calls t.Fatalf with what was received.
 func (s *Snmptrapd) WaitTraps(t testing.TB, n int, timeout time.Duration) []Trap {
+	t.Helper()
+	return s.wait(t, n, timeout, "", func(traps []Trap) []Trap { return traps })
+}
+
+// WaitUserTraps is WaitTraps for the SNMPv3 notifications from user: it
+// returns those once there are n.
+func (s *Snmptrapd) WaitUserTraps(t testing.TB, user string, n int, timeout time.Duration) []Trap {
+	t.Helper()
+	return s.wait(t, n, timeout, " from user "+user, func(traps []Trap) []Trap { return fromUser(traps, user) })
+}
+
+// wait waits until keep leaves n of the notifications decoded; from names
+// them in the failure message.
+func (s *Snmptrapd) wait(t testing.TB, n int, timeout time.Duration, from string, keep func([]Trap) []Trap) []Trap {
 	t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	exited := false
 	for {
 		s.mu.Lock()
-		traps, changed := slices.Clone(s.traps), s.changed
+		all, changed := slices.Clone(s.traps), s.changed
 		s.mu.Unlock()
+		traps := keep(all)
 		if len(traps) >= n {
 			return traps
 		}
@@ -257,11 +326,19 @@ func (s *Snmptrapd) WaitTraps(t testing.TB, n int, timeout time.Duration) []Trap
 			}
 		}
 		var got strings.Builder
-		for i, tr := range traps {
+		for i, tr := range all {
 			fmt.Fprintf(&got, "\n  %d: %s", i+1, tr.Raw)
 		}
-		t.Fatalf("snmptrapd on %s: want %d notifications, got %d: %s; received:%s", s.Addr(), n, len(traps), why, got.String())
+		t.Fatalf("snmptrapd on %s: want %d notifications%s, got %d: %s; received:%s", s.Addr(), n, from, len(traps), why, got.String())
 	}
+}
+
+// Stop ends snmptrapd as a service stop does (SIGTERM), so that it saves its
+// persistent state (engineBoots, users) in the Dir it was started with, and
+// returns once it has exited.
+func (s *Snmptrapd) Stop() {
+	_ = s.proc.Signal(syscall.SIGTERM)
+	<-s.exited
 }
 
 func (s *Snmptrapd) rawOutput() string {
@@ -380,7 +457,11 @@ func (s *Snmptrapd) parseRecord(raw string) Trap {
 	if len(wrap) > 1 {
 		tr.Version = strings.TrimPrefix(wrap[1], "SNMP ")
 	}
-	tr.Community = f[1]
+	if tr.Version == "v3" {
+		tr.User = f[1] // %u is the security name for v3
+	} else {
+		tr.Community = f[1]
+	}
 	// %b is e.g. "UDP: [127.0.0.1]:40123->[127.0.0.1]:162".
 	src := strings.TrimPrefix(f[2], "UDP: ")
 	src, _, _ = strings.Cut(src, "->")

@@ -269,3 +269,79 @@ func TestMissingPeerSkipsOrFailsInCI(t *testing.T) {
 		t.Errorf("MIBDir with a missing folder: failed=%v msg=%q", r.failed, r.msg)
 	}
 }
+
+func v3Sender(t *testing.T, d *Snmptrapd, flags gosnmp.SnmpV3MsgFlags, usm *gosnmp.UsmSecurityParameters) *gosnmp.GoSNMP {
+	t.Helper()
+	g := &gosnmp.GoSNMP{
+		Target: "127.0.0.1", Port: uint16(d.Port()), Version: gosnmp.Version3, Timeout: 2 * time.Second, Retries: 1,
+		SecurityModel: gosnmp.UserSecurityModel, MsgFlags: flags, SecurityParameters: usm,
+	}
+	if err := g.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Conn.Close() })
+	return g
+}
+
+// TestSnmptrapdV3Users: a v3 trap from a user created with -e (the sender's
+// engine ID) is decoded with its user, one keyed with a wrong password is
+// dropped; an inform from a user localized to the engine ID EngineID sets
+// (TextEngineID) is acknowledged, also by the same snmptrapd restarted in
+// its Dir after Stop, which counts one more engine boot.
+func TestSnmptrapdV3Users(t *testing.T) {
+	sender := []byte("\x80\x00\x1f\x88\x04peertest-sender")
+	receiver := TextEngineID("peertest-receiver")
+	opts := SnmptrapdOptions{
+		EngineID: "peertest-receiver",
+		Users: []USMUser{
+			{Name: "ops", EngineID: sender, Auth: "SHA256", AuthPass: "auth-pass", Priv: "AES128", PrivPass: "priv-pass"},
+			{Name: "informer", Auth: "SHA512", AuthPass: "auth-pass"},
+		},
+		Dir: t.TempDir(),
+	}
+	d := StartSnmptrapd(t, opts)
+	for i, pass := range []string{"not-the-password", "auth-pass"} {
+		g := v3Sender(t, d, gosnmp.AuthPriv, &gosnmp.UsmSecurityParameters{
+			UserName: "ops", AuthoritativeEngineID: string(sender), AuthoritativeEngineBoots: 1, AuthoritativeEngineTime: 1,
+			AuthenticationProtocol: gosnmp.SHA256, AuthenticationPassphrase: pass,
+			PrivacyProtocol: gosnmp.AES, PrivacyPassphrase: "priv-pass",
+		})
+		if _, err := g.SendTrap(v2cTrap(uint32(i+1), oidWarmStart)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := d.WaitUserTraps(t, "ops", 1, waitTime)
+	if all := d.Traps(); len(all) != 1 || len(got) != 1 {
+		t.Fatalf("want only the trap keyed with the right password, got %+v", all)
+	}
+	if tr := got[0]; tr.PDU != "TRAP2" || tr.Version != "v3" || tr.User != "ops" || tr.Community != "" || tr.Uptime != 2 || tr.TrapOID != "SNMPv2-MIB::warmStart" {
+		t.Errorf("got %+v", tr)
+	}
+
+	var boots uint32
+	for run := 1; run <= 2; run++ {
+		// No engine ID: gosnmp discovers snmptrapd's.
+		usm := &gosnmp.UsmSecurityParameters{UserName: "informer", AuthenticationProtocol: gosnmp.SHA512, AuthenticationPassphrase: "auth-pass"}
+		g := v3Sender(t, d, gosnmp.AuthNoPriv, usm)
+		inform := v2cTrap(uint32(run), oidWarmStart)
+		inform.IsInform = true
+		if _, err := g.SendTrap(inform); err != nil {
+			t.Fatalf("run %d: inform not acknowledged: %v", run, err)
+		}
+		if tr := d.WaitUserTraps(t, "informer", 1, waitTime)[0]; tr.PDU != "INFORM" || tr.Uptime != uint32(run) {
+			t.Errorf("run %d: got %+v", run, tr)
+		}
+		if eng := usm.AuthoritativeEngineID; eng != string(receiver) {
+			t.Errorf("run %d: discovered engine ID %x, want %x", run, eng, receiver)
+		}
+		if run == 2 && usm.AuthoritativeEngineBoots != boots+1 {
+			t.Errorf("engine boots after the restart %d, want %d", usm.AuthoritativeEngineBoots, boots+1)
+		}
+		boots = usm.AuthoritativeEngineBoots
+		if run == 1 {
+			d.Stop()
+			opts.Port = d.Port()
+			d = StartSnmptrapd(t, opts)
+		}
+	}
+}

@@ -287,6 +287,10 @@ func Parse(msg []byte) (*Incoming, error) {
 	return &r.in, nil
 }
 
+// ErrWrongDigest is Open's error for a message whose HMAC the user's key
+// does not verify.
+var ErrWrongDigest = errors.New("wrong digest: the message's HMAC does not match the user's key")
+
 // Open decodes a message from the wrapper's peer (a Response to an inform,
 // or a Report): an authenticated message must be for the wrapper's user and
 // engine and carry a valid HMAC, and is decrypted with the wrapper's key. A
@@ -332,7 +336,7 @@ func (w *Wrapper) Open(msg []byte) (*Incoming, error) {
 	mac := hmac.New(w.auth.newHash(), w.authKey)
 	mac.Write(zeroed)
 	if !hmac.Equal(mac.Sum(nil)[:w.macLen], r.mac) {
-		return in, errors.New("wrong digest: the message's HMAC does not match the user's key")
+		return in, ErrWrongDigest
 	}
 	in.Authenticated = true
 	data := r.data

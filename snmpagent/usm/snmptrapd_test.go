@@ -3,14 +3,9 @@ package usm_test
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,129 +15,13 @@ import (
 
 // These tests send SNMPv3 messages made by this package to net-snmp's
 // snmptrapd, started on loopback with users created from passwords
-// (createUser), so that net-snmp's own password-to-key, localization, key
-// extension, HMAC and AES check ours.
+// (createUser, peertest.USMUser), so that net-snmp's own password-to-key,
+// localization, key extension, HMAC and AES check ours.
 
-// trapd is a running snmptrapd with its own configuration.
-type trapd struct {
-	port int
-	mu   sync.Mutex
-	out  bytes.Buffer
-}
-
-func (d *trapd) Write(p []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.out.Write(p)
-}
-
-func (d *trapd) output() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.out.String()
-}
-
-// record is one notification as snmptrapd printed it with recordFormat.
-type record struct {
-	header   string // %P: e.g. "TRAP2, SNMP v3, user sha256-aes128, context "
-	varbinds []string
-}
-
-// recordFormat prints each notification on one line: the PDU, version and
-// user (%P), then the varbinds (%v, tab-separated).
-const recordFormat = `format2 USMREC %P\t%v\n`
-
-func (d *trapd) records() []record {
-	var recs []record
-	for _, line := range strings.Split(d.output(), "\n") {
-		rest, ok := strings.CutPrefix(line, "USMREC ")
-		if !ok {
-			continue
-		}
-		f := strings.Split(rest, "\t")
-		recs = append(recs, record{header: f[0], varbinds: f[1:]})
-	}
-	return recs
-}
-
-// byUser returns the notifications snmptrapd accepted from user.
-func (d *trapd) byUser(user string) []record {
-	var out []record
-	for _, r := range d.records() {
-		if strings.Contains(r.header, "SNMP v3, user "+user+",") {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-func (d *trapd) waitUser(t *testing.T, user string, n int) []record {
+// dial connects to snmptrapd, to send it our messages and read its answers.
+func dial(t *testing.T, d *peertest.Snmptrapd) *net.UDPConn {
 	t.Helper()
-	var got []record
-	if !peertest.Until(10*time.Second, func() bool { got = d.byUser(user); return len(got) >= n }) {
-		t.Fatalf("snmptrapd accepted %d notifications from %s, want %d; it wrote:\n%s", len(got), user, n, d.output())
-	}
-	return got
-}
-
-// startTrapd runs snmptrapd on a free loopback port with conf (plus a
-// community for the readiness probe and recordFormat), its persistent
-// state in a temp dir, and the test MIBs so that OIDs print as names.
-func startTrapd(t *testing.T, conf string) *trapd {
-	t.Helper()
-	bin := peertest.RequireCommand(t, "snmptrapd", "snmptrapd")
-	mibs := peertest.MIBDir(t)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "snmptrapd.conf")
-	conf += "authCommunity log probe\n" + recordFormat + "\n"
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &trapd{port: c.LocalAddr().(*net.UDPAddr).Port}
-	c.Close()
-	cmd := exec.Command(bin, "-f", "-C", "-c", path, "-Lo", "-n", "-X", "-M", mibs, "-m", "ALL", fmt.Sprintf("udp:127.0.0.1:%d", d.port))
-	cmd.Env = append(os.Environ(), "SNMP_PERSISTENT_DIR="+filepath.Join(dir, "persist"), "MIBS=", "MIBDIRS=", "SNMPCONFPATH=")
-	cmd.Stdout, cmd.Stderr = d, d
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("snmptrapd wrote:\n%s", d.output())
-		}
-	})
-	// Ready once it decodes a v2c probe trap.
-	probe := tlv(0x30, []byte{0x02, 1, 1}, tlv(0x04, []byte("probe")), trapPDU(0, coldStart))
-	conn := d.dial(t)
-	ready := peertest.Until(30*time.Second, func() bool {
-		select {
-		case <-exited:
-			return true
-		default:
-		}
-		if strings.Contains(d.output(), "community probe") {
-			return true
-		}
-		_, _ = conn.Write(probe)
-		return false
-	})
-	if !ready || !strings.Contains(d.output(), "community probe") {
-		t.Fatalf("snmptrapd on port %d not ready; it wrote:\n%s", d.port, d.output())
-	}
-	return d
-}
-
-func (d *trapd) dial(t *testing.T) *net.UDPConn {
-	t.Helper()
-	conn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: d.port})
+	conn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: d.Port()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,14 +29,8 @@ func (d *trapd) dial(t *testing.T) *net.UDPConn {
 	return conn
 }
 
-// netsnmpAuth and netsnmpPriv are createUser's names for the protocols.
-var netsnmpAuth = map[usm.AuthProtocol]string{
-	usm.AuthSHA1: "SHA", usm.AuthSHA224: "SHA-224", usm.AuthSHA256: "SHA-256", usm.AuthSHA384: "SHA-384", usm.AuthSHA512: "SHA-512",
-}
-
-var netsnmpPriv = map[usm.PrivProtocol]string{usm.PrivAES128: "AES", usm.PrivAES192: "AES192", usm.PrivAES256: "AES256"}
-
-var netsnmpLevel = map[usm.Level]string{usm.NoAuthNoPriv: "noauth", usm.AuthNoPriv: "auth", usm.AuthPriv: "priv"}
+// waitTime bounds the wait for a notification snmptrapd is to decode.
+const waitTime = 10 * time.Second
 
 type combo struct {
 	name  string
@@ -181,21 +54,28 @@ func combos() []combo {
 	return cs
 }
 
-// createUser writes the snmptrapd.conf lines for a user (engineID nil:
-// snmptrapd's own engine, for informs) that must use at least its level.
-func (c combo) createUser(engineID []byte) string {
-	e := ""
-	if engineID != nil {
-		e = "-e 0x" + hex.EncodeToString(engineID) + " "
-	}
-	line := "createUser " + e + c.name
+// trapdUser is the snmptrapd user of the combination, made from the
+// passwords user takes (engineID nil: localized by snmptrapd to its own
+// engine, for informs), which must use at least its level.
+func (c combo) trapdUser(engineID []byte) peertest.USMUser {
+	u := peertest.USMUser{Name: c.name, EngineID: engineID}
 	if c.level >= usm.AuthNoPriv {
-		line += " " + netsnmpAuth[c.auth] + " auth-" + c.name
+		u.Auth, u.AuthPass = c.auth.String(), "auth-"+c.name
 	}
 	if c.level == usm.AuthPriv {
-		line += " " + netsnmpPriv[c.priv] + " priv-" + c.name
+		u.Priv, u.PrivPass = c.priv.String(), "priv-"+c.name
 	}
-	return line + "\nauthUser log " + c.name + " " + netsnmpLevel[c.level] + "\n"
+	return u
+}
+
+// startTrapd runs snmptrapd with the users of the combinations.
+func startTrapd(t *testing.T, engineID []byte, cs ...combo) *peertest.Snmptrapd {
+	t.Helper()
+	var opts peertest.SnmptrapdOptions
+	for _, c := range cs {
+		opts.Users = append(opts.Users, c.trapdUser(engineID))
+	}
+	return peertest.StartSnmptrapd(t, opts)
 }
 
 // user derives the user's localized keys from the passwords createUser got.
@@ -248,16 +128,11 @@ func trap(t testing.TB, w *usm.Wrapper, engineID []byte, marker string, reqID in
 	return msg
 }
 
-func wantColdStart(t *testing.T, r record, user, marker string) {
+func wantColdStart(t *testing.T, r peertest.Trap, user, marker string) {
 	t.Helper()
-	want := []string{
-		// sysUpTime.0: with -m ALL, net-snmp names it by DISMAN-EXPRESSION-MIB.
-		"DISMAN-EXPRESSION-MIB::sysUpTimeInstance = Timeticks: (1234) 0:00:12.34",
-		"SNMPv2-MIB::snmpTrapOID.0 = OID: SNMPv2-MIB::coldStart",
-		`SNMPv2-MIB::sysLocation.0 = STRING: ` + marker,
-	}
-	if !strings.HasPrefix(r.header, "TRAP2, SNMP v3, user "+user+", context") || strings.Join(r.varbinds, "\n") != strings.Join(want, "\n") {
-		t.Errorf("snmptrapd decoded %q %q, want a TRAP2 from %s with %q", r.header, r.varbinds, user, want)
+	want := []peertest.VarBind{{Name: "SNMPv2-MIB::sysLocation.0", Type: "STRING", Value: marker}}
+	if r.PDU != "TRAP2" || r.Version != "v3" || r.User != user || r.Uptime != 1234 || r.TrapOID != "SNMPv2-MIB::coldStart" || !slices.Equal(r.VarBinds, want) {
+		t.Errorf("snmptrapd decoded %s, want a TRAP2 from %s with uptime 1234, coldStart and %q", r.Raw, user, want)
 	}
 }
 
@@ -265,12 +140,8 @@ func wantColdStart(t *testing.T, r record, user, marker string) {
 // privacy combination, from the agent's engine (createUser -e).
 func TestSnmptrapdDecodesEveryCombination(t *testing.T) {
 	engineID := newEngineID(t)
-	var conf strings.Builder
-	for _, c := range combos() {
-		conf.WriteString(c.createUser(engineID))
-	}
-	d := startTrapd(t, conf.String())
-	conn := d.dial(t)
+	d := startTrapd(t, engineID, combos()...)
+	conn := dial(t, d)
 	for i, c := range combos() {
 		w := wrapper(t, c.user(t, engineID, "auth-"+c.name), engineID)
 		if _, err := conn.Write(trap(t, w, engineID, "from "+c.name, int32(i+1))); err != nil {
@@ -278,7 +149,7 @@ func TestSnmptrapdDecodesEveryCombination(t *testing.T) {
 		}
 	}
 	for _, c := range combos() {
-		recs := d.waitUser(t, c.name, 1)
+		recs := d.WaitUserTraps(t, c.name, 1, waitTime)
 		wantColdStart(t, recs[0], c.name, "from "+c.name)
 	}
 }
@@ -289,8 +160,8 @@ func TestSnmptrapdDecodesEveryCombination(t *testing.T) {
 func TestSnmptrapdRejectsWrongKeyAndEngine(t *testing.T) {
 	engineID := newEngineID(t)
 	c := combo{name: "victim", level: usm.AuthPriv, auth: usm.AuthSHA256, priv: usm.PrivAES128}
-	d := startTrapd(t, c.createUser(engineID))
-	conn := d.dial(t)
+	d := startTrapd(t, engineID, c)
+	conn := dial(t, d)
 
 	wrongKey := wrapper(t, c.user(t, engineID, "not-the-password"), engineID)
 	other := newEngineID(t)
@@ -307,12 +178,12 @@ func TestSnmptrapdRejectsWrongKeyAndEngine(t *testing.T) {
 	}
 	// snmptrapd handles datagrams in order: once "good" is decoded, the
 	// two before it were refused.
-	recs := d.waitUser(t, "victim", 1)
-	if len(recs) != 1 || recs[0].varbinds[2] != "SNMPv2-MIB::sysLocation.0 = STRING: good" {
+	recs := d.WaitUserTraps(t, "victim", 1, waitTime)
+	if len(recs) != 1 || len(recs[0].VarBinds) != 1 || recs[0].VarBinds[0] != (peertest.VarBind{Name: "SNMPv2-MIB::sysLocation.0", Type: "STRING", Value: "good"}) {
 		t.Errorf("snmptrapd accepted %d traps from victim: %+v", len(recs), recs)
 	}
-	if n := len(d.records()); n != 2 { // the readiness probe and "good"
-		t.Errorf("snmptrapd printed %d notifications, want the probe and one trap:\n%s", n, d.output())
+	if all := d.Traps(); len(all) != 1 { // "good" (the readiness probes are not counted)
+		t.Errorf("snmptrapd printed %d notifications besides its readiness probe, want one trap: %+v", len(all), all)
 	}
 }
 
@@ -363,12 +234,8 @@ func discover(t *testing.T, conn *net.UDPConn) usm.Engine {
 // request-id; then a wrong key and a wrong engine ID get the Reports that
 // name the reason, and nothing is logged for them.
 func TestSnmptrapdAcknowledgesInforms(t *testing.T) {
-	var conf strings.Builder
-	for _, c := range combos() {
-		conf.WriteString(c.createUser(nil))
-	}
-	d := startTrapd(t, conf.String())
-	conn := d.dial(t)
+	d := startTrapd(t, nil, combos()...)
+	conn := dial(t, d)
 	eng := discover(t, conn)
 	if err := usm.ValidateEngineID(eng.ID); err != nil || eng.Boots == 0 {
 		t.Fatalf("discovered engine %x boots %d time %d: %v", eng.ID, eng.Boots, eng.Time, err)
@@ -413,15 +280,15 @@ func TestSnmptrapdAcknowledgesInforms(t *testing.T) {
 		if in.PDUType != usm.PDUResponse || in.RequestID != id^0x5a5a || in.MsgID != id || in.Authenticated != (c.level > usm.NoAuthNoPriv) || in.Level != c.level {
 			t.Errorf("%s: answer %+v, want an authenticated Response to request-id %d", c.name, in, id^0x5a5a)
 		}
-		recs := d.waitUser(t, c.name, 1)
-		if !strings.HasPrefix(recs[0].header, "INFORM, SNMP v3, user "+c.name+",") || recs[0].varbinds[1] != "SNMPv2-MIB::snmpTrapOID.0 = OID: SNMPv2-MIB::coldStart" {
-			t.Errorf("%s: snmptrapd logged %+v", c.name, recs[0])
+		recs := d.WaitUserTraps(t, c.name, 1, waitTime)
+		if recs[0].PDU != "INFORM" || recs[0].TrapOID != "SNMPv2-MIB::coldStart" {
+			t.Errorf("%s: snmptrapd logged %s", c.name, recs[0].Raw)
 		}
 	}
 
 	// Failures, each named by the Report snmptrapd sends back.
 	c := combos()[len(combos())-1] // sha512-aes256
-	before := len(d.records())
+	before := len(d.Traps())
 	for _, tc := range []struct {
 		name string
 		w    *usm.Wrapper
@@ -458,7 +325,7 @@ func TestSnmptrapdAcknowledgesInforms(t *testing.T) {
 			t.Errorf("%s: a Report for a refused message claims authentication", tc.name)
 		}
 	}
-	if n := len(d.records()); n != before {
-		t.Errorf("snmptrapd logged %d refused informs:\n%s", n-before, d.output())
+	if all := d.Traps(); len(all) != before {
+		t.Errorf("snmptrapd logged %d refused informs: %+v", len(all)-before, all[before:])
 	}
 }
