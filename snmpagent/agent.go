@@ -303,7 +303,7 @@ func (a *Agent) Apply(p *Plan) {
 	}
 	a.mu.Unlock()
 	for _, t := range p.noAgentAddr {
-		a.log.Warn("this host has no IPv4 route for the agent-addr of SNMPv1 traps (IPv4 only); they carry 0.0.0.0", "target", t)
+		a.log.Warn("this host has no IPv4 route for the agent-addr of SNMPv1 traps (IPv4 only); they carry 0.0.0.0", "target", snmpconfig.MaskTarget(t))
 	}
 
 	a.storesMu.Lock()
@@ -371,10 +371,10 @@ func (a *Agent) store(target string) (*pendingStore, error) {
 	}
 	st, live, err := openPending(a.informDir, target)
 	if err != nil {
-		return nil, fmt.Errorf("target %s: %w", target, err)
+		return nil, fmt.Errorf("target %s: %w", snmpconfig.MaskTarget(target), err)
 	}
 	if len(live) > 0 {
-		a.log.Info("informs left unacknowledged by the last run are sent again", "target", target, "informs", len(live))
+		a.log.Info("informs left unacknowledged by the last run are sent again", "target", snmpconfig.MaskTarget(target), "informs", len(live))
 	}
 	a.stores[target] = st
 	return st, nil
@@ -400,7 +400,7 @@ func (a *Agent) closeUnusedStores() {
 	for target, st := range a.stores {
 		if !used[st] {
 			if err := st.close(); err != nil {
-				a.log.Warn("pending informs not written", "target", target, "err", err)
+				a.log.Warn("pending informs not written", "target", snmpconfig.MaskTarget(target), "err", err)
 			}
 			delete(a.stores, target)
 		}
@@ -552,7 +552,7 @@ func lookupTarget(ctx context.Context, t snmpconfig.Target) (netip.AddrPort, err
 	defer cancel()
 	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", t.Host)
 	if err != nil || len(ips) == 0 {
-		return netip.AddrPort{}, fmt.Errorf("targets: %q: cannot resolve host %q: %v", t.String(), t.Host, err)
+		return netip.AddrPort{}, fmt.Errorf("targets: %q: cannot resolve host %q: %v", snmpconfig.MaskTarget(t.String()), t.Host, err)
 	}
 	best := ips[0]
 	for _, ip := range ips {
@@ -564,7 +564,7 @@ func lookupTarget(ctx context.Context, t snmpconfig.Target) (netip.AddrPort, err
 	// A literal address was checked when the target was parsed; a name
 	// may still resolve to one that reaches no single receiver.
 	if err := snmpconfig.CheckReceiverAddr(best); err != nil {
-		return netip.AddrPort{}, fmt.Errorf("targets: %q: host %q resolves to %s, which %w", t.String(), t.Host, best.Unmap(), err)
+		return netip.AddrPort{}, fmt.Errorf("targets: %q: host %q resolves to %s, which %w", snmpconfig.MaskTarget(t.String()), t.Host, best.Unmap(), err)
 	}
 	return netip.AddrPortFrom(best.Unmap(), t.Port), nil
 }

@@ -1,15 +1,10 @@
 package snmpagent_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/hex"
 	"fmt"
-	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,108 +14,6 @@ import (
 	"hostagent/snmpagent/snmpconfig"
 	"hostagent/snmpagent/usm"
 )
-
-// pysnmpReceiver is testdata/pysnmp_inform_receiver.py running: pysnmp's
-// notification receiver as the authoritative engine of the informs it gets.
-type pysnmpReceiver struct {
-	port int
-
-	mu    sync.Mutex
-	lines []string // what it printed after PORT
-}
-
-// startPysnmpReceiver starts the receiver with engine ID engineID and
-// users given as name:auth:authpass:priv:privpass (pysnmp localizes the
-// keys from the passwords itself); it is killed when the test ends.
-func startPysnmpReceiver(t *testing.T, py string, engineID []byte, users ...string) *pysnmpReceiver {
-	t.Helper()
-	cmd := exec.Command(py, append([]string{"testdata/pysnmp_inform_receiver.py", hex.EncodeToString(engineID)}, users...)...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder // written by cmd's copying goroutine, read after Wait
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := &pysnmpReceiver{}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("pysnmp receiver printed:\n%s\nstderr:\n%s", strings.Join(r.output(), "\n"), stderr.String())
-		}
-	})
-	port := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			l := sc.Text()
-			if p, ok := strings.CutPrefix(l, "PORT "); ok {
-				port <- p
-				continue
-			}
-			r.mu.Lock()
-			r.lines = append(r.lines, l)
-			r.mu.Unlock()
-		}
-	}()
-	select {
-	case p := <-port:
-		if r.port, err = strconv.Atoi(p); err != nil {
-			t.Fatalf("pysnmp receiver's port %q: %v", p, err)
-		}
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatalf("the pysnmp receiver did not start: %s", stderr.String())
-	}
-	return r
-}
-
-func (r *pysnmpReceiver) output() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.lines)
-}
-
-// pysnmpNotification is one NOTIFY line of the receiver.
-type pysnmpNotification struct {
-	pdu      string // pysnmp's PDU class: InformRequestPDU, SNMPv2TrapPDU
-	level    string // pysnmp's securityLevel: 3 is authPriv
-	varbinds map[string]string
-}
-
-// notifications are what pysnmp decoded from user, in order.
-func (r *pysnmpReceiver) notifications(user string) []pysnmpNotification {
-	var ns []pysnmpNotification
-	for _, l := range r.output() {
-		f := strings.Split(l, "\t")
-		if len(f) < 4 || f[0] != "NOTIFY" || f[1] != user {
-			continue
-		}
-		n := pysnmpNotification{pdu: f[2], level: f[3], varbinds: map[string]string{}}
-		for _, vb := range f[4:] {
-			oid, val, _ := strings.Cut(vb, "=")
-			n.varbinds[oid] = val
-		}
-		ns = append(ns, n)
-	}
-	return ns
-}
-
-// refused are the reasons pysnmp's USM gave for refusing user's messages,
-// as "<errorIndication> <counter OID>".
-func (r *pysnmpReceiver) refused(user string) []string {
-	var why []string
-	for _, l := range r.output() {
-		if rest, ok := strings.CutPrefix(l, "REFUSED\t"+user+"\t"); ok {
-			why = append(why, strings.ReplaceAll(rest, "\t", " "))
-		}
-	}
-	return why
-}
 
 // OIDs as pysnmp prints them.
 const (
@@ -132,12 +25,14 @@ const (
 	oidVmwVmID          = "1.3.6.1.4.1.6876.50.101.0"
 	oidVmwVmConfigFile  = "1.3.6.1.4.1.6876.50.102.0"
 	oidVmwVmDisplayName = "1.3.6.1.4.1.6876.2.1.1.2" // column, indexed by vmwVmID
+)
 
-	// pysnmp's refusals: a wrong digest (usmStatsWrongDigests.0), and
-	// the notInTimeWindow of the agent's time synchronization probe
-	// (usmStatsNotInTimeWindows.0), the answer RFC 3414 §4 expects.
-	refusedWrongDigest   = "AuthenticationFailure 1.3.6.1.6.3.15.1.1.5.0"
-	refusedNotInTimeWind = "NotInTimeWindow 1.3.6.1.6.3.15.1.1.2.0"
+// pysnmp's refusals: a wrong digest (usmStatsWrongDigests.0), and the
+// notInTimeWindow of the agent's time synchronization probe
+// (usmStatsNotInTimeWindows.0), the answer RFC 3414 §4 expects.
+var (
+	refusedWrongDigest   = peertest.PysnmpRefusal{Reason: "AuthenticationFailure", Counter: "1.3.6.1.6.3.15.1.1.5.0"}
+	refusedNotInTimeWind = peertest.PysnmpRefusal{Reason: "NotInTimeWindow", Counter: "1.3.6.1.6.3.15.1.1.2.0"}
 )
 
 // TestPysnmpAcknowledgesV3Informs: a second implementation, pysnmp (Debian
@@ -155,7 +50,6 @@ const (
 // wrong digest (usmStatsWrongDigests), and the agent counts its informs
 // failed.
 func TestPysnmpAcknowledgesV3Informs(t *testing.T) {
-	py := peertest.RequirePythonModule(t, "pysnmp", "python3-pysnmp4")
 	for _, tc := range []struct {
 		auth usm.AuthProtocol
 		priv usm.PrivProtocol
@@ -166,19 +60,20 @@ func TestPysnmpAcknowledgesV3Informs(t *testing.T) {
 				t.Fatal(err)
 			}
 			users := []v3User{{name: "ops", level: usm.AuthPriv}, {name: "intruder", level: usm.AuthPriv, wrongKey: true}}
-			var specs []string
+			var pyUsers []peertest.USMUser
 			for _, u := range users {
-				// pysnmp has the right passwords for both users.
-				specs = append(specs, strings.Join([]string{u.name, tc.auth.String(), "auth-" + u.name, tc.priv.String(), "priv-" + u.name}, ":"))
+				// pysnmp has the right passwords for both users, keys
+				// localized to its own engine.
+				pyUsers = append(pyUsers, u.trapdUser(nil, tc.auth, tc.priv))
 			}
-			r := startPysnmpReceiver(t, py, receiverID, specs...)
+			r := peertest.StartPysnmp(t, peertest.PysnmpOptions{EngineID: receiverID, Users: pyUsers})
 
 			cfg := config()
 			cfg.Authentication, cfg.Privacy = tc.auth.String(), tc.priv.String()
 			var targets []string
 			for _, u := range users {
 				cfg.RemoteUsers = append(cfg.RemoteUsers, u.remoteEntry(t, receiverID, tc.auth))
-				targets = append(targets, fmt.Sprintf("127.0.0.1@%d/%s/priv/inform", r.port, u.name))
+				targets = append(targets, fmt.Sprintf("127.0.0.1@%d/%s/priv/inform", r.Port(), u.name))
 			}
 			cfg.V3Targets = targets
 			cfg.InformTimeout = configstore.Duration(time.Second)
@@ -214,23 +109,23 @@ func TestPysnmpAcknowledgesV3Informs(t *testing.T) {
 				st = a.Stats()
 				// pysnmp prints an inform after sending its Response: the
 				// line may reach us after the agent took the Response.
-				return st[0].Acknowledged == 3 && st[1].Failed == 3 && len(r.notifications("ops")) >= 3
+				return st[0].Acknowledged == 3 && st[1].Failed == 3 && len(r.Notifications("ops")) >= 3
 			})
 			if st[0].Failed != 0 || st[0].Dropped != 0 || st[1].Acknowledged != 0 || st[1].Dropped != 0 {
 				t.Errorf("stats %+v", st)
 			}
 
-			ns := r.notifications("ops")
+			ns := r.Notifications("ops")
 			var names []string
 			for _, n := range ns {
-				if n.pdu != "InformRequestPDU" || n.level != "3" {
-					t.Errorf("pysnmp got a %s at securityLevel %s, want InformRequestPDU at 3 (authPriv)", n.pdu, n.level)
+				if n.PDU != "InformRequestPDU" || n.Level != 3 {
+					t.Errorf("pysnmp got a %s at securityLevel %d, want InformRequestPDU at 3 (authPriv)", n.PDU, n.Level)
 				}
-				if _, ok := n.varbinds[oidSysUpTime]; !ok {
-					t.Errorf("notification without sysUpTime.0: %v", n.varbinds)
+				if _, ok := n.VarBinds[oidSysUpTime]; !ok {
+					t.Errorf("notification without sysUpTime.0: %v", n.VarBinds)
 				}
-				names = append(names, n.varbinds[oidSnmpTrapOID])
-				if n.varbinds[oidSnmpTrapOID] != oidVmwVmPoweredOn {
+				names = append(names, n.VarBinds[oidSnmpTrapOID])
+				if n.VarBinds[oidSnmpTrapOID] != oidVmwVmPoweredOn {
 					continue
 				}
 				want := map[string]string{
@@ -239,8 +134,8 @@ func TestPysnmpAcknowledgesV3Informs(t *testing.T) {
 					oidVmwVmDisplayName + ".7": "web 01",
 				}
 				for oid, v := range want {
-					if got, ok := n.varbinds[oid]; !ok || got != v {
-						t.Errorf("vmwVmPoweredOn as pysnmp decoded it: %s=%q, want %q (all: %v)", oid, got, v, n.varbinds)
+					if got, ok := n.VarBinds[oid]; !ok || got != v {
+						t.Errorf("vmwVmPoweredOn as pysnmp decoded it: %s=%q, want %q (all: %v)", oid, got, v, n.VarBinds)
 					}
 				}
 			}
@@ -248,7 +143,7 @@ func TestPysnmpAcknowledgesV3Informs(t *testing.T) {
 			if want := []string{oidVmwVmPoweredOn, oidColdStart, oidWarmStart}; !slices.Equal(names, want) {
 				t.Errorf("pysnmp decoded informs %q from ops, want %q (coldStart, warmStart, vmwVmPoweredOn)", names, want)
 			}
-			for _, why := range r.refused("ops") {
+			for _, why := range r.Refusals("ops") {
 				if why != refusedNotInTimeWind {
 					t.Errorf("pysnmp refused a message of ops: %s", why)
 				}
@@ -256,10 +151,10 @@ func TestPysnmpAcknowledgesV3Informs(t *testing.T) {
 
 			// The wrong key fails for the reason it should: pysnmp found
 			// the digest wrong, and nothing else.
-			if ns := r.notifications("intruder"); len(ns) != 0 {
+			if ns := r.Notifications("intruder"); len(ns) != 0 {
 				t.Errorf("pysnmp accepted %d notifications from intruder: %+v", len(ns), ns)
 			}
-			why := r.refused("intruder")
+			why := r.Refusals("intruder")
 			if len(why) == 0 {
 				t.Error("pysnmp refused nothing of intruder's")
 			}

@@ -82,7 +82,7 @@ func newSender(t snmpconfig.Target, community string, addr netip.AddrPort, agent
 	}
 	conn, err := net.ListenUDP(network, nil)
 	if err != nil {
-		return nil, fmt.Errorf("target %s: open UDP socket: %w", t, err)
+		return nil, fmt.Errorf("target %s: open UDP socket: %w", snmpconfig.MaskTarget(t.String()), err)
 	}
 	s := &sender{
 		target:    t,
@@ -91,7 +91,7 @@ func newSender(t snmpconfig.Target, community string, addr netip.AddrPort, agent
 		agentAddr: agentAddr,
 		timeout:   timeout,
 		retries:   retries,
-		log:       log.With("target", t.String()),
+		log:       log.With("target", snmpconfig.MaskTarget(t.String())), // the log is no place for a community
 		queue:     make(chan item, queueSize),
 		conn:      conn,
 		done:      make(chan struct{}),

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -67,6 +69,10 @@ func (d *Daemon) SaveBackup(ctx context.Context, certificates bool) (api.Backup,
 	// privilege: a Host.Config.Backup holder could otherwise attack the
 	// hashes offline or impersonate the host.
 	secrets := d.remote.users.RequireAll(actor(ctx), "") == nil
+	var notes []string
+	if d.engineClock != nil {
+		b.EngineBoots = d.engineClock.Boots()
+	}
 	for _, f := range backupFiles {
 		if f.cert && !certificates {
 			continue
@@ -81,7 +87,7 @@ func (d *Daemon) SaveBackup(ctx context.Context, certificates bool) (api.Backup,
 		}
 		if err == nil && f.name == SNMPFile {
 			var hidden bool
-			data, hidden, err = d.backupSNMP(data, secrets)
+			data, hidden, err = d.backupSNMP(data, secrets, &notes)
 			if hidden {
 				b.Hidden = append(b.Hidden, f.key)
 			}
@@ -99,6 +105,9 @@ func (d *Daemon) SaveBackup(ctx context.Context, certificates bool) (api.Backup,
 	if len(b.Hidden) > 0 {
 		detail += ", secrets hidden: " + strings.Join(b.Hidden, ", ")
 	}
+	for _, n := range notes {
+		detail += "; " + n
+	}
 	d.record(audit.Entry{User: p.User, Source: p.Source, Action: "backup.save", Result: "ok", Detail: detail})
 	return b, nil
 }
@@ -110,14 +119,21 @@ func (d *Daemon) SaveBackup(ctx context.Context, certificates bool) (api.Backup,
 // engine ID, that engine ID is written into it (pinEngine), so that a
 // restore on a rebuilt host keeps the keys valid. Rewritten, the file
 // loses its comments, not its settings.
-func (d *Daemon) backupSNMP(data []byte, secrets bool) (out []byte, hidden bool, err error) {
+//
+// A file that is not the configuration in force (a hand edit refused, or
+// not yet applied) is not backed up: the configuration in force is, as a
+// restore must give back what ran, and the note says so. The file's own
+// error is not quoted: it may show a secret to a principal without them.
+func (d *Daemon) backupSNMP(data []byte, secrets bool, notes *[]string) (out []byte, hidden bool, err error) {
 	cfg := d.opts.Defaults.SNMP()
-	if err := configstore.Decode(SNMPFile, data, &cfg); err != nil {
-		return nil, false, err
+	inForce := d.agent.Config()
+	if err := configstore.Decode(SNMPFile, data, &cfg); err != nil || !reflect.DeepEqual(normalizedSNMP(cfg), inForce) {
+		*notes = append(*notes, SNMPFile+" on disk differs from the configuration in force (an edit refused or not yet applied): the configuration in force is backed up")
+		cfg, data = inForce, nil
 	}
 	cfg.Normalize()
 	pinned := d.pinEngine(cfg)
-	if secrets && pinned.EngineID == cfg.EngineID {
+	if secrets && data != nil && pinned.EngineID == cfg.EngineID {
 		return data, false, nil
 	}
 	header := "hostagent SNMP configuration, from a configuration backup."
@@ -127,6 +143,11 @@ func (d *Daemon) backupSNMP(data []byte, secrets bool) (out []byte, hidden bool,
 	}
 	out, err = configstore.Encode(pinned, header)
 	return out, !secrets, err
+}
+
+func normalizedSNMP(cfg snmpconfig.Config) snmpconfig.Config {
+	cfg.Normalize()
+	return cfg
 }
 
 // LoadBackup implements apiserver.BackupService. Every file is staged and
@@ -148,8 +169,66 @@ func (d *Daemon) LoadBackup(ctx context.Context, b api.Backup) error {
 	if err == nil {
 		err = d.restore(ctx, b, origin)
 	}
+	if err != nil && len(b.Hidden) > 0 {
+		// The restore filled in the host's secrets before its checks,
+		// whose messages may quote one (a target listed twice, a host
+		// name that does not resolve): not to the one they were hidden
+		// from, nor to the audit log.
+		err = hideSecrets(err, d.agent.Config())
+	}
 	d.record(finalEntry(p, "backup.load", origin, err))
 	return err
+}
+
+// hiddenError is an error whose text had secrets replaced; Unwrap keeps
+// its status for the API.
+type hiddenError struct {
+	text string
+	err  error
+}
+
+func (e *hiddenError) Error() string { return e.text }
+func (e *hiddenError) Unwrap() error { return e.err }
+
+// hideSecrets replaces in err's text every community and localized key of
+// cfg by its placeholder, longest first (a secret inside another is
+// replaced with it).
+func hideSecrets(err error, cfg snmpconfig.Config) error {
+	var secrets []string
+	hide := func(s, by string) {
+		if s != "" && s != "-" {
+			secrets = append(secrets, s, by, strings.ToLower(s), by, strings.ToUpper(s), by)
+		}
+	}
+	for _, c := range cfg.Communities {
+		hide(c, snmpconfig.HiddenCommunity)
+	}
+	for _, t := range cfg.Targets {
+		if _, c, ok := strings.Cut(t, "/"); ok {
+			hide(c, snmpconfig.HiddenCommunity)
+		}
+	}
+	for _, u := range slices.Concat([]string(cfg.Users), []string(cfg.RemoteUsers)) {
+		if f := strings.Split(u, "/"); len(f) >= 3 {
+			hide(f[1], snmpconfig.KeySet)
+			hide(f[2], snmpconfig.KeySet)
+		}
+	}
+	// strings.NewReplacer takes the first match at each position: longest first.
+	pairs := make([][2]string, 0, len(secrets)/2)
+	for i := 0; i < len(secrets); i += 2 {
+		pairs = append(pairs, [2]string{secrets[i], secrets[i+1]})
+	}
+	slices.SortStableFunc(pairs, func(a, b [2]string) int { return len(b[0]) - len(a[0]) })
+	var flat []string
+	for _, p := range pairs {
+		flat = append(flat, p[0], p[1])
+	}
+	text := err.Error()
+	if len(flat) > 0 {
+		text = strings.NewReplacer(flat...).Replace(text)
+	}
+	return &hiddenError{text: text, err: err}
 }
 
 // finalEntry is the last audit entry of a restore or reset.
@@ -255,11 +334,47 @@ func (d *Daemon) restore(ctx context.Context, b api.Backup, origin string) error
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
+	if err := d.raiseBoots(b, st); err != nil {
+		return err
+	}
 	if hasFile(targets, usersFile) && !apiserver.PrincipalFrom(ctx).Console && len(st.users.Administrators()) == 0 {
 		return apiserver.Conflict(errors.New("backup: the restored users.toml leaves no user with every privilege (Administrator), so nobody could manage the host over the network again: refused over the network. " +
 			"Restore it from the console (vicfg-cfgbackup -l on the host), then create an administrator there with vicfg-user -o add -r Administrator"))
 	}
 	return d.switchStaged(ctx, "backup.load", origin, st, targets)
+}
+
+// maxBackupBoots bounds the engineBoots a backup may carry: far below
+// RFC 3414's latch at 2147483647, so that no backup can bring the engine
+// near it (it would need a new engine ID and new keys), far above what
+// any engine counts (a start a minute for a thousand years).
+const maxBackupBoots = 1 << 30
+
+// raiseBoots raises the engine's boots above the backup's when the
+// restore brings an engine ID other than the one in force (it ran on the
+// backup's host): the receivers that knew it there would drop every
+// message whose boots went down. Raised before anything is put in place:
+// raised boots harm nothing should the restore fail after.
+func (d *Daemon) raiseBoots(b api.Backup, st *staging) error {
+	if d.engineClock == nil || b.EngineBoots == 0 {
+		return nil
+	}
+	if b.EngineBoots > maxBackupBoots {
+		return apiserver.Invalid(fmt.Errorf("backup: engine_boots %d: more than an SNMPv3 engine counts (allowed: up to %d)", b.EngineBoots, maxBackupBoots))
+	}
+	cfg, err := d.loadSNMPFile(filepath.Join(st.dir, SNMPFile))
+	if err != nil || bytes.Equal(d.agent.EngineIDFor(cfg), d.agent.EngineID()) {
+		return nil // not staged (stays), or the same engine
+	}
+	raised, err := d.engineClock.Raise(b.EngineBoots + 1)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if raised {
+		d.log.Info("SNMPv3 engineBoots raised above the backup's, so that receivers of its engine ID accept this host's messages",
+			"subsystem", "snmp", "engine_boots", d.engineClock.Boots(), "backup_host", audit.Cut(b.Host, 64))
+	}
+	return nil
 }
 
 // stageFilled stages a snmp.toml whose secrets the backup hides, each

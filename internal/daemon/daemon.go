@@ -32,6 +32,7 @@ import (
 	"hostagent/mibs/resolve"
 	"hostagent/snmpagent"
 	"hostagent/snmpagent/snmpconfig"
+	"hostagent/snmpagent/usm"
 	"hostagent/syslogd"
 	"hostagent/syslogd/forward"
 )
@@ -120,6 +121,9 @@ type Daemon struct {
 	ownLog    <-chan syslogd.Record // the daemon's log, for the loghosts
 	remote    *remote
 	metrics   http.Handler // /metrics
+	// engineClock is the SNMPv3 engine's boots and time (nil when the
+	// engine did not start), raised by a restore (backup.go).
+	engineClock *usm.Clock
 
 	// restorePending is the error of a restore committed but not
 	// completed (restore.go): until a start completes it, every change

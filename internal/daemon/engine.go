@@ -44,6 +44,7 @@ func (d *Daemon) startEngine() {
 		return
 	}
 	d.agent.SetEngine(id, clock)
+	d.engineClock = clock
 	d.log.Info("SNMPv3 engine", "subsystem", "snmp", "generated_engine_id", usm.FormatEngineID(id), "engine_boots", clock.Boots())
 }
 

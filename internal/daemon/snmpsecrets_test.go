@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -127,6 +128,31 @@ func TestBackupHidesSNMPSecrets(t *testing.T) {
 	if now, _ := os.ReadFile(e.r.file()); string(now) != string(onDisk) {
 		t.Error("a refused restore changed snmp.toml")
 	}
+	// A check's message may quote a target or key the restore filled in
+	// (here a hidden target listed twice, a receiver's name that does not
+	// resolve once the agent is enabled): neither the reply nor the audit
+	// log shows it.
+	dup := strings.Replace(mine.Files["config/snmp.toml"], `"192.0.2.10@162/****"`, `"192.0.2.10@162/****", "192.0.2.10@162/****"`, 1)
+	if code, body := restoreSNMP(b, mine, dup); code != http.StatusBadRequest || !strings.Contains(body, `targets: \"192.0.2.10@162/****\" is listed twice`) {
+		t.Errorf("a hidden target listed twice: %d %s", code, body)
+	}
+	e.r.cli(t, "-t", "192.0.2.10@162/target-community,noc.invalid@162/nx-community")
+	code, raw, _ = b.do("GET", api.PathBackup, nil)
+	var again api.Backup
+	if err := json.Unmarshal([]byte(raw), &again); code != http.StatusOK || err != nil {
+		t.Fatalf("boris's second backup: %d %v", code, err)
+	}
+	enabled := strings.Replace(again.Files["config/snmp.toml"], "enabled = false", "enabled = true", 1)
+	if code, body := restoreSNMP(b, again, enabled); code != http.StatusBadRequest || !strings.Contains(body, `noc.invalid@162/****`) {
+		t.Errorf("an unresolvable hidden target enabled: %d %s", code, body)
+	}
+	for _, s := range []string{"target-community", "nx-community", "sesame-community"} {
+		if trail := e.stateFile("audit.log"); strings.Contains(trail, s) {
+			t.Errorf("the audit log shows the hidden secret %q", s)
+		}
+	}
+	e.r.cli(t, "-t", "192.0.2.10@162/target-community")
+
 	// Placeholders in a backup that does not list them as hidden are
 	// values, and refused as keys.
 	crafted.Hidden = nil
@@ -158,6 +184,66 @@ func TestBackupHidesSNMPSecrets(t *testing.T) {
 	}
 	if after := snmpOnDisk(t, rebuilt); !sameSecrets(after, before) {
 		t.Errorf("the rebuilt host's secrets:\n%+v\nwant\n%+v", after, before)
+	}
+	// Its engineBoots went above the backup's: receivers that heard the
+	// engine ID from the old host would drop messages whose boots went down.
+	boots, _ := os.ReadFile(filepath.Join(rebuilt.dir, "state", daemon.EngineBootsFile))
+	if want := fmt.Sprintf("engine_boots = %d", full.EngineBoots+1); full.EngineBoots == 0 || !strings.Contains(string(boots), want) {
+		t.Errorf("the rebuilt host's boots file %q, want %s (the backup had %d)", boots, want, full.EngineBoots)
+	}
+}
+
+// restoreSNMP restores b with its snmp.toml replaced by text, as c.
+func restoreSNMP(c *httpsClient, b api.Backup, text string) (int, string) {
+	files := map[string]string{}
+	for k, v := range b.Files {
+		files[k] = v
+	}
+	files["config/snmp.toml"] = text
+	b.Files = files
+	code, body, _ := c.do("PUT", api.PathBackup, b)
+	return code, body
+}
+
+// TestBackupOfARefusedEdit: a hand edit of snmp.toml the daemon refused
+// stays on disk; a backup then holds the configuration in force (what a
+// restore must give back), says so, and quotes nothing of the broken file
+// to anyone.
+func TestBackupOfARefusedEdit(t *testing.T) {
+	e := startPrivileges(t)
+	snmpSecrets(t, e.r)
+	inForce := snmpOnDisk(t, e.r)
+	writeConfig(t, e.r.dir, "enabled = false\ncommunities = [typed-unquoted]\n") // the quotes forgotten
+	waitFor(t, "the edit refused", func() bool { return strings.Contains(e.r.log.String(), "configuration change refused") })
+	for name, get := range map[string]func() (int, string){
+		"console": func() (int, string) {
+			code, body := call(t, e.console, "GET", api.PathBackup, nil)
+			return code, string(body)
+		},
+		"boris": func() (int, string) {
+			code, body, _ := e.as("boris", "boris-passw0rd").do("GET", api.PathBackup, nil)
+			return code, body
+		},
+	} {
+		code, body := get()
+		var bk api.Backup
+		if err := json.Unmarshal([]byte(body), &bk); code != http.StatusOK || err != nil {
+			t.Errorf("%s's backup: %d %s", name, code, body)
+			continue
+		}
+		if strings.Contains(body, "typed-unquoted") {
+			t.Errorf("%s's backup quotes the refused edit", name)
+		}
+		cfg := daemon.FactoryDefaults().SNMP()
+		if err := configstore.Decode("backup", []byte(bk.Files["config/snmp.toml"]), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(cfg.V3Targets, inForce.V3Targets) || cfg.Authentication != inForce.Authentication {
+			t.Errorf("%s's backup is not the configuration in force: %+v", name, cfg)
+		}
+	}
+	if trail := e.stateFile("audit.log"); !strings.Contains(trail, "snmp.toml on disk differs from the configuration in force") {
+		t.Errorf("the audit log does not say which snmp.toml was backed up:\n%s", trail)
 	}
 }
 

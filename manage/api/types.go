@@ -266,4 +266,9 @@ type Backup struct {
 	// communities and SNMPv3 keys. A restore takes each hidden secret from
 	// the same entry of the host's configuration in force.
 	Hidden []string `json:"hidden,omitempty"`
+	// EngineBoots is the SNMPv3 engine's snmpEngineBoots when the backup
+	// was taken. A restore elsewhere of the engine ID snmp.toml carries
+	// raises that host's boots above it: receivers drop messages whose
+	// boots went down.
+	EngineBoots uint32 `json:"engine_boots,omitempty"`
 }

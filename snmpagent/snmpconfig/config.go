@@ -220,7 +220,7 @@ func CheckTargets(targets []string) error {
 			continue
 		}
 		if seen[t.String()] {
-			errs = append(errs, fmt.Errorf("targets: %q is listed twice", raw))
+			errs = append(errs, fmt.Errorf("targets: %q is listed twice", MaskTarget(raw)))
 		}
 		seen[t.String()] = true
 	}

@@ -161,6 +161,7 @@ func TestCommunityCharacters(t *testing.T) {
 		{"pub lic", "spaces are not allowed"},
 		{"pub,lic", "commas are not allowed"},
 		{"públic", "only printable ASCII"},
+		{"****", "the placeholder shown for a hidden community"},
 	} {
 		cfg := DefaultConfig()
 		cfg.Communities = []string{tc.community}

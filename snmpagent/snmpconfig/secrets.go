@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -60,6 +61,16 @@ func (c Config) WithoutSecrets() Config {
 // refuses a c that changes those.
 func (c *Config) FillSecrets(from Config) error {
 	var errs []error
+	// Two copies of one hidden entry would both get its secret, and the
+	// check that refuses the repetition would quote it.
+	for i, t := range c.Targets {
+		if hasPlaceholder(t) && slices.Index(c.Targets, t) != i {
+			errs = append(errs, fmt.Errorf("targets: %q is listed twice", t))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
 	hidden := 0
 	for _, s := range c.Communities {
 		if s == HiddenCommunity {
@@ -72,11 +83,14 @@ func (c *Config) FillSecrets(from Config) error {
 	case hidden > 0:
 		c.Communities = slices.Clone(from.Communities)
 	}
+	filled := map[string]bool{} // "users/NAME", "remoteusers/NAME": keys taken from the host
 	fill := func(setting string, list []string, have []string, mask func(string) string, what string) {
 		for i, entry := range list {
 			if mask(entry) != entry || !hasPlaceholder(entry) {
 				continue // holds its own secret, or none
 			}
+			name, _, _ := strings.Cut(entry, "/")
+			filled[setting+"/"+name] = true
 			j := slices.IndexFunc(have, func(h string) bool { return mask(h) == entry })
 			if j < 0 {
 				errs = append(errs, fmt.Errorf("%s: %q: its secret is hidden in this backup (taken without every privilege) and this host has no %s to take it from; "+
@@ -92,6 +106,35 @@ func (c *Config) FillSecrets(from Config) error {
 	fill("targets", c.Targets, from.Targets, MaskTarget, "target of the same kind, host and port")
 	fill("users", c.Users, from.Users, MaskUser, "user of that name and model")
 	fill("remoteusers", c.RemoteUsers, from.RemoteUsers, MaskRemoteUser, "remote user of that name, model and engine ID")
+
+	// A secret taken from the host goes only where it went before: a
+	// target added by the backup would send the host's community, or
+	// messages authenticated with its keys, to a receiver its holder
+	// chose. The v1/v2c targets holding a hidden community were matched
+	// to the host's above; a target without one takes the first
+	// community.
+	newTarget := func(setting, t string, have []string, why string) {
+		if !slices.Contains(have, t) {
+			errs = append(errs, fmt.Errorf("%s: %q is not a target of this host, and would get %s taken from the host, which this backup hides: "+
+				"a restore does not send the host's secrets to a new receiver; add the target with vicfg-snmp after the restore, or restore a backup taken with every privilege", setting, t, why))
+		}
+	}
+	for _, raw := range c.Targets {
+		if t, err := ParseTarget(raw); err == nil && t.Community == "" && hidden > 0 {
+			newTarget("targets", raw, from.Targets, "the first community")
+		}
+	}
+	for _, raw := range c.V3Targets {
+		t, err := ParseV3Target(raw)
+		if err != nil {
+			continue // refused by Parse
+		}
+		if t.Kind == InformV3 && filled["remoteusers/"+t.User] {
+			newTarget("v3targets", raw, from.V3Targets, "remote user "+strconv.Quote(t.User)+"'s keys")
+		} else if t.Kind == TrapV3 && filled["users/"+t.User] {
+			newTarget("v3targets", raw, from.V3Targets, "user "+strconv.Quote(t.User)+"'s keys")
+		}
+	}
 	return errors.Join(errs...)
 }
 

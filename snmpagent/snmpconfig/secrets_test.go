@@ -38,6 +38,14 @@ func TestSecretsHiddenAndFilledBack(t *testing.T) {
 		t.Errorf("filled back:\n%+v\nwant\n%+v", back, host)
 	}
 
+	// New receivers of what the backup gives itself pass.
+	own := hidden.Clone()
+	own.Targets = append(own.Targets, "192.0.2.98@162/own-community")
+	own.V3Targets = append(own.V3Targets, "192.0.2.98@162/open/none/trap")
+	if err := own.FillSecrets(host); err != nil {
+		t.Errorf("targets carrying no secret of the host: %v", err)
+	}
+
 	for name, tc := range map[string]struct {
 		change func(*Config)
 		want   string
@@ -47,6 +55,12 @@ func TestSecretsHiddenAndFilledBack(t *testing.T) {
 		"remote engine changed": {func(c *Config) { c.RemoteUsers[0] = "nms/<set>/-/auth/80001f8804646566" }, `remoteusers: "nms/<set>/-/auth/80001f8804646566"`},
 		"target moved":          {func(c *Config) { c.Targets[0] = "192.0.2.9@162/****" }, `targets: "192.0.2.9@162/****"`},
 		"communities mixed":     {func(c *Config) { c.Communities[0] = "given" }, "communities: some are hidden and some given"},
+		"new target, first community": {func(c *Config) { c.Targets = append(c.Targets, "192.0.2.99@162") },
+			`targets: "192.0.2.99@162" is not a target of this host, and would get the first community taken from the host`},
+		"new v3 target of a filled user": {func(c *Config) { c.V3Targets = append(c.V3Targets, "192.0.2.99@162/ops/priv/trap") },
+			`v3targets: "192.0.2.99@162/ops/priv/trap" is not a target of this host, and would get user "ops"'s keys`},
+		"new v3 inform of a filled remote user": {func(c *Config) { c.V3Targets = append(c.V3Targets, "192.0.2.99@162/nms/auth/inform") },
+			`v3targets: "192.0.2.99@162/nms/auth/inform" is not a target of this host, and would get remote user "nms"'s keys`},
 	} {
 		c := hidden.Clone()
 		tc.change(&c)

@@ -241,6 +241,12 @@ func checkCommunity(c string) error {
 	if c == "" || len(c) > MaxCommunityLen {
 		return fmt.Errorf("community %q must be 1 to %d characters long", c, MaxCommunityLen)
 	}
+	if c == HiddenCommunity {
+		// Taken for a community, a copy of what --show or a backup hides
+		// would silently replace the real one, and every receiver would
+		// refuse the traps.
+		return fmt.Errorf("community %q is the placeholder shown for a hidden community, not a community: give the community itself", c)
+	}
 	for _, r := range c {
 		var why string
 		switch {

@@ -119,6 +119,10 @@ func Discover(ctx context.Context, addr string, timeout time.Duration, tries int
 	buf := make([]byte, 65535)
 	last := errors.New("no answer")
 	for range max(tries, 1) {
+		// A cancel between tries set a deadline the next would replace.
+		if ctx.Err() != nil {
+			return Engine{}, fmt.Errorf("engine discovery of %s: %w", addr, ctx.Err())
+		}
 		id := rand.Int32N(maxInt32) + 1
 		probe, err := DiscoveryProbe(nil, id, id)
 		if err != nil {
@@ -129,6 +133,9 @@ func Discover(ctx context.Context, addr string, timeout time.Duration, tries int
 			continue
 		}
 		conn.SetReadDeadline(time.Now().Add(timeout))
+		if ctx.Err() != nil { // cancelled while the deadline was set
+			return Engine{}, fmt.Errorf("engine discovery of %s: %w", addr, ctx.Err())
+		}
 		for {
 			n, err := conn.Read(buf)
 			if err != nil {

@@ -1,12 +1,7 @@
 package usm_test
 
 import (
-	"bufio"
-	"fmt"
 	"net"
-	"os/exec"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +14,6 @@ import (
 // kind: authPriv with SHA-256/AES-128 and SHA-512/AES-256, authNoPriv
 // with SHA-1, and noAuthNoPriv; a trap with a wrong key is not delivered.
 func TestPysnmpDecodesTraps(t *testing.T) {
-	py := peertest.RequirePythonModule(t, "pysnmp", "python3-pysnmp4")
 	engineID := newEngineID(t)
 	picked := []combo{{name: "none", level: usm.NoAuthNoPriv}}
 	for _, c := range combos() {
@@ -28,71 +22,25 @@ func TestPysnmpDecodesTraps(t *testing.T) {
 			picked = append(picked, c)
 		}
 	}
-	args := []string{"testdata/pysnmp_receiver.py", fmt.Sprintf("%x", engineID)}
+	var users []peertest.USMUser
 	for _, c := range picked {
-		auth, priv := "none", "none"
-		if c.level >= usm.AuthNoPriv {
-			auth = c.auth.String()
-		}
-		if c.level == usm.AuthPriv {
-			priv = c.priv.String()
-		}
-		args = append(args, strings.Join([]string{c.name, auth, "auth-" + c.name, priv, "priv-" + c.name}, ":"))
+		users = append(users, c.trapdUser(engineID)) // keys localized to the agent's engine
 	}
-	cmd := exec.Command(py, args...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("pysnmp receiver stderr:\n%s", stderr.String())
-		}
-	})
-	var mu sync.Mutex
-	var lines []string
-	port := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			l := sc.Text()
-			if p, ok := strings.CutPrefix(l, "PORT "); ok {
-				port <- p
-				continue
-			}
-			mu.Lock()
-			lines = append(lines, l)
-			mu.Unlock()
-		}
-	}()
-	var addr string
-	select {
-	case p := <-port:
-		addr = net.JoinHostPort("127.0.0.1", p)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the pysnmp receiver did not start: %s", stderr.String())
-	}
-	conn, err := net.Dial("udp", addr)
+	p := peertest.StartPysnmp(t, peertest.PysnmpOptions{Users: users})
+	conn, err := net.Dial("udp", p.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	notified := func(user, marker string) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, l := range lines {
-			if strings.HasPrefix(l, "NOTIFY "+user+" ") && strings.Contains(l, "1.3.6.1.6.3.1.1.4.1.0=1.3.6.1.6.3.1.1.5.1") && strings.Contains(l, "1.3.6.1.2.1.1.6.0="+marker) {
-				return true
+	coldStartWith := func(marker string) func([]peertest.PysnmpNotification) bool {
+		return func(ns []peertest.PysnmpNotification) bool {
+			for _, n := range ns {
+				if n.VarBinds[snmpTrapOID0] == coldStart && n.VarBinds[sysLocation0] == marker {
+					return true
+				}
 			}
+			return false
 		}
-		return false
 	}
 	for i, c := range picked {
 		// A wrong key first: pysnmp must drop it.
@@ -106,8 +54,8 @@ func TestPysnmpDecodesTraps(t *testing.T) {
 		if _, err := conn.Write(trap(t, wrapper(t, u, engineID), engineID, "marker-"+c.name, int32(2000+i))); err != nil {
 			t.Fatal(err)
 		}
-		peertest.Eventually(t, 20*time.Second, "pysnmp decodes the "+c.name+" trap", func() bool { return notified(c.name, "marker-"+c.name) })
-		if notified(c.name, "forged-"+c.name) {
+		ns := p.WaitNotifications(t, c.name, 20*time.Second, "the "+c.name+" trap", coldStartWith("marker-"+c.name))
+		if coldStartWith("forged-" + c.name)(ns) {
 			t.Errorf("%s: pysnmp accepted a trap with a wrong key", c.name)
 		}
 	}
