@@ -28,6 +28,22 @@ type Notifier interface {
 	Notify(ctx context.Context, n mibs.Notification) error
 }
 
+// Publisher takes what a source knows of the host now, for SNMP polls
+// (the VMware MIBs' tables and scalars, served through snmpd): the
+// objects of the source's own section, whole, each time they change, so
+// that a poll never sees half of a change. snmpagent/mibview.View
+// implements it.
+type Publisher interface {
+	Publish(section string, objects []mibs.VarBind)
+}
+
+// Discard is a Publisher for sources whose state nothing polls.
+var Discard Publisher = discardObjects{}
+
+type discardObjects struct{}
+
+func (discardObjects) Publish(string, []mibs.VarBind) {}
+
 // Paths are the roots of procfs and sysfs, as node_exporter's --path.procfs
 // and --path.sysfs: tests point them at fixture trees.
 type Paths struct {

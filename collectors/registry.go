@@ -36,6 +36,17 @@ type Env struct {
 	Paths    Paths        // procfs and sysfs roots
 	StateDir string       // where a source keeps what must outlive a restart
 	Log      *slog.Logger // the daemon's, for the collectors' subsystem
+	// Publisher takes what the source knows of the host now, for polls;
+	// nil when nothing polls (a source then publishes to Discard).
+	Publisher Publisher
+}
+
+// Publish gives env's Publisher, or one that discards.
+func (env Env) Publish() Publisher {
+	if env.Publisher == nil {
+		return Discard
+	}
+	return env.Publisher
 }
 
 // Definition is how a source registers (node_exporter's registerCollector,

@@ -9,7 +9,7 @@ func init() {
 		Default: DefaultConfig,
 		Enabled: func(c Config) bool { return c.Enabled },
 		New: func(c Config, env collectors.Env) (collectors.Source, error) {
-			r, err := New(c, env.Paths, env.Log)
+			r, err := New(c, env.Paths, env.Log, WithPublisher(env.Publish()))
 			if err != nil {
 				return nil, err
 			}

@@ -59,6 +59,8 @@ type Resources struct {
 
 	mu    sync.Mutex // Poll is not meant to run concurrently; this makes it safe
 	rules []*ruleState
+
+	publisher collectors.Publisher // VMWARE-RESOURCES-MIB's scalars, for polls (host.go)
 }
 
 var _ collectors.Poller = (*Resources)(nil)
@@ -93,6 +95,7 @@ func New(cfg Config, paths collectors.Paths, log *slog.Logger, opts ...Option) (
 		storage:     newStorageIndex(),
 		guard:       &hangGuard{statfs: statfs, timeout: statfsTimeout, busy: map[string]bool{}},
 		now:         time.Now,
+		publisher:   collectors.Discard,
 	}
 	for _, rule := range cfg.Rules {
 		if rule.Mount != "" {
@@ -145,6 +148,9 @@ func (r *Resources) Poll(ctx context.Context, out collectors.Notifier) error {
 	now := r.now()
 	snap := &snapshot{fs: r.procfs}
 	var errs []error
+	if err := r.publishHost(snap); err != nil {
+		errs = append(errs, err)
+	}
 	for _, s := range r.rules {
 		if !s.due(now) {
 			continue

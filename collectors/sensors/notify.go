@@ -2,7 +2,6 @@ package sensors
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"unicode/utf8"
 
@@ -27,11 +26,17 @@ func (s *Sensors) send(p *pass, tr *tracked, from, to status, detail string) {
 			sel = tr.ipmi.cleared
 		}
 	}
+	text := describe(tr.title, detail, to)
+	tr.desc, tr.when = text, p.time()
 	if !s.env && sel == nil {
-		return
+		return // its row shows the change at its index
 	}
 	index := s.nextEvent()
-	desc := mibs.String(describe(tr.title, detail, to)).At(index)
+	if tr.row == 0 {
+		s.rowsChange = s.now() // a row added
+	}
+	tr.row = index // the row polls find at the index the notification carries
+	desc := mibs.String(text).At(index)
 	when := mibs.Bytes(mibs.DateAndTime(p.time())).At(index)
 	if s.env {
 		n, err := mibs.VmwESXEnvHardwareEvent.New(
@@ -46,15 +51,28 @@ func (s *Sensors) send(p *pass, tr *tracked, from, to status, detail string) {
 	}
 }
 
-// nextEvent returns the next event index: 1, 2, ... and back to 1 after the
-// largest Integer32.
+// nextEvent returns the next event index: 1, 2, ... and back to 1 after
+// 65535, vmwEnvIndex's largest value, skipping the indexes of vmwEnvTable's
+// rows (a sensor quiet for 65535 events keeps its row).
 func (s *Sensors) nextEvent() uint32 {
-	if s.lastEvent >= math.MaxInt32 {
-		s.lastEvent = 0
+	inUse := make(map[uint32]bool, len(s.tracked))
+	for _, tr := range s.tracked {
+		inUse[tr.row] = true
 	}
-	s.lastEvent++
+	for range maxEventIndex + 1 {
+		if s.lastEvent >= maxEventIndex {
+			s.lastEvent = 0
+		}
+		s.lastEvent++
+		if !inUse[uint32(s.lastEvent)] {
+			break
+		}
+	}
 	return uint32(s.lastEvent)
 }
+
+// maxEventIndex is vmwEnvIndex's largest value (VMWARE-ENV-MIB).
+const maxEventIndex = 65535
 
 func (s *Sensors) deliver(p *pass, tr *tracked, n mibs.Notification, err error) {
 	if err == nil {

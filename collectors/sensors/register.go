@@ -12,7 +12,7 @@ func init() {
 		Default: DefaultConfig,
 		Enabled: func(c Config) bool { return c.Enabled },
 		New: func(c Config, env collectors.Env) (collectors.Source, error) {
-			return &collectors.Runner{Name: "sensors", Interval: time.Duration(c.Interval), Poller: New(c, env.Paths, env.Log), Log: env.Log}, nil
+			return &collectors.Runner{Name: "sensors", Interval: time.Duration(c.Interval), Poller: New(c, env.Paths, env.Log).WithPublisher(env.Publish()), Log: env.Log}, nil
 		},
 	})
 }

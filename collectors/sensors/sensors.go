@@ -40,17 +40,26 @@ type Sensors struct {
 	tracked    map[string]*tracked // by sensor key; removed sensors stay, as unknown
 	generation uint64              // the number of the current poll
 	discovered int64               // sensors seen so far: the next sensor number
-	lastEvent  int64               // the last event index sent
+	lastEvent  int64               // the last event index taken
+
+	// vmwEnvTable for polls (table.go): one row per sensor, at the index
+	// of its last event.
+	publisher  collectors.Publisher
+	started    time.Time // the origin of vmwEnvLastChange's TimeTicks
+	rowsChange time.Time // when a row was last added (or removed)
 }
 
 var _ collectors.Poller = (*Sensors)(nil)
 
 // tracked is what the collector remembers of one sensor between polls.
 type tracked struct {
-	number    int64  // vmwEnvSelSensorNumber: order of discovery, mod 256
-	status    status // as last notified (or assumed: normal)
-	seen      uint64 // the last poll that saw it
-	gone      bool   // reported removed
+	number    int64     // vmwEnvSelSensorNumber: order of discovery, mod 256
+	status    status    // as last notified (or assumed: normal)
+	row       uint32    // vmwEnvIndex of its vmwEnvTable row, its last event's (0: no event yet, no row)
+	desc      string    // vmwEventDescription of that event
+	when      time.Time // vmwEnvHardwareTime of that event
+	seen      uint64    // the last poll that saw it
+	gone      bool      // reported removed
 	source    source
 	title     string
 	subsystem subsystem
@@ -73,14 +82,16 @@ func New(cfg Config, paths collectors.Paths, log *slog.Logger) *Sensors {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Sensors{
-		paths:   paths,
-		log:     log,
-		env:     cfg.Style != StyleIPMI,
-		ipmi:    cfg.Style != StyleEnv,
-		hys:     hysteresisFor(cfg.Hysteresis),
-		now:     time.Now,
-		chips:   map[string]*chip{},
-		tracked: map[string]*tracked{},
+		paths:     paths,
+		log:       log,
+		env:       cfg.Style != StyleIPMI,
+		ipmi:      cfg.Style != StyleEnv,
+		hys:       hysteresisFor(cfg.Hysteresis),
+		now:       time.Now,
+		chips:     map[string]*chip{},
+		tracked:   map[string]*tracked{},
+		publisher: collectors.Discard,
+		started:   time.Now(),
 	}
 }
 
@@ -119,6 +130,7 @@ func (s *Sensors) Poll(ctx context.Context, out collectors.Notifier) error {
 		return err
 	}
 	s.reportRemoved(p)
+	s.publish()
 	if p.found == 0 && len(p.errs) == 0 {
 		return fmt.Errorf("no hwmon sensor or power supply under %s: %w", s.paths.Sys("class"), collectors.ErrAbsent)
 	}

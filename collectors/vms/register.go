@@ -12,7 +12,7 @@ func init() {
 			if err != nil {
 				return nil, err // not a typed nil in the interface
 			}
-			return v, nil
+			return v.WithPublisher(env.Publish()), nil
 		},
 	})
 }

@@ -41,6 +41,11 @@ type VMs struct {
 	// saves holds the newest registry snapshot for the saver goroutine:
 	// writing (with its fsyncs) is kept off the path from event to trap.
 	saves chan registryFile
+	// publisher takes the tables polls read (table.go); details hold,
+	// by UUID, what they show beyond the registry. Both are used by the
+	// session's goroutine only.
+	publisher collectors.Publisher
+	details   map[string]details
 }
 
 var _ collectors.Source = (*VMs)(nil)
@@ -63,7 +68,7 @@ func New(cfg Config, stateDir string, log *slog.Logger) (*VMs, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &VMs{cfg: cfg, log: log.With("collector", "vms"), reg: reg, baseline: !reg.loaded, saves: make(chan registryFile, 1)}, nil
+	return &VMs{cfg: cfg, log: log.With("collector", "vms"), reg: reg, baseline: !reg.loaded, saves: make(chan registryFile, 1), details: map[string]details{}}, nil
 }
 
 var errDisconnected = errors.New("connection to libvirtd lost")
@@ -139,7 +144,7 @@ func (v *VMs) session(ctx context.Context, l *libvirt.Libvirt, out collectors.No
 			if !ok {
 				return errDisconnected
 			}
-			v.lifecycle(ctx, e, out)
+			v.lifecycle(ctx, l, e, out)
 		case e, ok := <-agent:
 			if !ok {
 				agent = nil
@@ -185,6 +190,7 @@ func (v *VMs) resync(ctx context.Context, l *libvirt.Libvirt, out collectors.Not
 			}
 			seen[uuidString(d.UUID)] = true
 			changed = v.observe(ctx, d, p, out) || changed
+			v.readDetails(l, d)
 		}
 	}
 	// Domains that vanished while we were away: announce the power-off of
@@ -195,9 +201,11 @@ func (v *VMs) resync(ctx context.Context, l *libvirt.Libvirt, out collectors.Not
 				v.notify(ctx, rec, powerOff, out)
 			}
 			v.reg.forget(uuid)
+			v.forgetDetails(uuid)
 			changed = true
 		}
 	}
+	v.publish()
 	v.baseline = false
 	if changed || !v.reg.loaded {
 		v.reg.loaded = true // written once at a first start, so the next start is not one
@@ -238,18 +246,34 @@ func (v *VMs) observe(ctx context.Context, d libvirt.Domain, p power, out collec
 	return true
 }
 
-func (v *VMs) lifecycle(ctx context.Context, e libvirt.DomainEventLifecycleMsg, out collectors.Notifier) {
+func (v *VMs) lifecycle(ctx context.Context, l *libvirt.Libvirt, e libvirt.DomainEventLifecycleMsg, out collectors.Notifier) {
 	event := libvirt.DomainEventType(e.Event)
 	switch event {
 	case libvirt.DomainEventUndefined:
 		v.reg.forget(uuidString(e.Dom.UUID))
+		v.forgetDetails(uuidString(e.Dom.UUID))
 	case libvirt.DomainEventDefined:
-		v.reg.get(uuidString(e.Dom.UUID), e.Dom.Name)
+		// Its state too, for vmwVmState: a new domain found off is
+		// recorded, not announced (observe); one already started by
+		// the time this event is read is announced once, and its own
+		// event then finds nothing new.
+		if state, _, err := l.DomainGetState(e.Dom, 0); err == nil {
+			v.observe(ctx, e.Dom, powerOfState(libvirt.DomainState(state)), out)
+		} else {
+			v.reg.get(uuidString(e.Dom.UUID), e.Dom.Name)
+		}
+		v.readDetails(l, e.Dom)
 	default:
-		if !v.observe(ctx, e.Dom, powerOfEvent(event), out) {
+		changed := v.observe(ctx, e.Dom, powerOfEvent(event), out)
+		// Memory, vCPUs and adapters may have changed with the state
+		// (a domain started with a new definition).
+		v.readDetails(l, e.Dom)
+		if !changed {
+			v.publish()
 			return
 		}
 	}
+	v.publish()
 	v.save()
 }
 
@@ -259,6 +283,7 @@ func (v *VMs) agentLifecycle(ctx context.Context, d libvirt.Domain, hb heartbeat
 		return
 	}
 	rec.Heartbeat = hb
+	v.publish() // vmwVmGuestState
 	t := mibs.VmwVmHBDetected
 	if hb == heartbeatDown {
 		t = mibs.VmwVmHBLost
