@@ -133,7 +133,9 @@ func (d *Daemon) checkSyslogPaths(ctx context.Context, old, cfg, def syslogd.Con
 }
 
 // checkSNMPPaths refuses, over the network, MIB directories neither in
-// force nor among the defaults: every file in one is parsed as root.
+// force nor among the defaults (every file in one is parsed as root), and
+// an AgentX socket other than those (the daemon would connect to it as
+// root and serve it the host's objects).
 func checkSNMPPaths(ctx context.Context, old, cfg, def snmpconfig.Config) error {
 	if !fromNetwork(ctx) {
 		return nil
@@ -143,6 +145,9 @@ func checkSNMPPaths(ctx context.Context, old, cfg, def snmpconfig.Config) error 
 		if !slices.Contains(old.MIBDirs, dir) && !slices.Contains(def.MIBDirs, dir) {
 			errs = append(errs, pathError(SNMPFile, fmt.Sprintf("mib_dirs[%d]", i), dir, consoleOnly))
 		}
+	}
+	if cfg.AgentXSocket != old.AgentXSocket && cfg.AgentXSocket != def.AgentXSocket {
+		errs = append(errs, pathError(SNMPFile, "agentx_socket", cfg.AgentXSocket, consoleOnly))
 	}
 	return errors.Join(errs...)
 }

@@ -181,6 +181,9 @@ func TestRestoreCannotNamePathsOverTLS(t *testing.T) {
 		{"MIB directory", "config/" + daemon.SNMPFile,
 			fmt.Sprintf("mib_dirs = [%q]\n", secrets),
 			[]string{daemon.SNMPFile, "mib_dirs[0]", secrets, "console"}},
+		{"AgentX socket", "config/" + daemon.SNMPFile,
+			fmt.Sprintf("agentx_socket = %q\n", filepath.Join(secrets, "agentx")),
+			[]string{daemon.SNMPFile, "agentx_socket", filepath.Join(secrets, "agentx"), "console"}},
 	} {
 		code, body, _ := c.do("PUT", api.PathBackup, crafted(tc.key, tc.text))
 		if code != http.StatusForbidden {

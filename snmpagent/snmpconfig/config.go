@@ -45,6 +45,12 @@ type Config struct {
 	V3Targets      []string `toml:"v3targets" json:"v3targets"`
 	// RemoteUsers are the users of inform receivers (v3targets .../inform).
 	RemoteUsers RemoteUsers `toml:"remoteusers" json:"remoteusers"`
+
+	// Polling (GET, GETNEXT, GETBULK) through net-snmp's snmpd, while the
+	// agent is enabled; see polling.go.
+	Polling      string `toml:"polling" json:"polling"`
+	AgentXSocket string `toml:"agentx_socket" json:"agentx_socket"`
+	LargeStorage bool   `toml:"largestorage" json:"largestorage"`
 }
 
 // Limits of the settings, as on ESXi where ESXi has one.
@@ -92,6 +98,10 @@ func DefaultConfig() Config {
 		Users:          Users{},
 		V3Targets:      []string{},
 		RemoteUsers:    RemoteUsers{},
+
+		Polling:      PollingPrivate,
+		AgentXSocket: DefaultAgentXSocket,
+		LargeStorage: true,
 	}
 }
 
@@ -171,6 +181,7 @@ func (c *Config) Parse(r Resolver) (Settings, error) {
 	v3, err := c.parseV3()
 	add(err)
 	s.V3 = v3
+	add(c.checkPolling())
 	return s, errors.Join(errs...)
 }
 
