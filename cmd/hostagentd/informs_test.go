@@ -27,7 +27,7 @@ func TestInformsSurviveSIGKILL(t *testing.T) {
 	}
 	// Nobody listens on port yet: each inform is retried every 5 s, ten
 	// times, and stays pending. No collector: the informs are the test's.
-	snmpToml := fmt.Sprintf("enabled = true\ncommunities = [\"public\"]\ntargets = [\"inform:127.0.0.1@%d/public\"]\ninform_timeout = \"5s\"\ninform_retries = 10\nsyscontact = \"first run\"\n", port)
+	snmpToml := fmt.Sprintf("enabled = true\npolling = \"off\"\ncommunities = [\"public\"]\ntargets = [\"inform:127.0.0.1@%d/public\"]\ninform_timeout = \"5s\"\ninform_retries = 10\nsyscontact = \"first run\"\n", port)
 	collectorsToml := "[vms]\nenabled = false\n[sensors]\nenabled = false\n[links]\nenabled = false\n[resources]\nenabled = false\n"
 	for name, text := range map[string]string{"snmp.toml": snmpToml, "collectors.toml": collectorsToml} {
 		if err := os.WriteFile(filepath.Join(work, "etc", name), []byte(text), 0o640); err != nil {

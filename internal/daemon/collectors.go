@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"hostagent/snmpagent/mibview"
 	"path/filepath"
 	"sync"
 
@@ -47,7 +48,10 @@ func (d *Daemon) startCollectors(cfg CollectorsConfig) (*collectorSet, error) {
 		return nil, err
 	}
 	log := d.log.With("subsystem", "collectors")
-	sources, err := cfg.Build(collectors.Env{Paths: d.opts.Paths, StateDir: d.opts.StateDir, Log: log})
+	// What the previous collectors published is theirs to keep up to
+	// date no more.
+	d.view.Retain(mibview.SystemSection)
+	sources, err := cfg.Build(collectors.Env{Paths: d.opts.Paths, StateDir: d.opts.StateDir, Log: log, Publisher: d.view})
 	if err != nil {
 		return nil, err
 	}

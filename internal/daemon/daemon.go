@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"hostagent/collectors"
+	"hostagent/internal/buildinfo"
 	"hostagent/internal/configstore"
 	"hostagent/internal/configwatch"
 	"hostagent/manage/api"
@@ -31,6 +32,7 @@ import (
 	"hostagent/mibs"
 	"hostagent/mibs/resolve"
 	"hostagent/snmpagent"
+	"hostagent/snmpagent/mibview"
 	"hostagent/snmpagent/snmpconfig"
 	"hostagent/snmpagent/usm"
 	"hostagent/syslogd"
@@ -124,6 +126,10 @@ type Daemon struct {
 	// engineClock is the SNMPv3 engine's boots and time (nil when the
 	// engine did not start), raised by a restore (backup.go).
 	engineClock *usm.Clock
+	// view holds what polls read, published by the collectors; polling
+	// serves it through snmpd (polling.go).
+	view    *mibview.View
+	polling *polling
 
 	// restorePending is the error of a restore committed but not
 	// completed (restore.go): until a start completes it, every change
@@ -137,7 +143,8 @@ func New(opts Options, log *slog.Logger) *Daemon {
 	h, q := newOwnLog(log.Handler())
 	log = slog.New(h)
 	opts.Defaults = opts.Defaults.orFactory()
-	d := &Daemon{opts: opts, log: log, agent: snmpagent.New(log), ready: make(chan struct{}), ownLog: q}
+	d := &Daemon{opts: opts, log: log, agent: snmpagent.New(log), ready: make(chan struct{}), ownLog: q, view: mibview.New()}
+	d.view.Publish(mibview.SystemSection, mibview.SystemObjects(buildinfo.Name, buildinfo.Version(), buildinfo.Build()))
 	// Informs not yet acknowledged are kept here and resent after a restart.
 	if opts.StateDir != "" {
 		d.agent.SetStateDir(filepath.Join(opts.StateDir, "informs"))
@@ -171,6 +178,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	// Before the SNMP configuration is prepared: v3 targets need it.
 	d.startEngine()
+	d.polling = newPolling(d.log, d.view, d.opts.StateDir, d.engineClock)
+	defer d.polling.close()
 	// Watch before reading, so that an edit made in between is not missed.
 	watcher, err := configwatch.NewWatcher(d.opts.ConfigDir, 200*time.Millisecond)
 	if err != nil {
@@ -219,6 +228,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.agent.Apply(plan)
+	d.polling.apply(cfg, d.agent.EngineID())
 	undo = append(undo, func() { d.agent.Close(context.Background()) })
 	if d.collectors, err = d.startCollectors(collectorsCfg); err != nil {
 		return abort(fmt.Errorf("%s: %w", d.collectorsPath(), err))
@@ -399,6 +409,7 @@ func (d *Daemon) reloadSNMP(credit context.Context) {
 		return
 	}
 	d.agent.Apply(plan)
+	d.polling.apply(cfg, d.agent.EngineID())
 	d.auditReload(credit, "snmp.reload", old, cfg, nil)
 	d.log.Info("configuration reloaded", "file", d.snmpPath())
 	d.saveSNMPLastGood(cfg)
@@ -407,6 +418,9 @@ func (d *Daemon) reloadSNMP(credit context.Context) {
 // SNMPState implements apiserver.SNMPService.
 func (d *Daemon) SNMPState() api.SNMPState {
 	st := api.SNMPState{Config: d.agent.Config(), Targets: d.agent.Stats()}
+	if d.polling != nil {
+		st.Polling = d.polling.state()
+	}
 	if id := d.agent.EngineID(); id != nil {
 		st.EngineID = hex.EncodeToString(id)
 	}
@@ -444,6 +458,7 @@ func (d *Daemon) UpdateSNMP(ctx context.Context, change func(*snmpconfig.Config)
 		return api.SNMPState{}, fmt.Errorf("store configuration: %w", err)
 	}
 	d.agent.Apply(plan)
+	d.polling.apply(cfg, d.agent.EngineID())
 	d.auditChanges(ctx, "snmp.update", old, cfg, nil)
 	d.saveSNMPLastGood(cfg)
 	return d.SNMPState(), nil

@@ -24,6 +24,7 @@ import (
 	"hostagent/manage/apiclient"
 	"hostagent/manage/vicfg"
 	snmpcmd "hostagent/manage/vicfg/snmp"
+	"hostagent/snmpagent/snmpconfig"
 	"hostagent/syslogd"
 )
 
@@ -67,6 +68,13 @@ const noCollectors = "[vms]\nenabled = false\n[sensors]\nenabled = false\n[links
 // /run/hostagent/syslog.sock).
 func testDefaults(t *testing.T, dir string) daemon.Defaults {
 	def := daemon.FactoryDefaults()
+	// Polling starts a snmpd on the agent's port: only the tests of
+	// polling ask for it, on a port of their own.
+	def.SNMP = func() snmpconfig.Config {
+		cfg := snmpconfig.DefaultConfig()
+		cfg.Polling = snmpconfig.PollingOff
+		return cfg
+	}
 	def.Collectors = func() daemon.CollectorsConfig {
 		cfg := daemon.DefaultCollectorsConfig()
 		if _, err := toml.Decode(noCollectors, cfg.Ptr()); err != nil {

@@ -37,6 +37,14 @@ var (
 		"Failed polls per collector (for vms: failed or lost connections to libvirtd).", []string{"collector"}, nil)
 	collectorDurationDesc = prometheus.NewDesc("hostagent_collector_last_duration_seconds",
 		"Duration of each collector's last poll (for vms: its last resync; 0 before the first).", []string{"collector"}, nil)
+	pollingUpDesc = prometheus.NewDesc("hostagent_snmp_polling_up",
+		"1 while polls are answered (snmpd runs, or the system's snmpd has the subagent); the mode and, when 0, why.", []string{"mode", "reason"}, nil)
+	pollingRestartsDesc = prometheus.NewDesc("hostagent_snmpd_restarts_total",
+		"Starts of the private snmpd after it died or failed to start.", nil, nil)
+	pollingSubagentDesc = prometheus.NewDesc("hostagent_agentx_connected",
+		"1 while the AgentX subagent's session with snmpd is open and registered.", nil, nil)
+	pollingObjectsDesc = prometheus.NewDesc("hostagent_agentx_objects",
+		"VMware MIB objects the subagent serves.", nil, nil)
 )
 
 // MetricsHandler implements apiserver.MetricsService: the daemon's
@@ -92,6 +100,7 @@ func (daemonMetrics) Describe(ch chan<- *prometheus.Desc) {
 		snmpNotificationsDesc, snmpQueueDesc, snmpFilteredDesc,
 		syslogSentDesc, syslogDroppedDesc, syslogSpoolDesc, syslogConnectedDesc,
 		collectorRunsDesc, collectorFailuresDesc, collectorDurationDesc,
+		pollingUpDesc, pollingRestartsDesc, pollingSubagentDesc, pollingObjectsDesc,
 	} {
 		ch <- desc
 	}
@@ -140,6 +149,14 @@ func (m daemonMetrics) Collect(ch chan<- prometheus.Metric) {
 		emit(collectorRunsDesc, prometheus.CounterValue, float64(st.Runs), name)
 		emit(collectorFailuresDesc, prometheus.CounterValue, float64(st.Failures), name)
 		emit(collectorDurationDesc, prometheus.GaugeValue, st.LastDuration.Seconds(), name)
+	}
+
+	if d.polling != nil {
+		p := d.polling.state()
+		emit(pollingUpDesc, prometheus.GaugeValue, boolValue(p.On), p.Mode, p.Reason)
+		emit(pollingRestartsDesc, prometheus.CounterValue, float64(p.Restarts))
+		emit(pollingSubagentDesc, prometheus.GaugeValue, boolValue(p.SubagentConnected))
+		emit(pollingObjectsDesc, prometheus.GaugeValue, float64(p.Objects))
 	}
 }
 

@@ -29,6 +29,29 @@ type SNMPState struct {
 	// EngineID is the SNMPv3 engine ID in force (hex): engineid, or the
 	// one the daemon generated; vicfg-snmp --hash localizes keys to it.
 	EngineID string `json:"engine_id,omitempty"`
+	// Polling is who answers GET, GETNEXT and GETBULK, and how it goes.
+	Polling PollingState `json:"polling"`
+}
+
+// PollingState is the state of polling: snmpd (hostagent's own, or the
+// system's) as master agent, hostagent's AgentX subagent serving the
+// VMware MIBs.
+type PollingState struct {
+	Mode string `json:"mode"` // private, system or off
+	// On is true while polls are answered: the private snmpd runs and
+	// answered, or (system) the subagent is attached to the system's.
+	On     bool   `json:"on"`
+	Reason string `json:"reason,omitempty"` // why not, when not On
+	Listen string `json:"listen,omitempty"` // the private snmpd's agentAddress
+	PID    int    `json:"pid,omitempty"`    // the private snmpd's
+	// Restarts counts the private snmpd's starts after it died or failed.
+	Restarts int `json:"restarts,omitempty"`
+	// Master is the AgentX socket the subagent attaches to.
+	Master            string `json:"master,omitempty"`
+	SubagentConnected bool   `json:"subagent_connected"`
+	SubagentError     string `json:"subagent_error,omitempty"`
+	// Objects counts the VMware MIB objects the subagent serves.
+	Objects int `json:"objects"`
 }
 
 // SNMPPatch changes some settings and leaves the others alone; a list given

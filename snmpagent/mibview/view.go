@@ -52,6 +52,23 @@ func (v *View) Publish(section string, vbs []mibs.VarBind) {
 	v.snap.Store(&all)
 }
 
+// Retain removes every section but those named: the sections of
+// producers that stopped (collectors reconfigured) must not be served as
+// if they were live.
+func (v *View) Retain(keep ...string) {
+	v.mu.Lock()
+	var drop []string
+	for name := range v.sections {
+		if !slices.Contains(keep, name) {
+			drop = append(drop, name)
+		}
+	}
+	v.mu.Unlock()
+	for _, name := range drop {
+		v.Publish(name, nil)
+	}
+}
+
 // Len is the number of objects served.
 func (v *View) Len() int { return len(*v.snap.Load()) }
 

@@ -48,9 +48,10 @@ type Config struct {
 
 	// Polling (GET, GETNEXT, GETBULK) through net-snmp's snmpd, while the
 	// agent is enabled; see polling.go.
-	Polling      string `toml:"polling" json:"polling"`
-	AgentXSocket string `toml:"agentx_socket" json:"agentx_socket"`
-	LargeStorage bool   `toml:"largestorage" json:"largestorage"`
+	Polling       string `toml:"polling" json:"polling"`
+	ListenAddress string `toml:"listen_address" json:"listen_address"`
+	AgentXSocket  string `toml:"agentx_socket" json:"agentx_socket"`
+	LargeStorage  bool   `toml:"largestorage" json:"largestorage"`
 }
 
 // Limits of the settings, as on ESXi where ESXi has one.

@@ -2,6 +2,7 @@ package snmpconfig
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strings"
 )
@@ -21,6 +22,9 @@ const (
 	PollingOff = "off"
 )
 
+// ListenAddress (listen_address) is the address the private snmpd answers
+// polls on, at port: empty is every address, as ESXi's agent listens.
+
 // DefaultAgentXSocket is net-snmp's default AgentX socket, the one the
 // system's snmpd opens with "master agentx".
 const DefaultAgentXSocket = "/var/agentx/master"
@@ -34,6 +38,11 @@ func (c *Config) checkPolling() error {
 	case PollingPrivate, PollingSystem, PollingOff:
 	default:
 		return fmt.Errorf("polling %q: must be %s (a snmpd of hostagent's own), %s (the system's snmpd, at agentx_socket) or %s", c.Polling, PollingPrivate, PollingSystem, PollingOff)
+	}
+	if c.ListenAddress != "" {
+		if a, err := netip.ParseAddr(c.ListenAddress); err != nil || a.Zone() != "" || a.IsMulticast() {
+			return fmt.Errorf("listen_address %q: must be an IPv4 or IPv6 address of this host (without brackets or zone), or empty for every address", c.ListenAddress)
+		}
 	}
 	p := c.AgentXSocket
 	if !filepath.IsAbs(p) || filepath.Clean(p) != p || len(p) > maxSocketPath || strings.ContainsFunc(p, func(r rune) bool { return r < ' ' || r == 0x7f }) {

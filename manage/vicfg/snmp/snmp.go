@@ -563,6 +563,9 @@ func show(w io.Writer, st api.SNMPState) {
 		enabled = 1
 	}
 	fmt.Fprintf(w, "Current SNMP agent settings:\nEnabled  : %d\nUDP port : %d\n", enabled, c.Port)
+	if line := pollingLine(st.Polling); line != "" {
+		fmt.Fprintln(w, "Polling  : "+line)
+	}
 	fmt.Fprint(w, "\nCommunities :\n")
 	for _, s := range c.Communities {
 		fmt.Fprintln(w, s)
@@ -589,6 +592,27 @@ func show(w io.Writer, st api.SNMPState) {
 			t.Target, t.Kind, t.Sent, t.Acknowledged, t.Failed, t.Dropped, t.Queued)
 	}
 	tw.Flush()
+}
+
+// pollingLine says who answers polls and how it goes; "" when the daemon
+// reports nothing of it.
+func pollingLine(p api.PollingState) string {
+	switch {
+	case p.Mode == "":
+		return ""
+	case !p.On:
+		return "off: " + p.Reason
+	case p.Mode == snmpconfig.PollingSystem:
+		return fmt.Sprintf("on, through the system's snmpd (AgentX %s; %d VMware objects)", p.Master, p.Objects)
+	}
+	sub := "AgentX subagent attached"
+	if !p.SubagentConnected {
+		sub = "AgentX subagent not attached"
+		if p.SubagentError != "" {
+			sub += ": " + p.SubagentError
+		}
+	}
+	return fmt.Sprintf("on, snmpd pid %d on %s (%s; %d VMware objects)", p.PID, p.Listen, sub, p.Objects)
 }
 
 // showV3 prints the SNMPv3 settings, with every key shown as <set> (to
