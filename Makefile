@@ -43,7 +43,7 @@ run: build
 	@echo "  echo 'a new line' >> $(RUN)/log/demo.log"
 	@echo "  logger -u $(RUN)/syslog.sock 'through the local socket'"
 	@echo "  snmpwalk -v2c -c public 127.0.0.1:16161 1.3.6.1.4.1.6876   (polls, when snmpd is installed: the VMware MIBs)"
-	@echo "  snmpget -v2c -c public 127.0.0.1:16161 SNMPv2-MIB::sysContact.0 SNMPv2-MIB::sysDescr.0"
+	@echo "  snmpget -v2c -c public 127.0.0.1:16161 1.3.6.1.2.1.1.4.0 1.3.6.1.2.1.1.1.0   (sysContact, sysDescr)"
 	@echo
 	exec $(BIN)/hostagentd --config-dir $(RUN)/etc --state-dir $(RUN)/state \
 		--api-socket $(RUN)/api.sock --log-root $(CURDIR)/$(RUN)/log \

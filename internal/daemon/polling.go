@@ -64,7 +64,12 @@ type pollingWant struct {
 }
 
 func newPolling(log *slog.Logger, view *mibview.View, stateDir string, clock *usm.Clock) *polling {
-	p := &polling{log: log.With("subsystem", "polling"), view: view, dir: filepath.Join(stateDir, pollingDirName),
+	// Absolute: snmpd is given paths in it, and runs from another folder.
+	dir, err := filepath.Abs(filepath.Join(stateDir, pollingDirName))
+	if err != nil {
+		dir = filepath.Join(stateDir, pollingDirName)
+	}
+	p := &polling{log: log.With("subsystem", "polling"), view: view, dir: dir,
 		wants: make(chan pollingWant, 1), done: make(chan struct{})}
 	opts := snmpd.Options{Dir: p.dir, Log: p.log}
 	if clock != nil {
