@@ -124,6 +124,20 @@ func TestPollingThroughSnmpd(t *testing.T) {
 	if code != 0 || !strings.Contains(show, "Polling  : on, snmpd pid ") || !strings.Contains(show, "AgentX subagent attached") {
 		t.Errorf("--show:\n%s", show)
 	}
+
+	// syscontact emptied: served empty, as vicfg-snmp set it (snmpd alone
+	// would say "root"); the walk of the system group stays in order.
+	if code, o, e := r.cli(t, "-C", ""); code != 0 {
+		t.Fatalf("vicfg-snmp -C '': %d %s %s", code, o, e)
+	}
+	peertest.Eventually(t, 20*time.Second, "an empty sysContact served", func() bool {
+		out, err := v2("SNMPv2-MIB::sysContact.0", "SNMPv2-MIB::sysLocation.0")
+		return err == nil && out == "\nrack 7\n" // -Oqv prints an empty string as nothing
+	})
+	if out, err := peertest.NetSNMP(t, "snmpwalk", "-v2c", "-c", "public", "-Cc", "-On", "-t", "2", addr, "1.3.6.1.2.1.1"); err != nil ||
+		!strings.Contains(out, ".1.3.6.1.2.1.1.4.0 = STRING: \n") || !strings.Contains(out, ".1.3.6.1.2.1.1.5.0 = STRING") {
+		t.Errorf("walk of the system group: %v\n%s", err, out)
+	}
 }
 
 // TestPollingOffSaysWhy: the agent disabled, or polling off, answers no

@@ -28,9 +28,9 @@ type Libvirtd struct {
 }
 
 // StartLibvirtd runs libvirtd as a child with a config in t.TempDir() and
-// waits until its socket accepts connections. libvirtd needs root (it
-// starts its QEMU driver too) and a libvirt-qemu system user, which
-// `make test` creates.
+// waits until its socket accepts connections. libvirtd needs root; it
+// loads no driver module (only the built-in test driver runs), so that
+// several run at once.
 func StartLibvirtd(t testing.TB) *Libvirtd {
 	t.Helper()
 	bin := RequireCommand(t, "libvirtd", "libvirt-daemon")
@@ -70,6 +70,15 @@ func (d *Libvirtd) Start(t testing.TB) {
 	}
 	_ = os.Remove(d.socket)
 	cmd := exec.Command(d.bin, "-f", filepath.Join(d.dir, "libvirtd.conf"), "-p", filepath.Join(d.dir, "libvirtd.pid"))
+	// No driver module but the built-in test driver: the QEMU and network
+	// drivers a root libvirtd loads take locks and state in /run/libvirt,
+	// and a second libvirtd of another test package, started meanwhile,
+	// failed on them (it exited at start, or refused connections).
+	noModules := filepath.Join(d.dir, "no-driver-modules")
+	if err := os.MkdirAll(noModules, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = append(os.Environ(), "LIBVIRT_DRIVER_DIR="+noModules)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start libvirtd: %v", err)
