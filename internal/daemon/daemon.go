@@ -71,6 +71,9 @@ type Options struct {
 	// Defaults are the factory configurations; the zero value is the
 	// production one (FactoryDefaults).
 	Defaults Defaults
+	// SNMPDBinary is net-snmp's snmpd for polling; "" looks for snmpd in
+	// PATH, /usr/sbin and /sbin.
+	SNMPDBinary string
 }
 
 // Defaults are the factory configuration of each file: what runs while
@@ -178,7 +181,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	// Before the SNMP configuration is prepared: v3 targets need it.
 	d.startEngine()
-	d.polling = newPolling(d.log, d.view, d.opts.StateDir, d.engineClock)
+	d.polling = newPolling(d.log, d.view, d.opts.StateDir, d.opts.SNMPDBinary, d.engineClock)
 	defer d.polling.close()
 	// Watch before reading, so that an edit made in between is not missed.
 	watcher, err := configwatch.NewWatcher(d.opts.ConfigDir, 200*time.Millisecond)

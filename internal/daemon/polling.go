@@ -77,7 +77,7 @@ type pollingWant struct {
 	socket   string // the AgentX master socket
 }
 
-func newPolling(log *slog.Logger, view *mibview.View, stateDir string, clock *usm.Clock) *polling {
+func newPolling(log *slog.Logger, view *mibview.View, stateDir, binary string, clock *usm.Clock) *polling {
 	// Absolute: snmpd is given paths in it, and runs from another folder.
 	dir, err := filepath.Abs(filepath.Join(stateDir, pollingDirName))
 	if err != nil {
@@ -85,7 +85,7 @@ func newPolling(log *slog.Logger, view *mibview.View, stateDir string, clock *us
 	}
 	p := &polling{log: log.With("subsystem", "polling"), view: view, dir: dir,
 		wants: make(chan pollingWant, 1), done: make(chan struct{})}
-	opts := snmpd.Options{Dir: p.dir, Log: p.log}
+	opts := snmpd.Options{Binary: binary, Dir: p.dir, Log: p.log}
 	if clock != nil {
 		// One engine, one boots: snmpd answers with the trap sender's.
 		opts.Boots = snmpd.ClockBoots(clock)

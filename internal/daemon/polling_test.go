@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"hostagent/internal/daemon"
 	"hostagent/internal/peertest"
+	"hostagent/manage/api"
 	"hostagent/snmpagent/usm"
 )
 
@@ -152,6 +154,31 @@ func TestPollingOffSaysWhy(t *testing.T) {
 	}
 	if p := r.daemon.SNMPState().Polling; p.On || p.Reason != "the agent is disabled" {
 		t.Errorf("polling state %+v", p)
+	}
+}
+
+// TestPollingWithoutSnmpd: without snmpd, polling is off and --show, the
+// API and /metrics say why; notifications still reach their receiver.
+func TestPollingWithoutSnmpd(t *testing.T) {
+	trapd := peertest.StartSnmptrapd(t, peertest.SnmptrapdOptions{})
+	dir := t.TempDir()
+	writeConfig(t, dir, fmt.Sprintf("enabled = true\npolling = \"private\"\nlisten_address = \"127.0.0.1\"\nport = 16199\ncommunities = [\"public\"]\ntargets = [\"127.0.0.1@%d\"]\n", trapd.Port()))
+	r := start(t, dir, func(o *daemon.Options) { o.SNMPDBinary = filepath.Join(dir, "no-such-snmpd") })
+	trapd.WaitTraps(t, 1, 10*time.Second) // coldStart
+	const why = "snmpd is not installed (Debian package snmpd)"
+	waitFor(t, "polling off for want of snmpd", func() bool {
+		p := r.daemon.SNMPState().Polling
+		return !p.On && p.Reason == why
+	})
+	if code, show, _ := r.cli(t, "--show"); code != 0 || !strings.Contains(show, "Polling  : off: "+why) {
+		t.Errorf("--show:\n%s", show)
+	}
+	if !strings.Contains(r.log.String(), why) {
+		t.Errorf("the log does not say why polling is off:\n%s", r.log)
+	}
+	code, metrics := call(t, consoleClient(r.sock), "GET", api.PathMetrics, nil)
+	if want := `hostagent_snmp_polling_up{mode="private",reason="` + why + `"} 0`; code != http.StatusOK || !strings.Contains(string(metrics), want) {
+		t.Errorf("/metrics lacks %s:\n%s", want, metrics)
 	}
 }
 
