@@ -22,10 +22,10 @@ func (w tlog) Write(p []byte) (int, error) {
 
 // runSubagent runs a Subagent serving h on s's AgentX socket until the test
 // ends, and waits until it is registered.
-func runSubagent(t testing.TB, s *testSnmpd, h Handler) (*Subagent, context.CancelFunc, <-chan error) {
+func runSubagent(t testing.TB, s testSnmpd, h Handler) (*Subagent, context.CancelFunc, <-chan error) {
 	t.Helper()
 	a, err := New(Options{
-		Address:     s.socket,
+		Address:     s.Socket(),
 		ID:          mibs.VmwESX.OID,
 		Description: "hostagent agentx test",
 		Subtrees:    []mibs.OID{vmwVmTable},
@@ -165,7 +165,7 @@ func TestSnmpdRestart(t *testing.T) {
 	oid := "." + vmwVmTable.Append(1, 1, 5).String()
 	for i := range 2 {
 		before := a.Status().Sessions
-		s.restart(t)
+		s.Restart(t)
 		n := waitSession(t, a, before)
 		out, err := s.snmpCmd(t, "snmpget", "-c", "public", s.Addr(), oid)
 		if err != nil || !strings.Contains(out, "INTEGER: 5") {
@@ -201,7 +201,7 @@ func TestSnmpdShutdown(t *testing.T) {
 func TestSnmpdDuplicateRegistration(t *testing.T) {
 	s := startSnmpd(t)
 	runSubagent(t, s, newTable(2))
-	b, err := New(Options{Address: s.socket, Subtrees: []mibs.OID{vmwVmTable}, Handler: newTable(1)})
+	b, err := New(Options{Address: s.Socket(), Subtrees: []mibs.OID{vmwVmTable}, Handler: newTable(1)})
 	if err != nil {
 		t.Fatal(err)
 	}
