@@ -182,11 +182,11 @@ func (v *VMs) publish() {
 			ncol := func(c uint32) mibs.OID { return vmwVmNetEntry.Append(c, id, uint32(i+1)) }
 			str(ncol(colNetNum), fmt.Sprintf("Network adapter %d", i+1))
 			str(ncol(colNetName), n.backing)
-			connected := int64(2) // VmwConnectedState false(2)
+			connected := "false" // VmwConnectedState: an OCTET STRING, "true", "false" or "unknown"
 			if n.connected && rec.Power == powerOn {
-				connected = 1
+				connected = "true"
 			}
-			num(ncol(colNetConnected), connected)
+			str(ncol(colNetConnected), connected)
 			out = append(out, mibs.VarBind{OID: ncol(colNetMAC), Syntax: mibs.OctetString, Bytes: slices.Clone(n.mac)})
 		}
 	}

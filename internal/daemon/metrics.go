@@ -38,7 +38,7 @@ var (
 	collectorDurationDesc = prometheus.NewDesc("hostagent_collector_last_duration_seconds",
 		"Duration of each collector's last poll (for vms: its last resync; 0 before the first).", []string{"collector"}, nil)
 	pollingUpDesc = prometheus.NewDesc("hostagent_snmp_polling_up",
-		"1 while polls are answered (snmpd runs, or the system's snmpd has the subagent); the mode and, when 0, why.", []string{"mode", "reason"}, nil)
+		"1 while polls are answered (snmpd runs, or the system's snmpd has the subagent); the mode and, when 0, why in a word (vicfg-snmp --show says it in full).", []string{"mode", "cause"}, nil)
 	pollingRestartsDesc = prometheus.NewDesc("hostagent_snmpd_restarts_total",
 		"Starts of the private snmpd after it died or failed to start.", nil, nil)
 	pollingSubagentDesc = prometheus.NewDesc("hostagent_agentx_connected",
@@ -153,7 +153,7 @@ func (m daemonMetrics) Collect(ch chan<- prometheus.Metric) {
 
 	if d.polling != nil {
 		p := d.polling.state()
-		emit(pollingUpDesc, prometheus.GaugeValue, boolValue(p.On), p.Mode, p.Reason)
+		emit(pollingUpDesc, prometheus.GaugeValue, boolValue(p.On), p.Mode, p.Cause)
 		emit(pollingRestartsDesc, prometheus.CounterValue, float64(p.Restarts))
 		emit(pollingSubagentDesc, prometheus.GaugeValue, boolValue(p.SubagentConnected))
 		emit(pollingObjectsDesc, prometheus.GaugeValue, float64(p.Objects))

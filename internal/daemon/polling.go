@@ -73,6 +73,7 @@ type polling struct {
 type pollingWant struct {
 	mode     string // snmpconfig.Polling*, or off when the agent is disabled
 	why      string // why off
+	cause    string // why off, one word (api.PollingState.Cause)
 	settings snmpd.Settings
 	socket   string // the AgentX master socket
 }
@@ -102,15 +103,15 @@ func (p *polling) apply(cfg snmpconfig.Config, engineID []byte) {
 	w := pollingWant{mode: cfg.Polling}
 	switch {
 	case !cfg.Enabled:
-		w.mode, w.why = snmpconfig.PollingOff, "the agent is disabled"
+		w.mode, w.why, w.cause = snmpconfig.PollingOff, "the agent is disabled", "agent_disabled"
 	case cfg.Polling == snmpconfig.PollingOff:
-		w.why = "polling = off in snmp.toml"
+		w.why, w.cause = "polling = off in snmp.toml", "polling_off"
 	case cfg.Polling == snmpconfig.PollingSystem:
 		w.socket = cfg.AgentXSocket
 	default:
 		s, err := snmpd.FromConfig(cfg, engineID)
 		if err != nil {
-			w.mode, w.why = snmpconfig.PollingOff, err.Error()
+			w.mode, w.why, w.cause = snmpconfig.PollingOff, err.Error(), "config_refused"
 			break
 		}
 		s.Listen = listenAddrs(cfg.ListenAddress, cfg.Port)
@@ -265,21 +266,21 @@ func (p *polling) state() api.PollingState {
 	}
 	switch w.mode {
 	case snmpconfig.PollingOff, "":
-		st.Reason = w.why
+		st.Reason, st.Cause = w.why, w.cause
 		if st.Reason == "" {
-			st.Reason = "not configured yet"
+			st.Reason, st.Cause = "not configured yet", "polling_off"
 		}
 		return st
 	case snmpconfig.PollingSystem:
 		st.On = st.SubagentConnected
 		st.Master = w.socket
 		if !st.On {
-			st.Reason = "waiting for the system's snmpd at " + w.socket
+			st.Reason, st.Cause = "waiting for the system's snmpd at "+w.socket, "waiting_for_master"
 		}
 		return st
 	}
 	if p.sup == nil {
-		st.Reason = fmt.Sprint(p.supErr)
+		st.Reason, st.Cause = fmt.Sprint(p.supErr), "not_running"
 		return st
 	}
 	ss := p.sup.Status()
@@ -287,11 +288,13 @@ func (p *polling) state() api.PollingState {
 	st.Master = w.socket
 	switch {
 	case !ss.Installed:
-		st.Reason = ss.Reason()
-	case !ss.Running && applied != nil:
-		st.Reason = applied.Error()
+		st.Reason, st.Cause = ss.Reason(), "not_installed"
+	case applied != nil:
+		// The last change was not applied: whatever runs is not what
+		// snmp.toml says (the supervisor stops snmpd then: fail closed).
+		st.On, st.Reason, st.Cause = false, applied.Error(), "not_running"
 	case !ss.Running:
-		st.Reason = ss.Reason()
+		st.Reason, st.Cause = ss.Reason(), "not_running"
 	}
 	return st
 }

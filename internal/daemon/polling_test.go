@@ -177,7 +177,7 @@ func TestPollingWithoutSnmpd(t *testing.T) {
 		t.Errorf("the log does not say why polling is off:\n%s", r.log)
 	}
 	code, metrics := call(t, consoleClient(r.sock), "GET", api.PathMetrics, nil)
-	if want := `hostagent_snmp_polling_up{mode="private",reason="` + why + `"} 0`; code != http.StatusOK || !strings.Contains(string(metrics), want) {
+	if want := `hostagent_snmp_polling_up{cause="not_installed",mode="private"} 0`; code != http.StatusOK || !strings.Contains(string(metrics), want) {
 		t.Errorf("/metrics lacks %s:\n%s", want, metrics)
 	}
 }

@@ -42,6 +42,10 @@ type PollingState struct {
 	// answered, or (system) the subagent is attached to the system's.
 	On     bool   `json:"on"`
 	Reason string `json:"reason,omitempty"` // why not, when not On
+	// Cause is Reason as one word, for /metrics' label: agent_disabled,
+	// polling_off, not_installed, config_refused, not_running,
+	// waiting_for_master.
+	Cause  string `json:"cause,omitempty"`
 	Listen string `json:"listen,omitempty"` // the private snmpd's agentAddress
 	PID    int    `json:"pid,omitempty"`    // the private snmpd's
 	// Restarts counts the private snmpd's starts after it died or failed.

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 
 	"hostagent/internal/configstore"
 	"hostagent/snmpagent/usm"
@@ -93,21 +92,14 @@ func writePersistent(path string, engineID []byte, boots uint32) error {
 
 // ClockBoots returns an Options.Boots for hostagent's engine clock, so
 // that the trap sender and snmpd, one SNMP engine with one engine ID, run
-// with the same snmpEngineBoots and nearly the same snmpEngineTime: the
-// first start of snmpd takes the clock's boots as they are (the clock
-// started moments before); each later start (a restart after a change or
-// a crash, whose snmpEngineTime begins at 0 again) raises the clock to a
-// new boot first, which also starts its time at 0 (usm.Clock.Raise).
+// with the same snmpEngineBoots and nearly the same snmpEngineTime: each
+// start of snmpd raises the clock to a new boot first, which also starts
+// its time at 0 (usm.Clock.Raise), as snmpd's.
 func ClockBoots(c *usm.Clock) func() (uint32, error) {
-	var mu sync.Mutex
-	first := true
 	return func() (uint32, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if first {
-			first = false
-			return c.Boots(), nil
-		}
+		// Every start, the first included: snmpd's time starts at 0, and
+		// the trap sender's must start with it (a manager keeps one
+		// engine time per engine ID), which a new boot does.
 		next := c.Boots() + 1
 		if _, err := c.Raise(next); err != nil {
 			return 0, err

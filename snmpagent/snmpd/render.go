@@ -49,7 +49,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"hostagent/mibs"
 	"hostagent/snmpagent/snmpconfig"
@@ -76,11 +75,9 @@ type Settings struct {
 	// everything at its model (Level) or above.
 	Users []usm.User
 	// SysContact, SysLocation and SysDescr are served as the SNMPv2-MIB
-	// objects. Blanks around them are dropped (net-snmp's config reader
-	// drops them). Empty leaves snmpd's own value: net-snmp 5.9.3 cannot be
-	// told to serve an empty string (it reads "" as two quote characters),
-	// so an empty sysContact is snmpd's "root" and sysLocation "Unknown",
-	// and an empty SysDescr is the kernel's uname.
+	// objects, byte for byte (written as hex octets); an empty sysContact
+	// or sysLocation is served empty, an empty SysDescr is the kernel's
+	// uname.
 	SysContact, SysLocation, SysDescr string
 	// SysObjectID is the sysObjectID.0 served; nil is
 	// snmpconfig.DefaultSysObjectID (VMWARE-PRODUCTS-MIB::vmwESX).
@@ -182,7 +179,7 @@ func Render(s Settings) (string, error) {
 			bad("user %q is listed twice", u.Name)
 		}
 		seen[u.Name] = true
-		if _, err := createUser(u); err != nil {
+		if _, err := createUser(u, s.EngineID); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -222,6 +219,9 @@ func Render(s Settings) (string, error) {
 	line("")
 	line("# Read-only access to everything; nothing is writable.")
 	line("view hostagentAll included .1")
+	line("# Except HOST-RESOURCES-MIB's hrSWRunParameters: every process's arguments")
+	line("# (passwords given on a command line), to every community in clear text.")
+	line("view hostagentAll excluded .1.3.6.1.2.1.25.4.2.1.5")
 	if len(s.Communities) > 0 {
 		for i, c := range s.Communities {
 			line("com2sec hostagentCommunity%d default %s", i+1, quote(c))
@@ -234,21 +234,19 @@ func Render(s Settings) (string, error) {
 		line(`access hostagentCommunities "" any noauth exact hostagentAll none none`)
 	}
 	for i, u := range s.Users {
-		cu, _ := createUser(u) // checked above
+		cu, _ := createUser(u, s.EngineID) // checked above
 		line("%s", cu)
 		line("group hostagentUser%d usm %s", i+1, quote(u.Name))
 		line(`access hostagentUser%d "" usm %s exact hostagentAll none none`, i+1, vacmLevel(u.Level))
 	}
 	line("")
-	line("# SNMPv2-MIB system group")
-	if contact != "" {
-		line("sysContact %s", contact)
-	}
-	if location != "" {
-		line("sysLocation %s", location)
-	}
+	line("# SNMPv2-MIB system group. sysContact, sysLocation and sysDescr as")
+	line("# exact octets: \"sysContact\" would read a leading '#' as a comment and")
+	line("# an empty value as two quote characters.")
+	line("override .1.3.6.1.2.1.1.4.0 octet_str %s", octets(contact))
+	line("override .1.3.6.1.2.1.1.6.0 octet_str %s", octets(location))
 	if descr != "" {
-		line("sysDescr %s", descr)
+		line("override .1.3.6.1.2.1.1.1.0 octet_str %s", octets(descr))
 	}
 	line("sysObjectID .%s", oid)
 	line("sysServices 72")
@@ -335,20 +333,23 @@ func checkWord(w string) error {
 // quote writes a word checked by checkWord in double quotes.
 func quote(w string) string { return `"` + w + `"` }
 
-// text checks a value that net-snmp takes as the rest of the line: UTF-8
-// without control characters, at most maxText bytes. Blanks around it are
-// dropped, as net-snmp's reader drops them.
+// text checks a system group value (sysContact, sysLocation, sysDescr):
+// at most maxText bytes. The value is written as hex octets (octets), so that no byte of it can
+// reach snmpd's configuration reader as syntax; only its length is bound.
+// snmpconfig.CheckText has refused what a DisplayString may not hold.
 func text(setting, v string) (string, error) {
-	v = strings.Trim(v, " \t")
-	switch {
-	case !utf8.ValidString(v):
-		return "", fmt.Errorf("%s %q: not UTF-8", setting, v)
-	case len(v) > maxText:
+	if len(v) > maxText {
 		return "", fmt.Errorf("%s: %d bytes, more than snmpd serves (%d)", setting, len(v), maxText)
-	case strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 }):
-		return "", fmt.Errorf("%s %q: control characters and line separators are not allowed", setting, v)
 	}
 	return v, nil
+}
+
+// octets is an override's octet_str value: hex, or "" for an empty one.
+func octets(v string) string {
+	if v == "" {
+		return `""`
+	}
+	return "0x" + hex.EncodeToString([]byte(v))
 }
 
 // netsnmpAuth and netsnmpPriv are createUser's names of the protocols.
@@ -364,8 +365,12 @@ var (
 
 // createUser is u's createUser line, its keys given localized (-l). Errors
 // name the user, never a key.
-func createUser(u usm.User) (string, error) {
-	line := "createUser " + quote(u.Name)
+//
+// The engine ID is given (-e) although it is snmpd's own: without it, a
+// user named "-e" or "-l" would be read as the option (net-snmp strips
+// the quotes first) and silently not created.
+func createUser(u usm.User, engineID []byte) (string, error) {
+	line := "createUser -e 0x" + hex.EncodeToString(engineID) + " " + quote(u.Name)
 	if u.Level == usm.NoAuthNoPriv {
 		return line, nil
 	}

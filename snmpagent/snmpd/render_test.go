@@ -53,15 +53,16 @@ func TestRender(t *testing.T) {
 		`com2sec hostagentCommunity2 default "a#b,c"` + "\n",
 		`com2sec6 hostagentCommunity2 default "a#b,c"` + "\n",
 		`access hostagentCommunities "" any noauth exact hostagentAll none none` + "\n",
-		`createUser "ops" SHA-256 -l 0x` + hex.EncodeToString(auth) + " AES -l 0x" + hex.EncodeToString(priv) + "\n",
+		`createUser -e 0x80007ed9050102030405060708 "ops" SHA-256 -l 0x` + hex.EncodeToString(auth) + " AES -l 0x" + hex.EncodeToString(priv) + "\n",
 		`access hostagentUser1 "" usm priv exact hostagentAll none none` + "\n",
-		`createUser "mon" SHA-256 -l 0x` + hex.EncodeToString(auth) + "\n",
+		`createUser -e 0x80007ed9050102030405060708 "mon" SHA-256 -l 0x` + hex.EncodeToString(auth) + "\n",
 		`access hostagentUser2 "" usm auth exact hostagentAll none none` + "\n",
-		`createUser "anon"` + "\n",
+		`createUser -e 0x80007ed9050102030405060708 "anon"` + "\n",
 		`access hostagentUser3 "" usm noauth exact hostagentAll none none` + "\n",
-		"sysContact ops@example.org\n",
-		"sysLocation rack 4\n",
-		"sysDescr hostagent 1.0\n",
+		"override .1.3.6.1.2.1.1.4.0 octet_str 0x" + hex.EncodeToString([]byte("ops@example.org")) + "\n",
+		"override .1.3.6.1.2.1.1.6.0 octet_str 0x" + hex.EncodeToString([]byte("rack 4")) + "\n",
+		"override .1.3.6.1.2.1.1.1.0 octet_str 0x" + hex.EncodeToString([]byte("hostagent 1.0")) + "\n",
+		"view hostagentAll excluded .1.3.6.1.2.1.25.4.2.1.5\n",
 		"sysObjectID .1.3.6.1.4.1.6876.4.1\n",
 		"sysServices 72\n",
 		"includeAllDisks 10%\n",
@@ -81,18 +82,19 @@ func TestRender(t *testing.T) {
 	s = baseSettings()
 	s.Communities = nil
 	s.RealStorageUnits = true
-	s.SysContact, s.SysLocation, s.SysDescr = "", " ", ""
+	s.SysContact, s.SysLocation, s.SysDescr = "", "", ""
 	s.SysObjectID = mibs.MustOID("1.3.6.1.4.1.99999.1")
 	conf, err = Render(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, absent := range []string{"com2sec", "hostagentCommunities", "sysContact", "sysLocation", "sysDescr", "com2sec6"} {
+	for _, absent := range []string{"com2sec", "hostagentCommunities", ".1.3.6.1.2.1.1.1.0", "com2sec6"} {
 		if strings.Contains(conf, absent) {
 			t.Errorf("configuration has %q:\n%s", absent, conf)
 		}
 	}
-	for _, want := range []string{"realStorageUnits 1\n", "sysObjectID .1.3.6.1.4.1.99999.1\n"} {
+	for _, want := range []string{"realStorageUnits 1\n", "sysObjectID .1.3.6.1.4.1.99999.1\n",
+		"override .1.3.6.1.2.1.1.4.0 octet_str \"\"\n", "override .1.3.6.1.2.1.1.6.0 octet_str \"\"\n"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("configuration lacks %q:\n%s", want, conf)
 		}
@@ -125,23 +127,19 @@ func TestRenderRefusesInjection(t *testing.T) {
 		"user priv without key": func(s *Settings) {
 			s.Users = []usm.User{{Name: "u", Level: usm.AuthPriv, Auth: usm.AuthSHA256, AuthKey: key}}
 		},
-		"user auth none":       func(s *Settings) { s.Users = []usm.User{{Name: "u", Level: usm.AuthNoPriv, AuthKey: key}} },
-		"syscontact newline":   func(s *Settings) { s.SysContact = "me\nrwcommunity evil" },
-		"syslocation CR":       func(s *Settings) { s.SysLocation = "here\rthere" },
-		"sysdescr U+2028":      func(s *Settings) { s.SysDescr = "a\u2028b" },
-		"sysdescr too long":    func(s *Settings) { s.SysDescr = strings.Repeat("d", 256) },
-		"syscontact bad UTF-8": func(s *Settings) { s.SysContact = "\xff" },
-		"no listen":            func(s *Settings) { s.Listen = nil },
-		"listen port 0":        func(s *Settings) { s.Listen = []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")} },
-		"listen zone":          func(s *Settings) { s.Listen = []netip.AddrPort{netip.MustParseAddrPort("[fe80::1%eth0]:161")} },
-		"socket relative":      func(s *Settings) { s.AgentXSocket = "agentx" },
-		"socket blank":         func(s *Settings) { s.AgentXSocket = "/tmp/a b" },
-		"socket comma":         func(s *Settings) { s.AgentXSocket = "/tmp/a,udp:1" },
-		"socket newline":       func(s *Settings) { s.AgentXSocket = "/tmp/a\nrwcommunity x" },
-		"socket too long":      func(s *Settings) { s.AgentXSocket = "/" + strings.Repeat("s", 107) },
-		"engine ID short":      func(s *Settings) { s.EngineID = []byte{1, 2, 3} },
-		"engine ID zeros":      func(s *Settings) { s.EngineID = make([]byte, 8) },
-		"sysobjectid short":    func(s *Settings) { s.SysObjectID = mibs.OID{1} },
+		"user auth none":    func(s *Settings) { s.Users = []usm.User{{Name: "u", Level: usm.AuthNoPriv, AuthKey: key}} },
+		"sysdescr too long": func(s *Settings) { s.SysDescr = strings.Repeat("d", 256) },
+		"no listen":         func(s *Settings) { s.Listen = nil },
+		"listen port 0":     func(s *Settings) { s.Listen = []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")} },
+		"listen zone":       func(s *Settings) { s.Listen = []netip.AddrPort{netip.MustParseAddrPort("[fe80::1%eth0]:161")} },
+		"socket relative":   func(s *Settings) { s.AgentXSocket = "agentx" },
+		"socket blank":      func(s *Settings) { s.AgentXSocket = "/tmp/a b" },
+		"socket comma":      func(s *Settings) { s.AgentXSocket = "/tmp/a,udp:1" },
+		"socket newline":    func(s *Settings) { s.AgentXSocket = "/tmp/a\nrwcommunity x" },
+		"socket too long":   func(s *Settings) { s.AgentXSocket = "/" + strings.Repeat("s", 107) },
+		"engine ID short":   func(s *Settings) { s.EngineID = []byte{1, 2, 3} },
+		"engine ID zeros":   func(s *Settings) { s.EngineID = make([]byte, 8) },
+		"sysobjectid short": func(s *Settings) { s.SysObjectID = mibs.OID{1} },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -242,5 +240,26 @@ func TestPersistentConf(t *testing.T) {
 		if err := writePersistent(path, testEngine, b); err == nil {
 			t.Errorf("boots %d accepted", b)
 		}
+	}
+}
+
+// TestTextValuesAreOctets: sysContact, sysLocation and sysDescr reach
+// snmpd's configuration as hex octets, whatever they hold (a newline and a
+// directive, a '#', a line separator, bytes that are not UTF-8): nothing of
+// them is read as syntax.
+func TestTextValuesAreOctets(t *testing.T) {
+	s := baseSettings()
+	s.SysContact, s.SysLocation, s.SysDescr = "me\nrwcommunity evil", "#rack 4", "a\u2028b\xff"
+	conf, err := Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{s.SysContact, s.SysLocation, s.SysDescr} {
+		if !strings.Contains(conf, " octet_str 0x"+hex.EncodeToString([]byte(v))+"\n") {
+			t.Errorf("%q not written as octets:\n%s", v, conf)
+		}
+	}
+	if strings.Contains(conf, "rwcommunity") || strings.Contains(conf, "#rack") {
+		t.Errorf("a value reached the configuration as text:\n%s", conf)
 	}
 }

@@ -309,8 +309,10 @@ func TestEngineBootsAndSettingsChange(t *testing.T) {
 		}
 		return got[0]
 	}
-	if b := boots(); b != "41" || h.sup.Status().EngineBoots != 41 {
-		t.Errorf("first start: snmpEngineBoots %s (status %d), want the clock's 41", b, h.sup.Status().EngineBoots)
+	// Every start is a new boot of the shared clock, the first included:
+	// snmpd's time starts at 0, and the trap sender's with it.
+	if b := boots(); b != "42" || h.sup.Status().EngineBoots != 42 || clock.Boots() != 42 {
+		t.Errorf("first start: snmpEngineBoots %s (status %d, clock %d), want 42", b, h.sup.Status().EngineBoots, clock.Boots())
 	}
 	pid := h.sup.Status().PID
 
@@ -332,24 +334,27 @@ func TestEngineBootsAndSettingsChange(t *testing.T) {
 		t.Error("snmpd was not restarted")
 	}
 	got, err := h.v2c("other", "SNMPv2-MIB::sysContact.0", "SNMP-FRAMEWORK-MIB::snmpEngineBoots.0")
-	if err != nil || len(got) != 2 || unquote(got[0]) != "new contact" || got[1] != "42" {
-		t.Errorf("after the change: %q, %v; want new contact and boots 42", got, err)
+	if err != nil || len(got) != 2 || unquote(got[0]) != "new contact" || got[1] != "43" {
+		t.Errorf("after the change: %q, %v; want new contact and boots 43", got, err)
 	}
-	if clock.Boots() != 42 || h.sup.Status().EngineBoots != 42 {
-		t.Errorf("clock boots %d, status %d; want 42", clock.Boots(), h.sup.Status().EngineBoots)
+	if clock.Boots() != 43 || h.sup.Status().EngineBoots != 43 {
+		t.Errorf("clock boots %d, status %d; want 43", clock.Boots(), h.sup.Status().EngineBoots)
 	}
 	if out, err := h.run("snmpget", []string{"-v2c", "-c", "public", "-t", "1", "-r", "0"}, "SNMPv2-MIB::sysUpTime.0"); err == nil {
 		t.Errorf("the removed community still answers: %q", out)
 	}
 
-	// Hostile settings are refused and the running snmpd stays.
-	pid = h.sup.Status().PID
+	// Hostile settings are refused, and the running snmpd is stopped (fail
+	// closed): it has the communities the change may have revoked.
 	s.Communities = []string{"x\nrwcommunity evil"}
 	if err := h.sup.Apply(ctx, s); err == nil || !strings.Contains(err.Error(), "community") {
 		t.Errorf("hostile community: %v", err)
 	}
-	if st := h.sup.Status(); st.PID != pid || !st.Running {
+	if st := h.sup.Status(); st.PID != 0 || st.Running || st.LastError == "" {
 		t.Errorf("status after a refused Apply: %+v", st)
+	}
+	if out, err := h.run("snmpget", []string{"-v2c", "-c", "other", "-t", "1", "-r", "0"}, "SNMPv2-MIB::sysUpTime.0"); err == nil {
+		t.Errorf("the previous settings still answer after a refused change: %q", out)
 	}
 }
 
@@ -404,7 +409,7 @@ func TestStartFailureIsReported(t *testing.T) {
 	}
 	defer sup.Stop()
 	err = sup.Apply(context.Background(), s)
-	if err == nil || !strings.Contains(err.Error(), "exited") || !strings.Contains(err.Error(), "udp:127.0.0.1:") {
+	if err == nil || !strings.Contains(err.Error(), "the port is taken (the system's snmpd?") || !strings.Contains(err.Error(), "udp:127.0.0.1:") {
 		t.Errorf("Apply on a taken port: %v", err)
 	}
 	if st := sup.Status(); st.Running || st.LastError == "" {
@@ -434,4 +439,37 @@ func contains(vals []string, want string) bool {
 		}
 	}
 	return false
+}
+
+// TestSystemSnmpdOnThePort: Debian's own snmpd listens on 127.0.0.1:161
+// once the package is installed. Ours, on every address of that port,
+// cannot open it: Apply says so and names the way out, and ours starts by
+// itself (with backoff) once the port is free, never answering with the
+// other agent's engine ID meanwhile.
+func TestSystemSnmpdOnThePort(t *testing.T) {
+	system := peertest.StartSnmpd(t) // on 127.0.0.1:PORT
+	_, portText, _ := strings.Cut(system.Addr(), ":")
+	port, _ := strconv.Atoi(portText)
+	dir := t.TempDir()
+	engine, err := usm.NewEngineID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Settings{Listen: []netip.AddrPort{netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(port))},
+		AgentXSocket: filepath.Join(dir, "agentx.sock"), EngineID: engine, Communities: []string{"ours"}}
+	sup, err := New(Options{Dir: filepath.Join(dir, "state"), MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sup.Stop()
+	err = sup.Apply(context.Background(), s)
+	if err == nil || !strings.Contains(err.Error(), "the port is taken (the system's snmpd? stop it with systemctl disable --now snmpd") {
+		t.Fatalf("Apply beside the system's snmpd: %v", err)
+	}
+	system.Kill()
+	peertest.Eventually(t, 30*time.Second, "ours running once the port is free", func() bool { return sup.Status().Running })
+	h := &harness{t: t, sup: sup, s: s, port: port, mibDir: peertest.MIBDir(t)}
+	if got, err := h.v2c("ours", "SNMP-FRAMEWORK-MIB::snmpEngineID.0"); err != nil || len(got) != 1 {
+		t.Errorf("ours after the system's went away: %q %v", got, err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -271,6 +272,10 @@ func (s *Supervisor) setStatus(f func(*Status)) {
 // loop owns the process: requests, exits and restarts are handled here,
 // one at a time.
 func (s *Supervisor) loop() {
+	// snmpd is started from this goroutine with a parent-death signal,
+	// which Linux sends when the starting thread ends, not the process:
+	// the thread must live as long as the loop.
+	runtime.LockOSThread()
 	defer close(s.done)
 	var restart <-chan time.Time
 	var timer *time.Timer
@@ -340,7 +345,11 @@ func (s *Supervisor) handle(r request) (err error, retry bool) {
 	}
 	conf, err := Render(*r.settings)
 	if err != nil {
-		s.setStatus(func(st *Status) { st.LastError = err.Error() })
+		// Fail closed: the snmpd running has the previous communities and
+		// users, which this change may have meant to revoke.
+		s.stopProcess()
+		s.conf = ""
+		s.setStatus(func(st *Status) { st.LastError = err.Error(); st.Running = false; st.PID = 0 })
 		return err, false
 	}
 	s.setStatus(func(st *Status) { st.Enabled = true })
@@ -369,7 +378,7 @@ func (s *Supervisor) handle(r request) (err error, retry bool) {
 	stop := context.AfterFunc(s.life, cancel)
 	defer stop()
 	if err := s.start(ctx); err != nil {
-		return err, !errors.Is(err, errEngineMismatch) && s.life.Err() == nil
+		return err, s.life.Err() == nil
 	}
 	return nil, false
 }
@@ -393,7 +402,7 @@ type process struct {
 	stop    bool          // the supervisor stopped it
 }
 
-var errEngineMismatch = errors.New("snmpd runs with another engine ID than hostagent's")
+var errEngineMismatch = errors.New("another SNMP agent answers there")
 
 // start runs snmpd for s.settings and waits until it answers.
 func (s *Supervisor) start(ctx context.Context) error {
@@ -493,15 +502,31 @@ func (s *Supervisor) awaitReady(ctx context.Context, p *process) error {
 	var last error = errors.New("no answer yet")
 	for pause := 20 * time.Millisecond; ; pause = min(2*pause, 500*time.Millisecond) {
 		if isExited(p) {
-			return fmt.Errorf("snmpd exited during its start (%v); its last lines: %s", p.err, s.lastLines(p))
+			lines := s.lastLines(p)
+			if strings.Contains(lines, "Error opening specified endpoint") {
+				return fmt.Errorf("snmpd could not open %s: the port is taken (the system's snmpd? stop it with systemctl disable --now snmpd, or attach to it with polling = \"system\"); its last lines: %s", s.status.Listen, lines)
+			}
+			return fmt.Errorf("snmpd exited during its start (%v); its last lines: %s", p.err, lines)
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("snmpd did not answer on %s within %s: %v; its last lines: %s", addr, s.opts.StartTimeout, last, s.lastLines(p))
 		}
+		// snmpd writes its pid file once its ports are open: before, an
+		// answer on the address would be another agent's.
+		if !pidWritten(s.paths.pid, p.cmd.Process.Pid) {
+			last = errors.New("its ports are not open yet")
+			select {
+			case <-time.After(pause):
+			case <-p.exited:
+			case <-ctx.Done():
+			}
+			continue
+		}
 		e, err := usm.Discover(ctx, addr, 250*time.Millisecond, 1)
 		if err == nil {
 			if !bytes.Equal(e.ID, s.settings.EngineID) {
-				return fmt.Errorf("%w: it announces %x, hostagent's is %x (exactEngineID not honoured?)", errEngineMismatch, e.ID, s.settings.EngineID)
+				return fmt.Errorf("%w: %s answers with engine ID %x, not hostagent's %x: is the system's snmpd running on that port? "+
+					"Stop it (systemctl disable --now snmpd), or attach to it with polling = \"system\"", errEngineMismatch, addr, e.ID, s.settings.EngineID)
 			}
 			if e.Boots != p.boots {
 				// Replay protection of managers that also receive the
@@ -522,6 +547,16 @@ func (s *Supervisor) awaitReady(ctx context.Context, p *process) error {
 		case <-ctx.Done():
 		}
 	}
+}
+
+// pidWritten tells whether snmpd wrote pid to its pid file.
+func pidWritten(path string, pid int) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	return err == nil && n == pid
 }
 
 // probeAddr is where to reach snmpd listening on ap: on loopback for an
