@@ -50,7 +50,7 @@ func (d *Daemon) startCollectors(cfg CollectorsConfig) (*collectorSet, error) {
 	log := d.log.With("subsystem", "collectors")
 	// What the previous collectors published is theirs to keep up to
 	// date no more.
-	d.view.Retain(mibview.SystemSection, systemMIBSection)
+	d.view.Retain(mibview.SystemSection)
 	sources, err := cfg.Build(collectors.Env{Paths: d.opts.Paths, StateDir: d.opts.StateDir, Log: log, Publisher: d.view})
 	if err != nil {
 		return nil, err

@@ -32,19 +32,6 @@ import (
 // VMware MIB object hostagent serves lies under it.
 var vmwareSubtree = mibs.MustOID("1.3.6.1.4.1.6876")
 
-// sysContact.0 and sysLocation.0 (SNMPv2-MIB), which the subagent serves
-// over the private snmpd's own: net-snmp 5.9.3 cannot be configured to
-// serve an empty one (it reads sysContact "" as two quote characters, and
-// without the line serves "root" and "Unknown"), and ESXi shows what
-// vicfg-snmp set, empty included. A registration of the instance is more
-// specific than snmpd's of the object, so the master asks the subagent.
-var (
-	sysContact0  = mibs.MustOID("1.3.6.1.2.1.1.4.0")
-	sysLocation0 = mibs.MustOID("1.3.6.1.2.1.1.6.0")
-)
-
-// systemMIBSection is the view's section of those two objects.
-const systemMIBSection = "snmpv2-system"
 
 // pollingDirName is the supervisor's folder in the state directory.
 const pollingDirName = "snmpd"
@@ -120,14 +107,6 @@ func (p *polling) apply(cfg snmpconfig.Config, engineID []byte) {
 		s.RealStorageUnits = !cfg.LargeStorage
 		w.settings, w.socket = s, s.AgentXSocket
 	}
-	if w.mode == snmpconfig.PollingPrivate {
-		p.view.Publish(systemMIBSection, []mibs.VarBind{
-			{OID: sysContact0, Syntax: mibs.OctetString, Bytes: []byte(cfg.Syscontact)},
-			{OID: sysLocation0, Syntax: mibs.OctetString, Bytes: []byte(cfg.Syslocation)},
-		})
-	} else {
-		p.view.Publish(systemMIBSection, nil) // the system's snmpd has its own
-	}
 	p.mu.Lock()
 	p.want = w
 	p.mu.Unlock()
@@ -195,14 +174,14 @@ func (p *polling) work(ctx context.Context) {
 		if w.mode == snmpconfig.PollingOff {
 			p.detach()
 		} else {
-			p.attach(w.socket, w.mode == snmpconfig.PollingPrivate)
+			p.attach(w.socket)
 		}
 	}
 }
 
 // attach runs the subagent against socket (again, when it changed); it
 // reconnects by itself when snmpd restarts.
-func (p *polling) attach(socket string, private bool) {
+func (p *polling) attach(socket string) {
 	p.mu.Lock()
 	same := p.sub != nil && p.subAddr == socket
 	p.mu.Unlock()
@@ -210,12 +189,8 @@ func (p *polling) attach(socket string, private bool) {
 		return
 	}
 	p.detach()
-	subtrees := []mibs.OID{vmwareSubtree}
-	if private {
-		subtrees = append(subtrees, sysContact0, sysLocation0)
-	}
 	sub, err := agentx.New(agentx.Options{Address: socket, ID: mibs.VmwESX.OID, Description: buildinfo.Name + " VMware MIBs",
-		Subtrees: subtrees, Timeout: 5 * time.Second, Handler: p.view, Log: p.log})
+		Subtrees: []mibs.OID{vmwareSubtree}, Timeout: 5 * time.Second, Handler: p.view, Log: p.log})
 	if err != nil {
 		p.log.Error("polling: AgentX subagent not started", "socket", socket, "err", err)
 		return

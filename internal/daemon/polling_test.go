@@ -127,8 +127,8 @@ func TestPollingThroughSnmpd(t *testing.T) {
 		t.Errorf("--show:\n%s", show)
 	}
 
-	// syscontact emptied: served empty, as vicfg-snmp set it (snmpd alone
-	// would say "root"); the walk of the system group stays in order.
+	// syscontact emptied: served empty, as vicfg-snmp set it (snmpd's
+	// sysContact line would say "root"); the system group walks in order.
 	if code, o, e := r.cli(t, "-C", ""); code != 0 {
 		t.Fatalf("vicfg-snmp -C '': %d %s %s", code, o, e)
 	}
