@@ -32,7 +32,6 @@ import (
 // VMware MIB object hostagent serves lies under it.
 var vmwareSubtree = mibs.MustOID("1.3.6.1.4.1.6876")
 
-
 // pollingDirName is the supervisor's folder in the state directory.
 const pollingDirName = "snmpd"
 
