@@ -81,6 +81,15 @@ func TestPollingThroughSnmpd(t *testing.T) {
 		return err == nil && out == "powered on\n2\n512 megabytes\n" // UNITS, from the MIB file
 	})
 	t.Logf("web01 powered on in vmwVmTable %v after virsh start returned (the polls' own time included)", time.Since(started).Round(time.Millisecond))
+	for _, step := range []struct{ virsh, state string }{{"suspend", "suspended"}, {"destroy", "powered off"}, {"undefine", "No Such Object available on this agent at this OID"}} {
+		lv.Virsh(t, step.virsh, "web01")
+		since := time.Now()
+		peertest.Eventually(t, 10*time.Second, "web01 "+step.state+" in vmwVmTable", func() bool {
+			out, err := v2("VMWARE-VMINFO-MIB::vmwVmState.2")
+			return err == nil && out == step.state+"\n"
+		})
+		t.Logf("virsh %s: in vmwVmTable %v after virsh returned", step.virsh, time.Since(since).Round(time.Millisecond))
+	}
 
 	// SNMPv3: a user of the agent's engine ID.
 	engine, err := usm.ParseEngineID(r.daemon.SNMPState().EngineID)
