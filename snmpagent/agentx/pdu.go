@@ -482,13 +482,14 @@ func (d *decoder) octets(what string) []byte {
 }
 
 func (d *decoder) oid(what string) (mibs.OID, bool) {
-	n := int(d.u8(what + " n_subid"))
-	prefix := d.u8(what + " prefix")
-	include := d.u8(what+" include") != 0
-	d.u8(what + " reserved")
-	if d.err != nil {
+	// n_subid, prefix, include and reserved at once: naming each in its
+	// own error would cost string concatenations on every OID decoded,
+	// the hottest path (two per SearchRange): 12% of a round trip.
+	h := d.take(4, what)
+	if h == nil {
 		return nil, false
 	}
+	n, prefix, include := int(h[0]), h[1], h[2] != 0
 	if n > maxSubIDs {
 		d.fail(fmt.Errorf("%s: %d sub-identifiers, at most %d", what, n, maxSubIDs))
 		return nil, false
@@ -496,7 +497,7 @@ func (d *decoder) oid(what string) (mibs.OID, bool) {
 	if n == 0 && prefix == 0 {
 		return nil, include // the null OID
 	}
-	raw := d.take(4*n, what+" sub-identifiers")
+	raw := d.take(4*n, what)
 	if d.err != nil {
 		return nil, false
 	}
