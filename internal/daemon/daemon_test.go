@@ -66,7 +66,7 @@ const noCollectors = "[vms]\nenabled = false\n[sensors]\nenabled = false\n[links
 // production ones with no collector and every path in dir, so that a
 // reset reaches for no path of the host (a hostagentd the host runs holds
 // /run/hostagent/syslog.sock).
-func testDefaults(t *testing.T, dir string) daemon.Defaults {
+func testDefaults(t testing.TB, dir string) daemon.Defaults {
 	def := daemon.FactoryDefaults()
 	// Polling starts a snmpd on the agent's port: only the tests of
 	// polling ask for it, on a port of their own.

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/digitalocean/go-libvirt"
 	"github.com/digitalocean/go-libvirt/socket/dialers"
 	"github.com/gosnmp/gosnmp"
@@ -29,8 +28,6 @@ import (
 	"hostagent/mibs"
 	"hostagent/snmpagent/agentx"
 	"hostagent/snmpagent/mibview"
-	"hostagent/snmpagent/snmpconfig"
-	"hostagent/syslogd"
 )
 
 // The polling benchmarks: what a manager's walk of vmwVmTable costs when
@@ -224,7 +221,7 @@ func startBenchPolling(b *testing.B, vms int) *benchPolling {
 	d := daemon.New(daemon.Options{
 		ConfigDir: filepath.Join(dir, "etc"), StateDir: filepath.Join(dir, "state"), APISocket: filepath.Join(dir, "api.sock"),
 		Paths:    collectors.Paths{ProcFS: filepath.Join(dir, "proc"), SysFS: filepath.Join(dir, "sys")},
-		Defaults: benchDefaults(b, dir),
+		Defaults: testDefaults(b, dir),
 	}, slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -376,31 +373,6 @@ func benchWrite(b *testing.B, path, body string) {
 	if err := os.WriteFile(path, []byte(body), 0o640); err != nil {
 		b.Fatal(err)
 	}
-}
-
-// benchDefaults are testDefaults for a benchmark: no collector, polling
-// off, every path in dir.
-func benchDefaults(b *testing.B, dir string) daemon.Defaults {
-	def := daemon.FactoryDefaults()
-	def.SNMP = func() snmpconfig.Config {
-		cfg := snmpconfig.DefaultConfig()
-		cfg.Polling = snmpconfig.PollingOff
-		return cfg
-	}
-	def.Collectors = func() daemon.CollectorsConfig {
-		cfg := daemon.DefaultCollectorsConfig()
-		if _, err := toml.Decode(noCollectors, cfg.Ptr()); err != nil {
-			b.Errorf("noCollectors: %v", err)
-		}
-		return cfg
-	}
-	def.Syslog = func() syslogd.Config {
-		cfg := syslogd.DefaultConfig()
-		cfg.Socket = filepath.Join(dir, "syslog.sock")
-		cfg.Files = []syslogd.FileInput{{Glob: filepath.Join(dir, "log", "*.log"), Priority: "local0.info"}}
-		return cfg
-	}
-	return def
 }
 
 // benchView is a view holding what the VM collector publishes for n
