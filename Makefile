@@ -10,7 +10,7 @@ DEMOLOG := 127.0.0.1:16514
 # snmptrapd, libvirtd (with virsh) serving its test driver, rsyslogd (with
 # its TLS driver and RELP input) as the remote syslog collector, and the
 # real logrotate rotating the files the forwarder reads.
-TEST_PACKAGES := snmptrapd snmp libvirt-daemon libvirt-clients rsyslog rsyslog-gnutls rsyslog-relp logrotate python3-pysnmp4
+TEST_PACKAGES := snmptrapd snmpd snmp libvirt-daemon libvirt-clients rsyslog rsyslog-gnutls rsyslog-relp logrotate python3-pysnmp4
 
 .PHONY: all build run test test-deps bench clean
 
