@@ -31,12 +31,28 @@ const (
 	saveEvery = 250 * time.Millisecond
 )
 
+// sink is what a pipeline needs of its loghost's output (*output.Output
+// for UDP, TCP, TLS and RELP): batches handed over in order, and counted
+// delivered, in order, only on the output's evidence. See output.Output's
+// methods for what each must do.
+type sink interface {
+	Deliver(ctx context.Context, batch []syslogd.Record) (uint64, error)
+	Confirmed() uint64
+	Unconfirmed() int
+	Check()
+	Finish(ctx context.Context) error
+	Close() error
+	Stats() output.Stats
+}
+
+var _ sink = (*output.Output)(nil)
+
 // pipeline forwards to one loghost: its own reading of the files (its own
 // positions), its own spool of socket messages, its own connection. A
 // dead collector stalls nothing but its own pipeline.
 type pipeline struct {
 	host  syslogd.Loghost
-	out   *output.Output
+	out   sink
 	sp    *spool.Spool
 	pos   *tail.Positions
 	files *fileInputs
