@@ -48,7 +48,6 @@ type polling struct {
 
 	mu      sync.Mutex
 	want    pollingWant
-	applied error // the worker's last Apply
 	sub     *agentx.Subagent
 	subStop context.CancelFunc
 	subDone chan struct{}
@@ -167,9 +166,6 @@ func (p *polling) work(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			p.log.Warn("polling: snmpd not running; notifications are not affected", "err", err)
 		}
-		p.mu.Lock()
-		p.applied = err
-		p.mu.Unlock()
 		if w.mode == snmpconfig.PollingOff {
 			p.detach()
 		} else {
@@ -228,7 +224,7 @@ func (p *polling) close() {
 // state is polling as --show and the API report it.
 func (p *polling) state() api.PollingState {
 	p.mu.Lock()
-	w, applied, sub := p.want, p.applied, p.sub
+	w, sub := p.want, p.sub
 	p.mu.Unlock()
 	st := api.PollingState{Mode: w.mode, Objects: p.view.Len()}
 	if sub != nil {
@@ -263,11 +259,9 @@ func (p *polling) state() api.PollingState {
 	switch {
 	case !ss.Installed:
 		st.Reason, st.Cause = ss.Reason(), "not_installed"
-	case applied != nil:
-		// The last change was not applied: whatever runs is not what
-		// snmp.toml says (the supervisor stops snmpd then: fail closed).
-		st.On, st.Reason, st.Cause = false, applied.Error(), "not_running"
 	case !ss.Running:
+		// A refused change stops snmpd (fail closed), and a start that
+		// failed is retried: the supervisor's state says which, now.
 		st.Reason, st.Cause = ss.Reason(), "not_running"
 	}
 	return st

@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -194,4 +195,32 @@ func TestPollingWithoutSnmpd(t *testing.T) {
 func waitForLong(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	peertest.Eventually(t, 60*time.Second, what, cond)
+}
+
+// TestPollingRecoversFromATakenPort: the port is taken when the daemon
+// starts (the system's snmpd, say): polling is off and says so; once the
+// port is free the private snmpd starts on its own, and --show and the
+// API say polls are answered, without a configuration change.
+func TestPollingRecoversFromATakenPort(t *testing.T) {
+	peertest.RequireCommand(t, "snmpd", "snmpd")
+	holder, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := holder.LocalAddr().(*net.UDPAddr).Port
+	dir := t.TempDir()
+	writeConfig(t, dir, fmt.Sprintf("enabled = true\npolling = \"private\"\nlisten_address = \"127.0.0.1\"\nport = %d\ncommunities = [\"public\"]\n", port))
+	r := start(t, dir)
+	waitFor(t, "polling off for the taken port", func() bool {
+		p := r.daemon.SNMPState().Polling
+		return !p.On && strings.Contains(p.Reason, "the port is taken")
+	})
+	holder.Close()
+	waitForLong(t, "polls answered once the port is free", func() bool {
+		p := r.daemon.SNMPState().Polling
+		return p.On && p.SubagentConnected && p.Reason == ""
+	})
+	if code, show, _ := r.cli(t, "--show"); code != 0 || !strings.Contains(show, "Polling  : on, snmpd pid ") {
+		t.Errorf("--show after the recovery:\n%s", show)
+	}
 }

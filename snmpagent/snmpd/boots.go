@@ -100,10 +100,6 @@ func ClockBoots(c *usm.Clock) func() (uint32, error) {
 		// Every start, the first included: snmpd's time starts at 0, and
 		// the trap sender's must start with it (a manager keeps one
 		// engine time per engine ID), which a new boot does.
-		next := c.Boots() + 1
-		if _, err := c.Raise(next); err != nil {
-			return 0, err
-		}
-		return next, nil
+		return c.NextBoot()
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -471,5 +472,38 @@ func TestSystemSnmpdOnThePort(t *testing.T) {
 	h := &harness{t: t, sup: sup, s: s, port: port, mibDir: peertest.MIBDir(t)}
 	if got, err := h.v2c("ours", "SNMP-FRAMEWORK-MIB::snmpEngineID.0"); err != nil || len(got) != 1 {
 		t.Errorf("ours after the system's went away: %q %v", got, err)
+	}
+}
+
+// TestRefusedChangeCancelsPendingRestart: snmpd died and its restart waits
+// out the backoff when a change is refused. The restart must not come,
+// with the settings the change replaced (fail closed), not even once the
+// backoff is over many times.
+func TestRefusedChangeCancelsPendingRestart(t *testing.T) {
+	h := start(t, Options{MinBackoff: 300 * time.Millisecond, MaxBackoff: 300 * time.Millisecond}, nil)
+	if err := syscall.Kill(h.sup.Status().PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Dead, and its restart scheduled: refuse a change before it comes.
+	bad := h.s
+	bad.Communities = []string{"x y"}
+	if err := h.sup.Apply(context.Background(), bad); err == nil {
+		t.Fatal("a community with a blank was accepted")
+	}
+	if peertest.Until(3*time.Second, func() bool { return h.sup.Status().Running }) { // ten backoffs
+		t.Fatalf("snmpd came back with the replaced settings after a refused change: %+v", h.sup.Status())
+	}
+	if st := h.sup.Status(); st.LastError == "" || st.Reason() != st.LastError {
+		t.Errorf("status after the refusal: %+v", st)
+	}
+	if _, err := os.Stat(h.sup.paths.conf); !os.IsNotExist(err) {
+		t.Errorf("the replaced configuration is still on disk: %v", err)
+	}
+	// A valid change brings it back.
+	if err := h.sup.Apply(context.Background(), h.s); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := h.v2c("public", "SNMPv2-MIB::sysUpTime.0"); err != nil || len(got) != 1 {
+		t.Errorf("after a valid change: %q %v", got, err)
 	}
 }

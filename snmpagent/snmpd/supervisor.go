@@ -308,7 +308,9 @@ func (s *Supervisor) loop() {
 			err, retry := s.handle(r)
 			if retry {
 				schedule()
-			} else if s.cur != nil || r.settings == nil {
+			} else {
+				// A restart still pending would start snmpd with the
+				// settings this request replaced or refused.
 				unschedule()
 			}
 			r.reply <- err
@@ -323,6 +325,9 @@ func (s *Supervisor) loop() {
 			schedule()
 		case <-restart:
 			timer, restart = nil, nil
+			if s.conf == "" {
+				continue // refused or disabled since: nothing to start
+			}
 			s.setStatus(func(st *Status) { st.Restarts++ })
 			if err := s.start(s.life); err != nil {
 				s.log.Warn("snmpd restart failed", "err", err)
@@ -345,11 +350,7 @@ func (s *Supervisor) handle(r request) (err error, retry bool) {
 	}
 	conf, err := Render(*r.settings)
 	if err != nil {
-		// Fail closed: the snmpd running has the previous communities and
-		// users, which this change may have meant to revoke.
-		s.stopProcess()
-		s.conf = ""
-		s.setStatus(func(st *Status) { st.LastError = err.Error(); st.Running = false; st.PID = 0 })
+		s.failClosed(err)
 		return err, false
 	}
 	s.setStatus(func(st *Status) { st.Enabled = true })
@@ -358,7 +359,7 @@ func (s *Supervisor) handle(r request) (err error, retry bool) {
 	}
 	if err := configstore.WriteFile(s.paths.conf, []byte(conf), 0o600); err != nil {
 		err = fmt.Errorf("snmpd: write configuration: %w", err)
-		s.setStatus(func(st *Status) { st.LastError = err.Error() })
+		s.failClosed(err)
 		return err, false
 	}
 	changed := s.conf != ""
@@ -381,6 +382,19 @@ func (s *Supervisor) handle(r request) (err error, retry bool) {
 		return err, s.life.Err() == nil
 	}
 	return nil, false
+}
+
+// failClosed stops snmpd after a change that cannot be put in force: the
+// snmpd running has the previous communities and users, which the change
+// may have meant to revoke; its configuration file goes too, so that no
+// restart brings them back.
+func (s *Supervisor) failClosed(err error) {
+	s.stopProcess()
+	s.conf = ""
+	if rmErr := os.Remove(s.paths.conf); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
+		s.log.Warn("snmpd configuration not removed", "err", rmErr)
+	}
+	s.setStatus(func(st *Status) { st.LastError = err.Error(); st.Running = false; st.PID = 0 })
 }
 
 func cloneSettings(st Settings) Settings {

@@ -68,6 +68,25 @@ func (c *Clock) Now() (boots, engineTime uint32) {
 	return c.boots, uint32(min(s, maxInt32))
 }
 
+// NextBoot starts a new boot (boots + 1, time 0), written to the file
+// before it is in force, and returns it: for an engine that restarts
+// within this process (a snmpd sharing the engine ID), in one step, so
+// that no concurrent Raise can make it reuse a boots value.
+func (c *Clock) NextBoot() (uint32, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	next := c.boots + 1
+	if next >= maxInt32 {
+		return 0, fmt.Errorf("engine boots: %d would reach the maximum, %d; set a new engine ID and new user keys (RFC 3414 2.2.2)", next, maxInt32)
+	}
+	f := bootsFile{EngineBoots: int64(next)}
+	if err := configstore.Save(c.path, &f, 0o600, bootsHeader); err != nil {
+		return 0, fmt.Errorf("engine boots: %w", err)
+	}
+	c.boots, c.start = next, time.Now()
+	return next, nil
+}
+
 // Raise puts boots at least at least, written to the file before it is in
 // force, with the time starting again at 0 (a new boot, RFC 3414 2.2.2): for an
 // engine ID that ran elsewhere with more boots than this clock counted (a
