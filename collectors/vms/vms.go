@@ -77,9 +77,13 @@ var errDisconnected = errors.New("connection to libvirtd lost")
 // reconnecting with a backoff (1 s doubling up to reconnect_max) whenever
 // the connection fails or is lost.
 func (v *VMs) Run(ctx context.Context, out collectors.Notifier) error {
-	saved := make(chan struct{})
-	go v.saver(ctx, saved)
-	defer func() { <-saved }() // the last snapshot is on disk before Run returns
+	// The saver stops when Run returns, not when ctx ends: the session may
+	// still be handling an event then (its notification sent, its
+	// snapshot not yet handed over), and that last snapshot must be
+	// written, or the next start would report the change again.
+	stopSaver, saved := make(chan struct{}), make(chan struct{})
+	go v.saver(stopSaver, saved)
+	defer func() { close(stopSaver); <-saved }() // the last snapshot is on disk before Run returns
 	backoff := min(time.Second, time.Duration(v.cfg.ReconnectMax))
 	down := false // warned of this outage already: the retries log at debug
 	for {
@@ -337,8 +341,8 @@ func (v *VMs) save() {
 	}
 }
 
-// saver writes registry snapshots until ctx is done, then the last one.
-func (v *VMs) saver(ctx context.Context, done chan<- struct{}) {
+// saver writes registry snapshots until stop is closed, then the last one.
+func (v *VMs) saver(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	write := func(f registryFile) {
 		if err := writeRegistry(v.reg.path, f); err != nil {
@@ -349,7 +353,7 @@ func (v *VMs) saver(ctx context.Context, done chan<- struct{}) {
 		select {
 		case f := <-v.saves:
 			write(f)
-		case <-ctx.Done():
+		case <-stop:
 			select {
 			case f := <-v.saves:
 				write(f)
