@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"hostagent/mibs"
+	"hostagent/snmpagent/ber"
 )
 
 // The BER encoder is written here rather than using gosnmp's marshaller
@@ -73,32 +74,6 @@ func finish(b []byte, start int) []byte {
 	return b
 }
 
-func appendLength(b []byte, n int) []byte {
-	switch {
-	case n < 0x80:
-		return append(b, byte(n))
-	case n < 0x100:
-		return append(b, 0x81, byte(n))
-	case n < 0x10000:
-		return append(b, 0x82, byte(n>>8), byte(n))
-	default:
-		return append(b, 0x83, byte(n>>16), byte(n>>8), byte(n))
-	}
-}
-
-// appendInt writes a two's complement INTEGER in the fewest octets.
-func appendInt(b []byte, tag byte, v int64) []byte {
-	n := 1
-	for n < 8 && (v>>(8*n-1) != 0 && v>>(8*n-1) != -1) {
-		n++
-	}
-	b = append(b, tag, byte(n))
-	for i := n - 1; i >= 0; i-- {
-		b = append(b, byte(v>>(8*i)))
-	}
-	return b
-}
-
 // appendUint writes an unsigned application type (Counter32, Gauge32,
 // TimeTicks, Counter64): minimal octets, with a leading zero when the top
 // bit is set so that it does not read as negative.
@@ -120,7 +95,7 @@ func appendUint(b []byte, tag byte, v uint64) []byte {
 }
 
 func appendBytes(b []byte, tag byte, s []byte) []byte {
-	b = appendLength(append(b, tag), len(s))
+	b = ber.AppendLength(append(b, tag), len(s))
 	return append(b, s...)
 }
 
@@ -150,7 +125,7 @@ func appendVarBind(b []byte, vb mibs.VarBind) []byte {
 	b = appendOID(b, vb.OID)
 	switch vb.Syntax {
 	case mibs.Integer:
-		b = appendInt(b, tagInteger, vb.Int)
+		b = ber.AppendInt(b, tagInteger, vb.Int)
 	case mibs.OctetString:
 		b = appendBytes(b, tagOctetString, vb.Bytes)
 	case mibs.ObjectIdentifier:
@@ -178,7 +153,7 @@ func appendVarBind(b []byte, vb mibs.VarBind) []byte {
 // its tag, which the sender also sets.
 func encodeV2(b []byte, n *mibs.Notification, uptime uint32) []byte {
 	b, pdu := begin(b, tagTrapV2)
-	b = appendInt(b, tagInteger, maxRequestID)
+	b = ber.AppendInt(b, tagInteger, maxRequestID)
 	b = append(b, tagInteger, 1, 0, tagInteger, 1, 0) // error-status, error-index
 	b, list := begin(b, tagSequence)
 	b, vb := begin(b, tagSequence)
@@ -277,8 +252,8 @@ func encodeV1(b []byte, n *mibs.Notification, uptime uint32, sysObjectID mibs.OI
 	b = appendOID(b, t.enterprise)
 	var unset [agentAddrSize]byte
 	b = appendBytes(b, tagIPAddress, unset[:])
-	b = appendInt(b, tagInteger, t.generic)
-	b = appendInt(b, tagInteger, t.specific)
+	b = ber.AppendInt(b, tagInteger, t.generic)
+	b = ber.AppendInt(b, tagInteger, t.specific)
 	b = appendUint(b, tagTimeTicks, uint64(uptime))
 	b, list := begin(b, tagSequence)
 	for _, v := range n.VarBinds {
@@ -291,24 +266,11 @@ func encodeV1(b []byte, n *mibs.Notification, uptime uint32, sysObjectID mibs.OI
 // appendMessage wraps a PDU in a community-based message (RFC 1901):
 // SEQUENCE { version, community, PDU }.
 func appendMessage(b []byte, version int64, community []byte, pdu []byte) []byte {
-	inner := 3 + 1 + lengthSize(len(community)) + len(community) + len(pdu)
-	b = appendLength(append(b, tagSequence), inner)
-	b = appendInt(b, tagInteger, version)
+	inner := 3 + 1 + ber.LengthSize(len(community)) + len(community) + len(pdu)
+	b = ber.AppendLength(append(b, tagSequence), inner)
+	b = ber.AppendInt(b, tagInteger, version)
 	b = appendBytes(b, tagOctetString, community)
 	return append(b, pdu...)
-}
-
-func lengthSize(n int) int {
-	switch {
-	case n < 0x80:
-		return 1
-	case n < 0x100:
-		return 2
-	case n < 0x10000:
-		return 3
-	default:
-		return 4
-	}
 }
 
 // setRequestID overwrites the 4-octet request-id placeholder at off.

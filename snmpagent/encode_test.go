@@ -10,6 +10,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"hostagent/mibs"
+	"hostagent/snmpagent/ber"
 	"hostagent/snmpagent/snmpconfig"
 )
 
@@ -37,8 +38,8 @@ func TestAppendIntMinimal(t *testing.T) {
 		{math.MaxInt32, []byte{2, 4, 0x7f, 0xff, 0xff, 0xff}},
 		{math.MinInt32, []byte{2, 4, 0x80, 0, 0, 0}},
 	} {
-		if got := appendInt(nil, tagInteger, tc.v); !bytes.Equal(got, tc.want) {
-			t.Errorf("appendInt(%d) = % x, want % x", tc.v, got, tc.want)
+		if got := ber.AppendInt(nil, tagInteger, tc.v); !bytes.Equal(got, tc.want) {
+			t.Errorf("ber.AppendInt(%d) = % x, want % x", tc.v, got, tc.want)
 		}
 	}
 }
@@ -78,7 +79,7 @@ func TestFinishLongLengths(t *testing.T) {
 		b, start := begin([]byte{0xff}, tagSequence)
 		b = append(b, bytes.Repeat([]byte{0xaa}, n)...)
 		b = finish(b, start)
-		want := appendLength([]byte{0xff, tagSequence}, n)
+		want := ber.AppendLength([]byte{0xff, tagSequence}, n)
 		if !bytes.Equal(b[:len(want)], want) || len(b) != len(want)+n || b[len(b)-1] != 0xaa && n > 0 {
 			t.Errorf("length %d: header % x, want % x", n, b[:min(len(b), 6)], want)
 		}

@@ -3,6 +3,7 @@ package usm
 import (
 	"errors"
 	"fmt"
+	"hostagent/snmpagent/ber"
 )
 
 // The few BER pieces an SNMPv3 header needs. They are written here, not
@@ -19,60 +20,11 @@ const (
 	tagCounter32   = 0x41
 )
 
-// lengthSize is the size of a BER definite length for n content octets.
-func lengthSize(n int) int {
-	switch {
-	case n < 0x80:
-		return 1
-	case n < 0x100:
-		return 2
-	case n < 0x10000:
-		return 3
-	case n < 0x1000000:
-		return 4
-	default:
-		return 5
-	}
-}
-
-func appendLength(b []byte, n int) []byte {
-	switch {
-	case n < 0x80:
-		return append(b, byte(n))
-	case n < 0x100:
-		return append(b, 0x81, byte(n))
-	case n < 0x10000:
-		return append(b, 0x82, byte(n>>8), byte(n))
-	case n < 0x1000000:
-		return append(b, 0x83, byte(n>>16), byte(n>>8), byte(n))
-	default:
-		return append(b, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-}
-
-// intSize is the content size of a minimal two's complement INTEGER.
-func intSize(v int64) int {
-	n := 1
-	for n < 8 && v>>(8*n-1) != 0 && v>>(8*n-1) != -1 {
-		n++
-	}
-	return n
-}
-
-func appendInt(b []byte, v int64) []byte {
-	n := intSize(v)
-	b = append(b, tagInteger, byte(n))
-	for i := n - 1; i >= 0; i-- {
-		b = append(b, byte(v>>(8*i)))
-	}
-	return b
-}
-
 // tlvSize is the size of a whole element with n content octets.
-func tlvSize(n int) int { return 1 + lengthSize(n) + n }
+func tlvSize(n int) int { return 1 + ber.LengthSize(n) + n }
 
 func appendOctets(b []byte, s []byte) []byte {
-	b = appendLength(append(b, tagOctetString), len(s))
+	b = ber.AppendLength(append(b, tagOctetString), len(s))
 	return append(b, s...)
 }
 

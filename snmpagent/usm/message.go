@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hostagent/snmpagent/ber"
 	"sync/atomic"
 )
 
@@ -100,7 +101,7 @@ func NewScopedPDU(contextEngineID, contextName, pdu []byte) (*ScopedPDU, error) 
 	}
 	n := tlvSize(len(contextEngineID)) + tlvSize(len(contextName)) + len(pdu)
 	b := make([]byte, 0, tlvSize(n))
-	b = appendLength(append(b, tagSequence), n)
+	b = ber.AppendLength(append(b, tagSequence), n)
 	b = appendOctets(b, contextEngineID)
 	b = appendOctets(b, contextName)
 	pduAt := len(b)
@@ -287,8 +288,8 @@ type header struct {
 // PDU of dataLen octets, and for encrypted data its OCTET STRING header. It
 // returns the offsets of the MAC and of the data, which the caller appends.
 func (h *header) append(b []byte, dataLen int, encrypted bool) (out []byte, macAt, dataAt int) {
-	global := tlvSize(intSize(int64(h.msgID))) + tlvSize(intSize(MaxMessageSize)) + tlvSize(1) + tlvSize(1)
-	usm := tlvSize(len(h.engineID)) + tlvSize(intSize(int64(h.boots))) + tlvSize(intSize(int64(h.time))) +
+	global := tlvSize(ber.IntSize(int64(h.msgID))) + tlvSize(ber.IntSize(MaxMessageSize)) + tlvSize(1) + tlvSize(1)
+	usm := tlvSize(len(h.engineID)) + tlvSize(ber.IntSize(int64(h.boots))) + tlvSize(ber.IntSize(int64(h.time))) +
 		tlvSize(len(h.user)) + tlvSize(h.macLen) + tlvSize(len(h.priv))
 	data := dataLen
 	if encrypted {
@@ -296,27 +297,27 @@ func (h *header) append(b []byte, dataLen int, encrypted bool) (out []byte, macA
 	}
 	total := tlvSize(1) + tlvSize(global) + tlvSize(tlvSize(usm)) + data
 
-	b = appendLength(append(b, tagSequence), total)
-	b = appendInt(b, version3)
-	b = appendLength(append(b, tagSequence), global)
-	b = appendInt(b, int64(h.msgID))
-	b = appendInt(b, MaxMessageSize)
+	b = ber.AppendLength(append(b, tagSequence), total)
+	b = ber.AppendInt(b, tagInteger, version3)
+	b = ber.AppendLength(append(b, tagSequence), global)
+	b = ber.AppendInt(b, tagInteger, int64(h.msgID))
+	b = ber.AppendInt(b, tagInteger, MaxMessageSize)
 	b = append(b, tagOctetString, 1, h.flags)
-	b = appendInt(b, securityModelUSM)
-	b = appendLength(append(b, tagOctetString), tlvSize(usm))
-	b = appendLength(append(b, tagSequence), usm)
+	b = ber.AppendInt(b, tagInteger, securityModelUSM)
+	b = ber.AppendLength(append(b, tagOctetString), tlvSize(usm))
+	b = ber.AppendLength(append(b, tagSequence), usm)
 	b = appendOctets(b, h.engineID)
-	b = appendInt(b, int64(h.boots))
-	b = appendInt(b, int64(h.time))
+	b = ber.AppendInt(b, tagInteger, int64(h.boots))
+	b = ber.AppendInt(b, tagInteger, int64(h.time))
 	b = appendOctets(b, h.user)
-	b = appendLength(append(b, tagOctetString), h.macLen)
+	b = ber.AppendLength(append(b, tagOctetString), h.macLen)
 	macAt = len(b)
 	for range h.macLen {
 		b = append(b, 0)
 	}
 	b = appendOctets(b, h.priv)
 	if encrypted {
-		b = appendLength(append(b, tagOctetString), dataLen)
+		b = ber.AppendLength(append(b, tagOctetString), dataLen)
 	}
 	return b, macAt, len(b)
 }
