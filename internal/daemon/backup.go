@@ -194,10 +194,10 @@ func (e *hiddenError) Unwrap() error { return e.err }
 // cfg by its placeholder, longest first (a secret inside another is
 // replaced with it).
 func hideSecrets(err error, cfg snmpconfig.Config) error {
-	var secrets []string
+	var pairs [][2]string // secret, placeholder
 	hide := func(s, by string) {
 		if s != "" && s != "-" {
-			secrets = append(secrets, s, by, strings.ToLower(s), by, strings.ToUpper(s), by)
+			pairs = append(pairs, [2]string{s, by}, [2]string{strings.ToLower(s), by}, [2]string{strings.ToUpper(s), by})
 		}
 	}
 	for _, c := range cfg.Communities {
@@ -215,10 +215,6 @@ func hideSecrets(err error, cfg snmpconfig.Config) error {
 		}
 	}
 	// strings.NewReplacer takes the first match at each position: longest first.
-	pairs := make([][2]string, 0, len(secrets)/2)
-	for i := 0; i < len(secrets); i += 2 {
-		pairs = append(pairs, [2]string{secrets[i], secrets[i+1]})
-	}
 	slices.SortStableFunc(pairs, func(a, b [2]string) int { return len(b[0]) - len(a[0]) })
 	var flat []string
 	for _, p := range pairs {

@@ -40,12 +40,14 @@ func (c Config) WithoutSecrets() Config {
 	for i, t := range c.Targets {
 		c.Targets[i] = MaskTarget(t)
 	}
-	for i, u := range c.Users {
-		c.Users[i] = MaskUser(u)
-	}
-	for i, u := range c.RemoteUsers {
-		c.RemoteUsers[i] = MaskRemoteUser(u)
-	}
+	return c.WithoutKeys()
+}
+
+// WithoutKeys is c with every localized key of the users and remote users
+// replaced by KeySet, the rest as it is.
+func (c Config) WithoutKeys() Config {
+	c.Users = maskAll(c.Users, MaskUser)
+	c.RemoteUsers = maskAll(c.RemoteUsers, MaskRemoteUser)
 	return c
 }
 

@@ -25,13 +25,7 @@ type Users []string
 
 // String writes the users with every key replaced by <set>, so that no log
 // line or audit entry carries one.
-func (u Users) String() string {
-	out := make([]string, len(u))
-	for i, raw := range u {
-		out[i] = MaskUser(raw)
-	}
-	return strings.Join(out, ",")
-}
+func (u Users) String() string { return strings.Join(maskAll(u, MaskUser), ",") }
 
 // KeySet replaces a localized key wherever users are shown.
 const KeySet = "<set>"
@@ -44,12 +38,15 @@ const KeySet = "<set>"
 type RemoteUsers []string
 
 // String writes the remote users with every key replaced by <set>.
-func (u RemoteUsers) String() string {
-	out := make([]string, len(u))
-	for i, raw := range u {
-		out[i] = MaskRemoteUser(raw)
+func (u RemoteUsers) String() string { return strings.Join(maskAll(u, MaskRemoteUser), ",") }
+
+// maskAll is a copy of list with mask applied to each entry.
+func maskAll[L ~[]string](list L, mask func(string) string) L {
+	out := make(L, len(list))
+	for i, raw := range list {
+		out[i] = mask(raw)
 	}
-	return strings.Join(out, ",")
+	return out
 }
 
 // MaskRemoteUser is a remoteusers entry with its keys replaced by KeySet;
@@ -77,10 +74,7 @@ func maskWhole(raw string) string {
 func MaskUser(raw string) string {
 	f := strings.Split(raw, "/")
 	if len(f) != 4 {
-		if name, _, ok := strings.Cut(raw, "/"); ok {
-			return name + "/" + KeySet
-		}
-		return raw
+		return maskWhole(raw)
 	}
 	for i := 1; i <= 2; i++ {
 		if f[i] != "-" {
