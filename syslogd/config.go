@@ -13,8 +13,9 @@ import (
 // Config is the forwarder's configuration, stored in syslog.toml.
 type Config struct {
 	// Loghosts are the collectors, as ESXi writes them: udp://host:514,
-	// tcp://host:1514, ssl://host:1514; and relp://host:2514. Checked by
-	// the output package.
+	// tcp://host:1514, ssl://host:1514; and relp://host:2514, and log
+	// buses: kafka://broker:9092[,broker...]/TOPIC, kafkas://...,
+	// nats://server:4222[,server...]/SUBJECT. Checked by the forwarder.
 	Loghosts []string `toml:"loghosts" json:"loghosts"`
 	// Options per loghost, keyed by the loghost as written in Loghosts;
 	// a loghost without options takes its scheme's defaults.
@@ -44,6 +45,17 @@ type LoghostOptions struct {
 	KeyFile    string               `toml:"key_file" json:"key_file,omitempty"`
 	// Verify the collector's certificate and name; on unless set false.
 	Verify *bool `toml:"verify" json:"verify,omitempty"`
+
+	// A log bus's (kafka://, kafkas://, nats://); see output.Settings.
+	TLS          bool   `toml:"tls" json:"tls,omitempty"`                     // kafka://, nats://: connect with TLS (kafkas:// always does)
+	SASL         string `toml:"sasl" json:"sasl,omitempty"`                   // Kafka: plain, scram-sha-256 or scram-sha-512
+	Username     string `toml:"username" json:"username,omitempty"`           // Kafka SASL, NATS user
+	PasswordFile string `toml:"password_file" json:"password_file,omitempty"` // the password, in a file: never in syslog.toml
+	Key          string `toml:"key" json:"key,omitempty"`                     // Kafka record key: hostname (default), source or none
+	Compression  string `toml:"compression" json:"compression,omitempty"`     // Kafka: none (default), gzip, snappy, lz4 or zstd
+	// NATS: a credentials file (JWT and NKey seed) or an NKey seed file.
+	CredentialsFile string `toml:"credentials_file" json:"credentials_file,omitempty"`
+	NKeyFile        string `toml:"nkey_file" json:"nkey_file,omitempty"`
 }
 
 // FileInput is one glob of log files, with the priority of its lines.

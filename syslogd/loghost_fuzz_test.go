@@ -13,6 +13,8 @@ var loghostSeeds = []string{
 	"tcp://u@loghost:514", "tcp://loghost:", "udp://[::1", "[::1]:514", "::1",
 	"tcp://loghost:+514", "tcp://loghost:0514", "udp://loghost.?", "udp://loghost#", "udp://LOGHOST.",
 	"relp://collector", "relp://[::1]:2514", "relp://collector:0",
+	"kafka://b1:9092,b2/logs", "kafkas://b/t", "nats://n1,n2:4223/logs.esx", "kafka://b1,", "nats://n/a..b",
+	"kafka://b1/t,b2", "nats://[::1]:4222,[fe80::1%25eth0]/s",
 }
 
 // FuzzParseLoghost checks that an accepted loghost is complete and that

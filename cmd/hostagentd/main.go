@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,11 +23,12 @@ import (
 	"hostagent/internal/daemon"
 	"hostagent/internal/logwatch"
 	"hostagent/internal/trapwatch"
+	"hostagent/syslogd"
 )
 
 func main() {
 	var opts daemon.Options
-	var demo, demoLog string
+	var demo, demoLog, demoStream string
 	fs := pflag.NewFlagSet("hostagentd", pflag.ContinueOnError)
 	fs.StringVar(&opts.ConfigDir, "config-dir", "/etc/hostagent", "directory of the TOML configuration, watched for edits")
 	fs.StringVar(&opts.StateDir, "state-dir", "/var/lib/hostagent", "directory of the daemon's state")
@@ -41,6 +43,7 @@ func main() {
 	fs.DurationVar(&opts.SessionTimeout, "session-timeout", 30*time.Minute, "end HTTPS sessions unused for this `duration`")
 	fs.StringVar(&demo, "demo-receiver", "", "also run a receiver on this UDP `host:port` that logs each notification decoded (for demonstrations)")
 	fs.StringVar(&demoLog, "demo-collector", "", "also run a syslog collector on this TCP `host:port` that logs each line it receives decoded (for demonstrations; point a tcp:// loghost at it)")
+	fs.StringVar(&demoStream, "demo-stream", "", "also consume a JetStream stream taking SUBJECT, at `URL` nats://host:port/SUBJECT, and log each record stored (for demonstrations; point a nats:// loghost at it)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if err == pflag.ErrHelp {
 			os.Exit(0)
@@ -51,6 +54,19 @@ func main() {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "hostagentd: unexpected argument %q\n", fs.Arg(0))
 		os.Exit(2)
+	}
+	var stream syslogd.Loghost
+	if demoStream != "" {
+		h, err := syslogd.ParseLoghost(demoStream)
+		if h.Scheme != "nats" {
+			fmt.Fprintf(os.Stderr, "hostagentd: --demo-stream %q: not a nats:// URL; write nats://host:port/SUBJECT\n", demoStream)
+			os.Exit(2)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "hostagentd: --demo-stream: %v\n", err)
+			os.Exit(2)
+		}
+		stream = h
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	setMemoryLimit(log)
@@ -72,6 +88,17 @@ func main() {
 		// it; it logs to stderr only, never through the forwarder, which
 		// would send each line back to it.
 		w, err := logwatch.Start(demoLog, log.With("subsystem", "demo-collector"))
+		if err != nil {
+			log.Error("cannot start", "err", err)
+			os.Exit(1)
+		}
+		defer w.Close()
+	}
+	if demoStream != "" {
+		// As the demo collector, it logs to stderr only: through the
+		// forwarder each record shown would be published again.
+		w, err := logwatch.StartStream("nats://"+strings.Join(stream.Servers(), ",nats://"), stream.Topic,
+			log.With("subsystem", "demo-stream"))
 		if err != nil {
 			log.Error("cannot start", "err", err)
 			os.Exit(1)

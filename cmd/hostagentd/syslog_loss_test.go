@@ -182,18 +182,7 @@ func newLossRig(t *testing.T, opts rigOptions) *lossRig {
 	default:
 		t.Fatalf("transport %q: must be tcp, ssl or relp", opts.transport)
 	}
-	etc := filepath.Join(r.work, "etc")
-	if err := os.MkdirAll(etc, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	write := func(name, body string) {
-		if err := os.WriteFile(filepath.Join(etc, name), []byte(body), 0o640); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("collectors.toml", "[vms]\nenabled = false\n[sensors]\nenabled = false\n[links]\nenabled = false\n[resources]\nenabled = false\n")
-	write("syslog.toml", fmt.Sprintf("loghosts = [%q]\nsocket = \"\"\n[loghost_options.%q]\n%s[[files]]\nglob = %q\n",
-		r.loghost, r.loghost, options, filepath.Join(r.logs, "*.log")))
+	r.configure(options)
 	t.Cleanup(func() {
 		r.stop(syscall.SIGKILL)
 		if t.Failed() {
@@ -201,6 +190,25 @@ func newLossRig(t *testing.T, opts rigOptions) *lossRig {
 		}
 	})
 	return r
+}
+
+// configure writes the daemon's configuration: no collector, the *.log
+// files of the rig's folder forwarded to its loghost with options (lines
+// of TOML), no socket.
+func (r *lossRig) configure(options string) {
+	r.t.Helper()
+	etc := filepath.Join(r.work, "etc")
+	if err := os.MkdirAll(etc, 0o750); err != nil {
+		r.t.Fatal(err)
+	}
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(etc, name), []byte(body), 0o640); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	write("collectors.toml", "[vms]\nenabled = false\n[sensors]\nenabled = false\n[links]\nenabled = false\n[resources]\nenabled = false\n")
+	write("syslog.toml", fmt.Sprintf("loghosts = [%q]\nsocket = \"\"\n[loghost_options.%q]\n%s[[files]]\nglob = %q\n",
+		r.loghost, r.loghost, options, filepath.Join(r.logs, "*.log")))
 }
 
 // start runs hostagentd and returns once it logged that it is ready.

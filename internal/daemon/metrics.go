@@ -12,6 +12,7 @@ import (
 	"hostagent/manage/api"
 	"hostagent/manage/apiserver"
 	"hostagent/manage/auth"
+	"hostagent/syslogd"
 )
 
 // The daemon's own metrics. Their names, labels and meanings are part of
@@ -31,6 +32,14 @@ var (
 		"Bytes of socket messages waiting in the loghost's spool.", []string{"loghost"}, nil)
 	syslogConnectedDesc = prometheus.NewDesc("hostagent_syslog_connected",
 		"1 when the loghost's connection is up.", []string{"loghost"}, nil)
+	syslogConfirmedDesc = prometheus.NewDesc("hostagent_syslog_messages_confirmed_total",
+		"Messages with evidence of delivery per loghost: acknowledged (RELP, Kafka, NATS JetStream) or read by the collector's process (TCP, TLS).", []string{"loghost"}, nil)
+	syslogUnconfirmedDesc = prometheus.NewDesc("hostagent_syslog_unconfirmed",
+		"Messages written or published and not yet confirmed (in flight) per loghost.", []string{"loghost"}, nil)
+	syslogFailedDesc = prometheus.NewDesc("hostagent_syslog_publish_failures_total",
+		"Log bus records whose publication failed, each published again, per loghost.", []string{"loghost"}, nil)
+	syslogAckLatencyDesc = prometheus.NewDesc("hostagent_syslog_ack_latency_seconds",
+		"Time from a log bus record's publication to its acknowledgement, per loghost (sum and count).", []string{"loghost"}, nil)
 	collectorRunsDesc = prometheus.NewDesc("hostagent_collector_runs_total",
 		"Polls (or, for vms, resyncs) per collector.", []string{"collector"}, nil)
 	collectorFailuresDesc = prometheus.NewDesc("hostagent_collector_failures_total",
@@ -99,6 +108,7 @@ func (daemonMetrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, desc := range []*prometheus.Desc{
 		snmpNotificationsDesc, snmpQueueDesc, snmpFilteredDesc,
 		syslogSentDesc, syslogDroppedDesc, syslogSpoolDesc, syslogConnectedDesc,
+		syslogConfirmedDesc, syslogUnconfirmedDesc, syslogFailedDesc, syslogAckLatencyDesc,
 		collectorRunsDesc, collectorFailuresDesc, collectorDurationDesc,
 		pollingUpDesc, pollingRestartsDesc, pollingSubagentDesc, pollingObjectsDesc,
 	} {
@@ -142,6 +152,16 @@ func (m daemonMetrics) Collect(ch chan<- prometheus.Metric) {
 			emit(syslogDroppedDesc, prometheus.CounterValue, float64(s.Dropped), s.Loghost)
 			emit(syslogSpoolDesc, prometheus.GaugeValue, float64(s.Queued), s.Loghost)
 			emit(syslogConnectedDesc, prometheus.GaugeValue, boolValue(s.Connected), s.Loghost)
+			emit(syslogConfirmedDesc, prometheus.CounterValue, float64(s.Confirmed), s.Loghost)
+			emit(syslogUnconfirmedDesc, prometheus.GaugeValue, float64(s.Unconfirmed), s.Loghost)
+			if syslogd.IsBus(s.Scheme) {
+				emit(syslogFailedDesc, prometheus.CounterValue, float64(s.Failed), s.Loghost)
+				metric, err := prometheus.NewConstSummary(syslogAckLatencyDesc, s.Confirmed, s.AckLatency.Seconds(), nil, s.Loghost)
+				if err != nil {
+					metric = prometheus.NewInvalidMetric(syslogAckLatencyDesc, err)
+				}
+				ch <- metric
+			}
 		}
 	}
 

@@ -97,6 +97,9 @@ func (d *Daemon) checkSyslogPaths(ctx context.Context, old, cfg, def syslogd.Con
 			trusted["ca_file"] = append(trusted["ca_file"], o.CAFile)
 			trusted["cert_file"] = append(trusted["cert_file"], o.CertFile)
 			trusted["key_file"] = append(trusted["key_file"], o.KeyFile)
+			trusted["password_file"] = append(trusted["password_file"], o.PasswordFile)
+			trusted["credentials_file"] = append(trusted["credentials_file"], o.CredentialsFile)
+			trusted["nkey_file"] = append(trusted["nkey_file"], o.NKeyFile)
 		}
 	}
 	var errs []error
@@ -118,7 +121,10 @@ func (d *Daemon) checkSyslogPaths(ctx context.Context, old, cfg, def syslogd.Con
 	slices.Sort(hosts) // one order for the message
 	for _, h := range hosts {
 		o := cfg.Options[h]
-		for _, kv := range [][2]string{{"ca_file", o.CAFile}, {"cert_file", o.CertFile}, {"key_file", o.KeyFile}} {
+		// A log bus's secrets are read from files as root, and sent to the
+		// bus: a path of the user's choosing would send any file anywhere.
+		for _, kv := range [][2]string{{"ca_file", o.CAFile}, {"cert_file", o.CertFile}, {"key_file", o.KeyFile},
+			{"password_file", o.PasswordFile}, {"credentials_file", o.CredentialsFile}, {"nkey_file", o.NKeyFile}} {
 			if kv[1] != "" && !slices.Contains(trusted[kv[0]], kv[1]) {
 				errs = append(errs, pathError(SyslogFile, fmt.Sprintf("loghost_options.%q.%s", h, kv[0]), kv[1], consoleOnly))
 			}

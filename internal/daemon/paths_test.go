@@ -175,6 +175,11 @@ func TestRestoreCannotNamePathsOverTLS(t *testing.T) {
 		{"follow_symlinks and a client key", "config/" + daemon.SyslogFile,
 			fmt.Sprintf("loghosts = [%q]\nfollow_symlinks = true\n[loghost_options.%q]\nkey_file = %q\n", loghost, loghost, shadow),
 			[]string{"follow_symlinks", "key_file", shadow, "console"}},
+		{"a log bus's password, credentials and NKey files", "config/" + daemon.SyslogFile,
+			fmt.Sprintf("loghosts = [\"kafka://127.0.0.1:1/t\", \"nats://127.0.0.1:1/s\"]\n"+
+				"[loghost_options.\"kafka://127.0.0.1:1/t\"]\nsasl = \"plain\"\nusername = \"u\"\npassword_file = %q\n"+
+				"[loghost_options.\"nats://127.0.0.1:1/s\"]\nnkey_file = %q\n", shadow, shadow),
+			[]string{"password_file", "nkey_file", shadow, "console"}},
 		{"libvirt socket and URI", "config/" + daemon.CollectorsFile,
 			fmt.Sprintf("[vms]\nenabled = false\nsocket = %q\nuri = \"test:///%s\"\n", filepath.Join(secrets, "sock"), shadow),
 			[]string{daemon.CollectorsFile, "vms.socket", filepath.Join(secrets, "sock"), "vms.uri", "console"}},

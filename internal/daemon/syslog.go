@@ -231,7 +231,7 @@ func (d *Daemon) syslogStateLocked() api.SyslogState {
 	for _, s := range d.syslog.Status() {
 		st.Loghosts = append(st.Loghosts, api.LoghostStatus{Loghost: s.Loghost, Connected: s.Connected,
 			Guarantee: s.Guarantee, Queued: s.Queued, Sent: s.Sent, Confirmed: s.Confirmed, Unconfirmed: s.Unconfirmed,
-			Dropped: s.Dropped, SendFailed: s.SendFailures, Lost: s.Lost, LastError: s.LastError})
+			Dropped: s.Dropped, SendFailed: s.SendFailures, Lost: s.Lost, Failed: s.Failed, AckLatency: s.AckLatency, LastError: s.LastError})
 	}
 	return st
 }

@@ -5,6 +5,8 @@
 package api
 
 import (
+	"time"
+
 	"hostagent/snmpagent/snmpconfig"
 	"hostagent/syslogd"
 )
@@ -147,7 +149,12 @@ type LoghostStatus struct {
 	Dropped     uint64 `json:"dropped"`     // socket messages the spool could not take (full, or the disk)
 	SendFailed  uint64 `json:"send_failed"` // UDP datagrams the local kernel refused
 	Lost        uint64 `json:"lost"`        // parts of log files deleted or truncated before they were read
-	LastError   string `json:"last_error,omitempty"`
+	// A log bus's: records whose publication failed and were published
+	// again, and the sum of publish-to-acknowledgement times of the
+	// confirmed ones (divide by Confirmed for the mean).
+	Failed     uint64        `json:"failed,omitempty"`
+	AckLatency time.Duration `json:"ack_latency_sum_ns,omitempty"`
+	LastError  string        `json:"last_error,omitempty"`
 }
 
 // SyslogPatch changes the loghosts; nil leaves them.

@@ -16,7 +16,10 @@
 //     window stalls it until the kernel's 200 ms cork limit, 2,400 lines/s
 //     at windowSize 128 with the default batch of 1024);
 //   - hostagent relp: a relp:// loghost (its window is 1024 too), to the
-//     same RELP sink.
+//     same RELP sink;
+//   - hostagent nats, hostagent kafka: a log bus loghost, into a real
+//     nats-server's JetStream stream and into franz-go's kfake cluster, read
+//     back by a consumer that counts as the sinks do (bus_bench_test.go).
 //
 // The RELP sink is a small RELP server in this test (serveRELP in
 // sink_test.go), the same for both senders: it acknowledges every
@@ -143,6 +146,8 @@ func forwardVsRsyslog(t testing.TB) {
 		{"hostagent tls", func() result { return r.hostagent("ssl", ca) }},
 		{"rsyslog relp", func() result { return r.rsyslog("relp") }},
 		{"hostagent relp", func() result { return r.hostagent("relp", nil) }},
+		{"hostagent nats", func() result { return r.hostagentBus("nats") }},
+		{"hostagent kafka", func() result { return r.hostagentBus("kafka") }},
 	}
 	// BENCH_ONLY, e.g. "hostagent relp,rsyslog relp", picks runs (to
 	// profile one, or to measure a sink; "backlog" is the memory check);
@@ -676,14 +681,14 @@ func maxRSS(pid int) (int64, error) {
 // runs did not both run is n/a.
 func report(t testing.TB, results []result) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-14s | %9s | %7s | %9s | %6s | %11s | %10s | %10s | %9s\n", "run", "lines", "seconds", "lines/s", "CPU s", "CPU µs/line", "max RSS MB", "sink CPU s", "bytes/msg")
-	fmt.Fprintf(&b, "%s\n", strings.Repeat("-", 14+9+7+9+6+11+10+10+9+8*3))
+	fmt.Fprintf(&b, "\n%-15s | %9s | %7s | %9s | %6s | %11s | %10s | %10s | %9s\n", "run", "lines", "seconds", "lines/s", "CPU s", "CPU µs/line", "max RSS MB", "sink CPU s", "bytes/msg")
+	fmt.Fprintf(&b, "%s\n", strings.Repeat("-", 15+9+7+9+6+11+10+10+9+8*3))
 	for _, r := range results {
 		perMsg := 0.0
 		if n := r.lines + r.duplicates; n > 0 {
 			perMsg = float64(r.msgBytes) / float64(n)
 		}
-		fmt.Fprintf(&b, "%-14s | %9d | %7.2f | %9.0f | %6.2f | %11.2f | %10.1f | %10.2f | %9.0f\n", r.name, r.lines, r.elapsed.Seconds(),
+		fmt.Fprintf(&b, "%-15s | %9d | %7.2f | %9.0f | %6.2f | %11.2f | %10.1f | %10.2f | %9.0f\n", r.name, r.lines, r.elapsed.Seconds(),
 			r.linesPerSec(), r.cpu, r.cpuPerLine(), float64(r.maxRSSBytes)/(1<<20), r.sinkCPU, perMsg)
 	}
 	byName := map[string]result{}
@@ -717,6 +722,11 @@ func report(t testing.TB, results []result) {
 	line("hostagent tls / rsyslog tcp, CPU per line:", tlsRun.cpuPerLine(), rsTCP.cpuPerLine(), "", nil)
 	line("hostagent relp / rsyslog relp, lines/s:", relp.linesPerSec(), rsRELP.linesPerSec(), "≥ 2.00×", func(v float64) bool { return v >= 2 })
 	line("hostagent relp / rsyslog relp, CPU per line:", relp.cpuPerLine(), rsRELP.cpuPerLine(), "", nil)
+	natsRun, kafkaRun := byName["hostagent nats"], byName["hostagent kafka"]
+	line("hostagent nats / hostagent tcp, lines/s:", natsRun.linesPerSec(), tcp.linesPerSec(), "≥ 0.50×", func(v float64) bool { return v >= 0.5 })
+	line("hostagent nats / hostagent tcp, CPU per line:", natsRun.cpuPerLine(), tcp.cpuPerLine(), "", nil)
+	line("hostagent kafka / hostagent tcp, lines/s:", kafkaRun.linesPerSec(), tcp.linesPerSec(), "≥ 0.50×", func(v float64) bool { return v >= 0.5 })
+	line("hostagent kafka / hostagent tcp, CPU per line:", kafkaRun.cpuPerLine(), tcp.cpuPerLine(), "", nil)
 	t.Log(b.String())
 	fmt.Print(b.String())
 }

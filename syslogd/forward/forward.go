@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -113,10 +114,13 @@ func settingsFor(h syslogd.Loghost, o syslogd.LoghostOptions) (output.Settings, 
 		}
 		s.RetryMax = time.Duration(o.RetryMax)
 	}
-	if (o.CAFile != "" || o.CertFile != "" || o.KeyFile != "" || o.Verify != nil) && h.Scheme != "ssl" {
-		errs = append(errs, fmt.Errorf("loghost_options %q: TLS options apply to ssl:// loghosts only", name))
+	bus := syslogd.IsBus(h.Scheme)
+	if (o.CAFile != "" || o.CertFile != "" || o.KeyFile != "" || o.Verify != nil) && h.Scheme != "ssl" && !bus {
+		errs = append(errs, fmt.Errorf("loghost_options %q: TLS options apply to ssl://, kafka://, kafkas:// and nats:// loghosts only", name))
 	}
-	for key, path := range map[string]string{"ca_file": o.CAFile, "cert_file": o.CertFile, "key_file": o.KeyFile} {
+	errs = append(errs, busOptions(h, o, &s)...)
+	for key, path := range map[string]string{"ca_file": o.CAFile, "cert_file": o.CertFile, "key_file": o.KeyFile,
+		"password_file": o.PasswordFile, "credentials_file": o.CredentialsFile, "nkey_file": o.NKeyFile} {
 		if path == "" {
 			continue
 		}
@@ -130,6 +134,86 @@ func settingsFor(h syslogd.Loghost, o syslogd.LoghostOptions) (output.Settings, 
 	s.CAFile, s.CertFile, s.KeyFile = o.CAFile, o.CertFile, o.KeyFile
 	s.InsecureSkipVerify = o.Verify != nil && !*o.Verify
 	return s, errors.Join(errs...)
+}
+
+// Allowed values of the log bus options.
+var (
+	saslMechanisms = []string{"plain", "scram-sha-256", "scram-sha-512"}
+	recordKeys     = []string{"hostname", "source", "none"}
+	compressions   = []string{"none", "gzip", "snappy", "lz4", "zstd"}
+)
+
+// busOptions checks the options of a log bus (and that other loghosts
+// have none) and applies them to s.
+func busOptions(h syslogd.Loghost, o syslogd.LoghostOptions, s *output.Settings) []error {
+	var errs []error
+	name := h.String()
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("loghost_options %q: "+format, append([]any{name}, args...)...))
+	}
+	kafka, nats := h.Scheme == "kafka" || h.Scheme == "kafkas", h.Scheme == "nats"
+	only := func(set bool, key, where string, ok bool) {
+		if set && !ok {
+			bad("%s applies to %s loghosts only", key, where)
+		}
+	}
+	only(o.TLS, "tls", "kafka:// and nats://", kafka || nats)
+	only(o.SASL != "", "sasl", "kafka:// and kafkas://", kafka)
+	only(o.Key != "", "key", "kafka:// and kafkas://", kafka)
+	only(o.Compression != "", "compression", "kafka:// and kafkas://", kafka)
+	only(o.Username != "" || o.PasswordFile != "", "username and password_file", "kafka://, kafkas:// and nats://", kafka || nats)
+	only(o.CredentialsFile != "" || o.NKeyFile != "", "credentials_file and nkey_file", "nats://", nats)
+	if !kafka && !nats {
+		return errs
+	}
+	if o.Framing != "" {
+		bad("framing %q: a log bus carries each message as one record, without framing", o.Framing)
+	}
+	if o.MaxMessage != 0 {
+		bad("max_message %d: a log bus carries each message whole (up to its own limit, 1 MiB by default)", o.MaxMessage)
+	}
+	if o.SASL != "" && !slices.Contains(saslMechanisms, strings.ToLower(o.SASL)) {
+		bad("sasl %q: must be one of %s", o.SASL, strings.Join(saslMechanisms, ", "))
+	}
+	if o.Key != "" && !slices.Contains(recordKeys, strings.ToLower(o.Key)) {
+		bad("key %q: must be one of %s", o.Key, strings.Join(recordKeys, ", "))
+	}
+	if o.Compression != "" && !slices.Contains(compressions, strings.ToLower(o.Compression)) {
+		bad("compression %q: must be one of %s", o.Compression, strings.Join(compressions, ", "))
+	}
+	if o.SASL != "" && (o.Username == "" || o.PasswordFile == "") {
+		bad("sasl %q needs username and password_file", o.SASL)
+	}
+	if o.Username != "" && o.PasswordFile == "" || o.Username == "" && o.PasswordFile != "" {
+		bad("username and password_file go together")
+	}
+	if kafka && o.Username != "" && o.SASL == "" {
+		bad("username %q: name the SASL mechanism too (sasl = %s)", o.Username, strings.Join(saslMechanisms, ", "))
+	}
+	if len(o.Username) > 256 || strings.ContainsAny(o.Username, "\x00\n\r") {
+		bad("username: at most 256 characters, on one line")
+	}
+	if n := boolCount(o.CredentialsFile != "", o.NKeyFile != "", o.Username != ""); n > 1 {
+		bad("credentials_file, nkey_file and username/password_file are three ways to log in: give one")
+	}
+	s.TLS = s.TLS || o.TLS
+	s.SASL, s.Username, s.PasswordFile = strings.ToLower(o.SASL), o.Username, o.PasswordFile
+	if o.Key != "" {
+		s.Key = strings.ToLower(o.Key)
+	}
+	s.Compression = strings.ToLower(o.Compression)
+	s.CredentialsFile, s.NKeyFile = o.CredentialsFile, o.NKeyFile
+	return errs
+}
+
+func boolCount(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // Config is the configuration the plan was made from.
@@ -222,6 +306,7 @@ func (f *Forwarder) Mark(message string) {
 // counters, and the pipeline's own.
 type Status struct {
 	output.Stats
+	Scheme  string // the loghost's: udp, tcp, ssl, relp, kafka, kafkas or nats
 	Queued  int64  // bytes of socket messages waiting in the spool
 	Dropped uint64 // socket messages the spool could not take
 	Lost    uint64 // parts of files gone before they were read (see tail.Loss)
@@ -231,7 +316,7 @@ type Status struct {
 func (f *Forwarder) Status() []Status {
 	var out []Status
 	for _, pl := range f.pipelines {
-		out = append(out, Status{Stats: pl.out.Stats(), Queued: pl.sp.Size(), Dropped: pl.dropped.Load(), Lost: pl.lost.Load()})
+		out = append(out, Status{Stats: pl.out.Stats(), Scheme: pl.host.Scheme, Queued: pl.sp.Size(), Dropped: pl.dropped.Load(), Lost: pl.lost.Load()})
 	}
 	return out
 }

@@ -32,7 +32,8 @@ const (
 )
 
 // sink is what a pipeline needs of its loghost's output (*output.Output
-// for UDP, TCP, TLS and RELP): batches handed over in order, and counted
+// for UDP, TCP, TLS and RELP, *kafka.Output and *jetstream.Output for the
+// log buses): batches handed over in order, and counted
 // delivered, in order, only on the output's evidence. See output.Output's
 // methods for what each must do.
 type sink interface {
@@ -44,8 +45,6 @@ type sink interface {
 	Close() error
 	Stats() output.Stats
 }
-
-var _ sink = (*output.Output)(nil)
 
 // pipeline forwards to one loghost: its own reading of the files (its own
 // positions), its own spool of socket messages, its own connection. A
@@ -114,7 +113,7 @@ type seqFile struct {
 
 func newPipeline(h syslogd.Loghost, s output.Settings, files *fileInputs, stateDir string, spoolMax int64, log *slog.Logger) (*pipeline, error) {
 	dir := filepath.Join(stateDir, "syslog", dirName(h))
-	out, err := output.New(h, s, log) // it names the loghost in its own log
+	out, err := newSink(h, s, log) // it names the loghost in its own log
 	if err != nil {
 		return nil, err
 	}
@@ -150,9 +149,19 @@ func newPipeline(h syslogd.Loghost, s output.Settings, files *fileInputs, stateD
 		saveWake: make(chan struct{}, 1)}, nil
 }
 
-// dirName makes a loghost a directory name: tcp://[::1]:1514 → tcp_[__1]_1514.
+// dirName makes a loghost a directory name: tcp://[::1]:1514 → tcp_[__1]_1514;
+// a log bus's adds its further servers and its topic or subject
+// (kafka://b1:9092,b2:9092/logs → kafka_b1_9092+b2_9092_logs), so that two
+// topics of one cluster keep their own positions.
 func dirName(h syslogd.Loghost) string {
-	return strings.NewReplacer(":", "_", "/", "_").Replace(h.Scheme + "_" + h.Addr())
+	name := h.Scheme + "_" + h.Addr()
+	if h.More != "" {
+		name += "+" + strings.ReplaceAll(h.More, ",", "+")
+	}
+	if h.Topic != "" {
+		name += "/" + h.Topic
+	}
+	return strings.NewReplacer(":", "_", "/", "_").Replace(name)
 }
 
 // nextSeq numbers a record of source.

@@ -10,12 +10,15 @@ package output
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +38,22 @@ type Settings struct {
 	// (the system's roots when empty) and the loghost's name.
 	CAFile, CertFile, KeyFile string
 	InsecureSkipVerify        bool
+
+	// A log bus (kafka://, kafkas://, nats://); see the sub-packages kafka
+	// and jetstream. TLS is always on for kafkas://.
+	TLS bool
+	// Kafka's SASL: "" (none), "plain", "scram-sha-256" or "scram-sha-512",
+	// with Username and the password read from PasswordFile.
+	SASL, Username, PasswordFile string
+	// Key is what a Kafka record's key holds: "hostname" (the default: a
+	// host's lines stay in order in one partition), "source" or "none".
+	Key string
+	// Compression of Kafka batches: "none" (the default), "gzip",
+	// "snappy", "lz4" or "zstd".
+	Compression string
+	// NATS: a credentials file (JWT and NKey seed, as nsc writes it) or an
+	// NKey seed file; at most one.
+	CredentialsFile, NKeyFile string
 }
 
 // DefaultSettings are ESXi's: RFC 5424 with octet counting on TCP and TLS,
@@ -48,6 +67,11 @@ func DefaultSettings(h syslogd.Loghost) Settings {
 		s.Format, s.Framing, s.MaxMessage = format.RFC3164, format.None, 2048
 	case "relp":
 		s.Framing = format.None
+	case "kafka", "kafkas", "nats":
+		// One record per message, whole: a log bus carries up to its own
+		// limit (1 MiB by default), far above a line's (max_line).
+		s.Framing, s.MaxMessage, s.Key = format.None, 0, "hostname"
+		s.TLS = h.Scheme == "kafkas"
 	}
 	return s
 }
@@ -62,6 +86,10 @@ func Guarantee(scheme string) string {
 		return "read by the collector's process (TCP acknowledgements and window)"
 	case "relp":
 		return "acknowledged by the collector (RELP)"
+	case "kafka", "kafkas":
+		return "acknowledged by every in-sync replica (Kafka acks=all, idempotent producer)"
+	case "nats":
+		return "stored by the JetStream stream (publish acknowledgement; Nats-Msg-Id deduplicates)"
 	}
 	return ""
 }
@@ -87,6 +115,12 @@ type Stats struct {
 	// refused by the collector's host (ICMP port unreachable).
 	SendFailures uint64 `json:"send_failures"`
 	LastError    string `json:"last_error,omitempty"`
+
+	// A log bus's: records whose publication failed (each is published
+	// again: nothing is dropped), and the time from a record's publication
+	// to its acknowledgement, summed over Confirmed records.
+	Failed     uint64        `json:"failed,omitempty"`
+	AckLatency time.Duration `json:"ack_latency_sum_ns,omitempty"`
 }
 
 // Output writes to one loghost. Deliver, Check and Close are called by one
@@ -136,29 +170,96 @@ func New(h syslogd.Loghost, s Settings, log *slog.Logger) (*Output, error) {
 	if _, ok := syslogd.DefaultPort(h.Scheme); !ok {
 		return nil, fmt.Errorf("loghost %s: scheme %q is not %s", h, h.Scheme, syslogd.SchemeList)
 	}
+	if syslogd.IsBus(h.Scheme) {
+		return nil, fmt.Errorf("loghost %s: a log bus has its own output (packages kafka and jetstream)", h)
+	}
 	o := &Output{host: h, settings: s, log: log.With("loghost", h.String()), idleFinish: idleFinishAfter}
 	if h.Scheme == "ssl" {
-		cfg := &tls.Config{ServerName: h.Host, MinVersion: tls.VersionTLS12, InsecureSkipVerify: s.InsecureSkipVerify}
-		if s.CAFile != "" {
-			pem, err := os.ReadFile(s.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("loghost %s: CA file: %w", h, err)
-			}
-			cfg.RootCAs = x509.NewCertPool()
-			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("loghost %s: CA file %s holds no PEM certificate", h, s.CAFile)
-			}
-		}
-		if s.CertFile != "" || s.KeyFile != "" {
-			cert, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile)
-			if err != nil {
-				return nil, fmt.Errorf("loghost %s: client certificate: %w", h, err)
-			}
-			cfg.Certificates = []tls.Certificate{cert}
+		cfg, err := TLSConfig(h, s)
+		if err != nil {
+			return nil, err
 		}
 		o.tls = cfg
 	}
 	return o, nil
+}
+
+// TLSConfig is the client configuration for a loghost's TLS: the server's
+// certificate verified against CAFile (the system's roots when empty) and
+// the loghost's name (each server's own, for a log bus: ServerName is left
+// to the dialer then), a client certificate when one is set.
+func TLSConfig(h syslogd.Loghost, s Settings) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: s.InsecureSkipVerify}
+	if !syslogd.IsBus(h.Scheme) {
+		cfg.ServerName = h.Host
+	}
+	if s.CAFile != "" {
+		pem, err := os.ReadFile(s.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("loghost %s: CA file: %w", h, err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("loghost %s: CA file %s holds no PEM certificate", h, s.CAFile)
+		}
+	}
+	if s.CertFile != "" || s.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("loghost %s: client certificate: %w", h, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// RecordID is a record's stable identity: the same for the same line
+// whenever it is sent again, after a failure or a restart, and different
+// for any other record. It names the source (host name, source, file
+// generation) by a hash, so that it stays short (NATS's Nats-Msg-Id, a
+// Kafka header), then the record's number and part: 32 hex digits,
+// "-SEQ", and "-PART" for a piece of a split message.
+func RecordID(r *syslogd.Record) string {
+	var ids RecordIDs
+	return ids.ID(r)
+}
+
+// RecordIDs makes RecordIDs for records that come in runs from one source
+// (a batch's lines of one file), hashing each source once per run: the
+// hash was a tenth of a log bus output's time per record. Not for
+// concurrent use.
+type RecordIDs struct {
+	hostname, source, sourceID string
+	prefix                     []byte // the source's hash in hex, and '-'
+}
+
+// ID is RecordID(r).
+func (c *RecordIDs) ID(r *syslogd.Record) string {
+	if c.prefix == nil || r.Hostname != c.hostname || r.Source != c.source || r.SourceID != c.sourceID {
+		h := sha256.New()
+		for _, s := range []string{r.Hostname, r.Source, r.SourceID} {
+			h.Write([]byte(s))
+			h.Write([]byte{0})
+		}
+		var sum [sha256.Size]byte
+		c.prefix = append(hex.AppendEncode(c.prefix[:0], h.Sum(sum[:0])[:16]), '-')
+		c.hostname, c.source, c.sourceID = r.Hostname, r.Source, r.SourceID
+	}
+	b := make([]byte, 0, len(c.prefix)+24)
+	b = append(b, c.prefix...)
+	b = strconv.AppendUint(b, r.Seq, 10)
+	if r.Part > 0 {
+		b = append(b, '-')
+		b = strconv.AppendInt(b, int64(r.Part), 10)
+	}
+	return string(b)
+}
+
+// Message is r formatted whole for a log bus, in a buffer sized for it at
+// once: growing it from nothing copied each message several times.
+func Message(r *syslogd.Record, f format.Format) []byte {
+	n := len(r.Message) + len(r.Hostname) + len(r.AppName) + len(r.ProcID) + len(r.MsgID) + maxFixedHeader + format.SDLen(r)
+	return format.Append(make([]byte, 0, n), r, f, format.None, 0)
 }
 
 // Deliver sends batch and returns its id once every message is written to

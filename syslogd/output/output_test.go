@@ -3,6 +3,7 @@ package output
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -522,5 +523,35 @@ func TestIdleCloseWithAStalledCollector(t *testing.T) {
 	o.Check()
 	if st := o.Stats(); st.Reconnects != 0 || accepted() != 1 {
 		t.Errorf("stats %+v right after the failed close: want no new connection yet (back-off)", st)
+	}
+}
+
+// TestRecordIDs: the identity is stable (the same record, the same ID,
+// cached or not), and differs with each part of the source and number.
+func TestRecordIDs(t *testing.T) {
+	base := syslogd.Record{Hostname: "esx01", Source: "/var/log/a.log", SourceID: "1:2:abc", Seq: 7}
+	var ids RecordIDs
+	seen := map[string]string{}
+	for _, r := range []syslogd.Record{
+		base,
+		{Hostname: "esx02", Source: base.Source, SourceID: base.SourceID, Seq: 7},
+		{Hostname: base.Hostname, Source: "/var/log/b.log", SourceID: base.SourceID, Seq: 7},
+		{Hostname: base.Hostname, Source: base.Source, SourceID: "1:3:abc", Seq: 7},
+		{Hostname: base.Hostname, Source: base.Source, SourceID: base.SourceID, Seq: 8},
+		{Hostname: base.Hostname, Source: base.Source, SourceID: base.SourceID, Seq: 7, Part: 2},
+		// Fields run together must not collide: the separator keeps them apart.
+		{Hostname: "esx01/var", Source: "/log/a.log", SourceID: base.SourceID, Seq: 7},
+	} {
+		id := ids.ID(&r)
+		if again := RecordID(&r); again != id {
+			t.Errorf("%+v: cached %s, uncached %s", r, id, again)
+		}
+		if prev, ok := seen[id]; ok {
+			t.Errorf("%+v and %s share the ID %s", r, prev, id)
+		}
+		seen[id] = fmt.Sprintf("%+v", r)
+	}
+	if id := ids.ID(&base); id != RecordID(&base) || !strings.HasSuffix(id, "-7") || len(id) != 32+2 {
+		t.Errorf("ID %q: want 32 hex digits, '-', the number", id)
 	}
 }

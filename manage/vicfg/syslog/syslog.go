@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -39,6 +40,11 @@ var Command = &vicfg.Command{
 		"or relp://host[:port] (IPv6 in brackets): the port defaults to 514, to 1514\n" +
 		"for ssl and to 2514 for relp. Use relp where nothing may be lost: only RELP\n" +
 		"has the collector acknowledge each message; UDP confirms nothing.\n" +
+		"A log bus is written kafka://broker[:port][,broker...]/TOPIC (kafkas:// for\n" +
+		"TLS; port 9092, 9093) or nats://server[:port][,server...]/SUBJECT (port 4222,\n" +
+		"a JetStream stream must take the subject): each record counts as delivered\n" +
+		"on the bus's acknowledgement. Their options (TLS, SASL, key, credentials) are\n" +
+		"set in syslog.toml's loghost_options.\n" +
 		"The changes of one invocation, --reset included (it comes first), are\n" +
 		"applied together or not at all; then --reload runs, then --mark, then --show.\n",
 	Flags: newFlags,
@@ -82,7 +88,7 @@ func (o *options) Prepare(_ context.Context, env *vicfg.Env) error {
 	// vicfg.List keeps an empty item for the daemon to refuse; the daemon
 	// does, but names it by its place in the stored list: refused here,
 	// before connecting, naming it in the user's own value.
-	if i := slices.Index(vicfg.List(o.loghosts), ""); loghost && i >= 0 {
+	if i := slices.Index(loghostList(o.loghosts), ""); loghost && i >= 0 {
 		return vicfg.UsageError(fmt.Errorf("--loghost %q: loghost %d is empty; separate the loghosts with single commas", o.loghosts, i+1))
 	}
 	return nil
@@ -167,7 +173,7 @@ func (o *options) patch(ctx context.Context, env *vicfg.Env) (p api.SyslogPatch,
 		p.Loghosts = &l
 		msgs = append(msgs, fmt.Sprintf("Setting syslog port to %d (%s)...", o.setport, h))
 	case env.Changed("loghost"):
-		l := vicfg.List(o.loghosts)
+		l := loghostList(o.loghosts)
 		p.Loghosts = &l
 		if len(l) == 0 {
 			msgs = append(msgs, "Clearing loghost(s)...")
@@ -176,6 +182,16 @@ func (o *options) patch(ctx context.Context, env *vicfg.Env) (p api.SyslogPatch,
 		}
 	}
 	return p, msgs, nil
+}
+
+// loghostList is vicfg.List for loghosts: a log bus's further servers
+// (kafka://b1:9092,b2:9092/logs) stay with it, as the daemon reads them.
+func loghostList(s string) []string {
+	l := vicfg.List(s)
+	if len(l) == 0 {
+		return l
+	}
+	return syslogd.SplitLoghosts(strings.Join(l, ","))
 }
 
 // withPort returns loghosts with the port of its single udp loghost
@@ -252,6 +268,12 @@ func show(w io.Writer, st api.SyslogState) {
 			l.Queued, l.Sent, l.Confirmed, l.Unconfirmed, l.Dropped)
 		if l.SendFailed > 0 {
 			fmt.Fprintf(tw, "  send failed %d", l.SendFailed)
+		}
+		if l.Failed > 0 {
+			fmt.Fprintf(tw, "  failed %d (published again)", l.Failed)
+		}
+		if l.Confirmed > 0 && l.AckLatency > 0 {
+			fmt.Fprintf(tw, "  mean ack latency %s", (l.AckLatency / time.Duration(l.Confirmed)).Round(10*time.Microsecond))
 		}
 		if l.Lost > 0 {
 			fmt.Fprintf(tw, "  file parts lost %d", l.Lost)

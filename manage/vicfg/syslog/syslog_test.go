@@ -215,6 +215,13 @@ func TestRun(t *testing.T) {
 			updates: 1, want: func(c *syslogd.Config) { c.Loghosts = []string{"tcp://a"} },
 		},
 		{
+			name: "log buses keep their servers", args: []string{"--loghost", "kafka://b1:9092, b2:9092/esx.logs,nats://n1,n2:4223/logs.esx,tcp://a"},
+			stdout:  "Setting loghost(s) to kafka://b1:9092,b2:9092/esx.logs,nats://n1,n2:4223/logs.esx,tcp://a...\nComplete.\n",
+			updates: 1, want: func(c *syslogd.Config) {
+				c.Loghosts = []string{"kafka://b1:9092,b2:9092/esx.logs", "nats://n1,n2:4223/logs.esx", "tcp://a"}
+			},
+		},
+		{
 			name: "loghost empty clears", before: populated, args: []string{"--loghost", ""},
 			stdout:  "Clearing loghost(s)...\nComplete.\n",
 			updates: 1, want: func(c *syslogd.Config) { c.Loghosts = []string{} },
@@ -323,7 +330,17 @@ func TestRun(t *testing.T) {
 		{
 			name: "bad scheme", before: populated, args: []string{"--loghost", "http://x"}, code: 1, updates: 1,
 			stdout: "Setting loghost(s) to http://x...\n",
-			stderr: []string{`vicfg-syslog: loghost "http://x": scheme "http" is not udp, tcp, ssl or relp`},
+			stderr: []string{`vicfg-syslog: loghost "http://x": scheme "http" is not udp, tcp, ssl, relp, kafka, kafkas or nats`},
+		},
+		{
+			name: "kafka without a topic", args: []string{"--loghost", "kafka://b1:9092,b2:9092"}, code: 1, updates: 1,
+			stdout: "Setting loghost(s) to kafka://b1:9092,b2:9092...\n",
+			stderr: []string{`vicfg-syslog: loghost "kafka://b1:9092,b2:9092": no topic; write kafka://broker[:port][,broker[:port]...]/TOPIC`},
+		},
+		{
+			name: "nats wildcard subject", args: []string{"--loghost", "nats://n1/logs.>"}, code: 1, updates: 1,
+			stdout: "Setting loghost(s) to nats://n1/logs.>...\n",
+			stderr: []string{`vicfg-syslog: loghost "nats://n1/logs.>": subject "logs.>": NATS takes tokens`},
 		},
 		{
 			name: "port 0", args: []string{"--loghost", "tcp://h:0"}, code: 1, updates: 1,
