@@ -176,6 +176,11 @@ func checkSubject(t string) error {
 	if !ok {
 		return fmt.Errorf("subject %q: NATS takes tokens of printable characters separated by '.', none empty, without wildcards ('*', '>'), at most 255 in all", t)
 	}
+	// $JS, $SYS, $KV... are the server's own APIs, _INBOX a client's
+	// replies: log lines published there would be requests or answers.
+	if first, _, _ := strings.Cut(t, "."); strings.HasPrefix(first, "$") || first == "_INBOX" {
+		return fmt.Errorf("subject %q: subjects beginning with $ or _INBOX are NATS's own (its APIs, its replies); choose another", t)
+	}
 	return nil
 }
 
@@ -206,9 +211,20 @@ func ParseLoghosts(s string) ([]Loghost, error) {
 	var out []Loghost
 	var errs []error
 	seen := map[string]bool{}
-	for _, item := range SplitLoghosts(s) {
+	items := SplitLoghosts(s)
+	for i, item := range items {
 		if strings.TrimSpace(item) == "" {
 			continue
+		}
+		// kafka://b1/logs,b2 would make b2 a UDP loghost: most likely a
+		// broker written after the topic.
+		if i > 0 && !strings.Contains(item, "://") {
+			prev := strings.TrimSpace(items[i-1])
+			if scheme, _, ok := strings.Cut(prev, "://"); ok && IsBus(strings.ToLower(scheme)) {
+				errs = append(errs, fmt.Errorf("loghost %q follows %q without a scheme: the servers of a log bus go before its topic (%s://a,b/TOPIC); write udp://%s for a UDP loghost",
+					item, prev, strings.ToLower(scheme), strings.TrimSpace(item)))
+				continue
+			}
 		}
 		h, err := ParseLoghost(item)
 		if err != nil {

@@ -103,6 +103,8 @@ func TestParseBusLoghost(t *testing.T) {
 		"nats://n1,n1:4222/logs":                 "listed twice",
 		"kafka://b1,bad_host/logs":               `host "bad_host"`,
 		"kafka://,b1/logs":                       "host is empty",
+		"nats://n1/$JS.API.STREAM.DELETE.LOGS":   "NATS's own",
+		"nats://n1/_INBOX.x":                     "NATS's own",
 	} {
 		_, err := ParseLoghost(in)
 		if err == nil || !strings.Contains(err.Error(), says) || !strings.Contains(err.Error(), fmt.Sprintf("%q", in)) {
@@ -116,6 +118,12 @@ func TestSplitLoghostsKeepsBusServers(t *testing.T) {
 	want := []string{"tcp://a:514", "kafka://b1:9092,b2:9092,b3/logs", "nats://n1,n2/s", "udp://c", "d"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("SplitLoghosts = %q, want %q", got, want)
+	}
+	if _, err := ParseLoghosts("kafka://b1/logs,b2"); err == nil || !strings.Contains(err.Error(), `loghost "b2" follows "kafka://b1/logs" without a scheme`) {
+		t.Errorf("a broker after the topic: %v", err)
+	}
+	if hs, err := ParseLoghosts("tcp://a,b"); err != nil || len(hs) != 2 || hs[1].Scheme != "udp" {
+		t.Errorf("a bare host after another loghost is UDP, as on ESXi: %v %v", hs, err)
 	}
 	hs, err := ParseLoghosts("kafka://b1,b2/logs,kafka://b1,b2/other,kafka://b1:9092,b2:9092/logs")
 	if err == nil || !strings.Contains(err.Error(), "listed twice") || len(hs) != 3 {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"hostagent/internal/logwatch"
 	"hostagent/internal/trapwatch"
 	"hostagent/syslogd"
+	"hostagent/syslogd/output/jetstream"
 )
 
 func main() {
@@ -97,7 +97,7 @@ func main() {
 	if demoStream != "" {
 		// As the demo collector, it logs to stderr only: through the
 		// forwarder each record shown would be published again.
-		w, err := logwatch.StartStream("nats://"+strings.Join(stream.Servers(), ",nats://"), stream.Topic,
+		w, err := logwatch.StartStream(jetstream.URLs(stream), stream.Topic,
 			log.With("subsystem", "demo-stream"))
 		if err != nil {
 			log.Error("cannot start", "err", err)

@@ -97,9 +97,6 @@ func (d *Daemon) checkSyslogPaths(ctx context.Context, old, cfg, def syslogd.Con
 			trusted["ca_file"] = append(trusted["ca_file"], o.CAFile)
 			trusted["cert_file"] = append(trusted["cert_file"], o.CertFile)
 			trusted["key_file"] = append(trusted["key_file"], o.KeyFile)
-			trusted["password_file"] = append(trusted["password_file"], o.PasswordFile)
-			trusted["credentials_file"] = append(trusted["credentials_file"], o.CredentialsFile)
-			trusted["nkey_file"] = append(trusted["nkey_file"], o.NKeyFile)
 		}
 	}
 	var errs []error
@@ -121,12 +118,23 @@ func (d *Daemon) checkSyslogPaths(ctx context.Context, old, cfg, def syslogd.Con
 	slices.Sort(hosts) // one order for the message
 	for _, h := range hosts {
 		o := cfg.Options[h]
-		// A log bus's secrets are read from files as root, and sent to the
-		// bus: a path of the user's choosing would send any file anywhere.
-		for _, kv := range [][2]string{{"ca_file", o.CAFile}, {"cert_file", o.CertFile}, {"key_file", o.KeyFile},
-			{"password_file", o.PasswordFile}, {"credentials_file", o.CredentialsFile}, {"nkey_file", o.NKeyFile}} {
+		for _, kv := range [][2]string{{"ca_file", o.CAFile}, {"cert_file", o.CertFile}, {"key_file", o.KeyFile}} {
 			if kv[1] != "" && !slices.Contains(trusted[kv[0]], kv[1]) {
 				errs = append(errs, pathError(SyslogFile, fmt.Sprintf("loghost_options.%q.%s", h, kv[0]), kv[1], consoleOnly))
+			}
+		}
+		// A log bus's secrets are read from files as root and sent to the
+		// bus: a file of the user's choosing would go anywhere, and so
+		// would a secret in force moved to another loghost, or left with
+		// its loghost but with the verification of the server changed.
+		// Over the network one stays only with its loghost, every option
+		// unchanged.
+		if !busSecretKept(old, h, o) {
+			for _, kv := range [][2]string{{"password_file", o.PasswordFile}, {"credentials_file", o.CredentialsFile}, {"nkey_file", o.NKeyFile}} {
+				if kv[1] != "" {
+					errs = append(errs, pathError(SyslogFile, fmt.Sprintf("loghost_options.%q.%s", h, kv[0]), kv[1],
+						"a log bus's secret goes to the bus: it may stay with the loghost and options it is in force with; "+consoleOnly))
+				}
 			}
 		}
 	}
@@ -136,6 +144,24 @@ func (d *Daemon) checkSyslogPaths(ctx context.Context, old, cfg, def syslogd.Con
 		errs = append(errs, pathError(SyslogFile, "follow_symlinks", "true", "lets links in the log roots lead to any file; "+consoleOnly))
 	}
 	return errors.Join(errs...)
+}
+
+// busSecretKept says whether the options o of loghost key name no secret
+// file, or are exactly those in force (old) for the same loghost.
+func busSecretKept(old syslogd.Config, key string, o syslogd.LoghostOptions) bool {
+	if o.PasswordFile == "" && o.CredentialsFile == "" && o.NKeyFile == "" {
+		return true
+	}
+	h, err := syslogd.ParseLoghost(key)
+	if err != nil {
+		return false
+	}
+	for oldKey, oldOpts := range old.Options {
+		if k, err := syslogd.ParseLoghost(oldKey); err == nil && k == h && reflect.DeepEqual(oldOpts, o) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkSNMPPaths refuses, over the network, MIB directories neither in

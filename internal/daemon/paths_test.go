@@ -351,3 +351,64 @@ func TestAuditLogSymlinkRefused(t *testing.T) {
 func slogTo(w *peertest.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// TestBusSecretStaysWithItsLoghost: a NATS loghost logs in with a password
+// read from a file the console named. Over HTTPS a user allowed to restore
+// may restore it as it is, but neither move that password_file to a loghost
+// of his own nor keep it with its loghost and turn verification off: each
+// is refused naming the setting, and his server never hears the password.
+func TestBusSecretStaysWithItsLoghost(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(t.TempDir(), "nats-password")
+	writeFile(t, secret, "TOP-SECRET-PASSWORD\n")
+	heard := startSink(t) // the attacker's server: whatever a client sends it
+	loghost := "nats://127.0.0.1:1/logs"
+	body := func(loghost, extra string) string {
+		return fmt.Sprintf("loghosts = [%q]\nsocket = \"\"\n[loghost_options.%q]\nusername = \"hostagent\"\npassword_file = %q\n%s",
+			loghost, loghost, secret, extra)
+	}
+	writeFile(t, filepath.Join(dir, "etc", daemon.SyslogFile), body(loghost, ""))
+	_, login, consoleDo := remoteSetup(t, dir, nil)
+	mustConsole(t, consoleDo, "POST", api.PathRoles, api.Role{Name: "BackupOperator", Privileges: []string{"Host.Config.Backup", "System.Read"}})
+	mustConsole(t, consoleDo, "POST", api.PathUsers, api.NewUser{Name: "mallory", Password: "mallory-passw0rd", Role: "BackupOperator"})
+	c := login("mallory", "mallory-passw0rd")
+	code, raw, _ := c.do("GET", api.PathBackup, nil)
+	if code != http.StatusOK {
+		t.Fatalf("download: %d %s", code, raw)
+	}
+	var backup map[string]any
+	if err := json.Unmarshal([]byte(raw), &backup); err != nil {
+		t.Fatal(err)
+	}
+	with := func(text string) map[string]any {
+		files := map[string]any{}
+		for k, v := range backup["files"].(map[string]any) {
+			files[k] = v
+		}
+		files["config/"+daemon.SyslogFile] = text
+		b := map[string]any{}
+		for k, v := range backup {
+			b[k] = v
+		}
+		b["files"] = files
+		return b
+	}
+	attacker := "nats://" + heard.ln.Addr().String() + "/x"
+	for name, text := range map[string]string{
+		"moved to another loghost":      body(attacker, ""),
+		"kept, verification turned off": body(loghost, "tls = true\nverify = false\n"),
+		"kept, beside another loghost":  strings.Replace(body(loghost, ""), fmt.Sprintf("loghosts = [%q]", loghost), fmt.Sprintf("loghosts = [%q, %q]", loghost, attacker), 1) + fmt.Sprintf("[loghost_options.%q]\nusername = \"x\"\npassword_file = %q\n", attacker, secret),
+	} {
+		code, out, _ := c.do("PUT", api.PathBackup, with(text))
+		if code != http.StatusForbidden || !strings.Contains(out, "password_file") || !strings.Contains(out, secret) {
+			t.Errorf("%s: restore answered %d %s, want 403 naming password_file and the file", name, code, out)
+		}
+	}
+	// The backup as downloaded restores: the secret stays where it was.
+	if code, out, _ := c.do("PUT", api.PathBackup, backup); code != http.StatusOK {
+		t.Errorf("restoring the downloaded backup: %d %s", code, out)
+	}
+	if strings.Contains(heard.String(), "TOP-SECRET") {
+		t.Errorf("the password reached the attacker's server: %q", heard.String())
+	}
+}

@@ -90,7 +90,7 @@ func waitLogged(t *testing.T, l *logged, msg string, want map[string]string) {
 func publish(t *testing.T, srv *peertest.NatsServer, subject string, r syslogd.Record) {
 	t.Helper()
 	h := nats.Header{}
-	h.Set(jetstream.MsgIDHeader, output.RecordID(&r))
+	h.Set(jetstream.MsgIDHeader, output.RecordID("demo\x00"+subject, &r))
 	h.Set("hostname", r.Hostname)
 	h.Set("source", r.Source)
 	h.Set("sequenceId", strconv.FormatUint(r.Seq, 10))

@@ -5,6 +5,8 @@ package forward
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"hostagent/internal/configstore"
 	"hostagent/syslogd"
 	"hostagent/syslogd/format"
 	"hostagent/syslogd/output"
@@ -124,8 +127,14 @@ func settingsFor(h syslogd.Loghost, o syslogd.LoghostOptions) (output.Settings, 
 		if path == "" {
 			continue
 		}
-		if _, err := os.Stat(path); err != nil {
+		fi, err := os.Stat(path)
+		switch {
+		case err != nil:
 			errs = append(errs, fmt.Errorf("loghost_options %q: %s %q: %v", name, key, path, err))
+		case strings.HasSuffix(key, "_file") && !fi.Mode().IsRegular():
+			errs = append(errs, fmt.Errorf("loghost_options %q: %s %q: not a regular file (%s)", name, key, path, fi.Mode().Type()))
+		case secretFiles[key] && fi.Size() > maxSecretFile:
+			errs = append(errs, fmt.Errorf("loghost_options %q: %s %q: %d bytes, more than a secret's %d", name, key, path, fi.Size(), maxSecretFile))
 		}
 	}
 	if (o.CertFile == "") != (o.KeyFile == "") {
@@ -135,6 +144,13 @@ func settingsFor(h syslogd.Loghost, o syslogd.LoghostOptions) (output.Settings, 
 	s.InsecureSkipVerify = o.Verify != nil && !*o.Verify
 	return s, errors.Join(errs...)
 }
+
+// The options naming a file whose content is a secret sent to a log bus,
+// and their bound: a password, a credentials file (a JWT and a seed) or
+// an NKey seed is far smaller.
+var secretFiles = map[string]bool{"password_file": true, "credentials_file": true, "nkey_file": true}
+
+const maxSecretFile = 64 << 10
 
 // Allowed values of the log bus options.
 var (
@@ -236,8 +252,20 @@ type Forwarder struct {
 // Start opens every loghost's spool and positions and starts the pipelines.
 func Start(p *Plan, stateDir string, log *slog.Logger) (*Forwarder, error) {
 	f := &Forwarder{plan: p, stateDir: stateDir, log: log.With("subsystem", "syslog")}
+	instance := ""
+	for _, h := range p.hosts {
+		if syslogd.IsBus(h.Scheme) {
+			var err error
+			if instance, err = instanceID(stateDir); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
 	for i, h := range p.hosts {
-		pl, err := newPipeline(h, p.settings[i], p.files, stateDir, p.cfg.SpoolMax, f.log)
+		s := p.settings[i]
+		s.Instance = instance
+		pl, err := newPipeline(h, s, p.files, stateDir, p.cfg.SpoolMax, f.log)
 		if err != nil {
 			f.closePipelines()
 			return nil, fmt.Errorf("loghost %s: %w", h, err)
@@ -274,6 +302,45 @@ func (f *Forwarder) Stop() {
 	f.cancel()
 	f.wg.Wait()
 	f.closePipelines()
+}
+
+// instanceFile keeps this installation's identity on the log buses.
+type instanceFile struct {
+	ID string `toml:"id"`
+}
+
+// instanceID is this installation's identity on the log buses, part of
+// every record's (output.Scope): made at random the first time a log bus
+// is a loghost, and kept in the state directory, so that records sent
+// again after a restart carry the same identities, while two hosts of the
+// same name, or one whose state was wiped, never take each other's for
+// duplicates. A file that cannot be read stops the start rather than
+// change the identities.
+func instanceID(stateDir string) (string, error) {
+	path := filepath.Join(stateDir, "syslog", "instance.toml")
+	var f instanceFile
+	found, err := configstore.Load(path, &f)
+	if err != nil {
+		return "", fmt.Errorf("the installation's identity on the log buses: %w; remove the file to make a new one (records sent again after that are stored twice)", err)
+	}
+	if found {
+		if b, err := hex.DecodeString(f.ID); err != nil || len(b) != 16 {
+			return "", fmt.Errorf("%s: id %q: want 32 hex digits; remove the file to make a new one", path, f.ID)
+		}
+		return f.ID, nil
+	}
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	f.ID = hex.EncodeToString(b[:])
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return "", err
+	}
+	if err := configstore.Save(path, f, 0o640, "This installation's identity in the records it publishes to log buses (part of each one's\nNats-Msg-Id and id header): keep it, so that a record sent again is known as the same."); err != nil {
+		return "", err
+	}
+	return f.ID, nil
 }
 
 func (f *Forwarder) closePipelines() {

@@ -2,6 +2,7 @@ package forward
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -149,19 +150,24 @@ func newPipeline(h syslogd.Loghost, s output.Settings, files *fileInputs, stateD
 		saveWake: make(chan struct{}, 1)}, nil
 }
 
-// dirName makes a loghost a directory name: tcp://[::1]:1514 → tcp_[__1]_1514;
-// a log bus's adds its further servers and its topic or subject
-// (kafka://b1:9092,b2:9092/logs → kafka_b1_9092+b2_9092_logs), so that two
-// topics of one cluster keep their own positions.
+// dirName makes a loghost a directory name: tcp://[::1]:1514 → tcp_[__1]_1514.
+// A log bus's is readable and cannot collide nor grow past a file name's
+// limit: its first server and the start of its topic or subject, with
+// other characters as '_', then a hash of the whole loghost
+// (kafka://b1:9092,b2:9092/logs → kafka_b1_9092_logs_1f0c…), so that two
+// topics of one cluster, or nats://h/a:b and nats://h/a_b, keep their own.
 func dirName(h syslogd.Loghost) string {
-	name := h.Scheme + "_" + h.Addr()
-	if h.More != "" {
-		name += "+" + strings.ReplaceAll(h.More, ",", "+")
+	if !syslogd.IsBus(h.Scheme) {
+		return strings.NewReplacer(":", "_", "/", "_").Replace(h.Scheme + "_" + h.Addr())
 	}
-	if h.Topic != "" {
-		name += "/" + h.Topic
+	readable := []byte(h.Scheme + "_" + h.Addr() + "_" + h.Topic)
+	for i, c := range readable {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '[' || c == ']') {
+			readable[i] = '_'
+		}
 	}
-	return strings.NewReplacer(":", "_", "/", "_").Replace(name)
+	sum := sha256.Sum256([]byte(h.String()))
+	return fmt.Sprintf("%.96s_%x", readable, sum[:8])
 }
 
 // nextSeq numbers a record of source.

@@ -1,6 +1,8 @@
 package forward_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +43,8 @@ func TestPrepareRefusesBadOptions(t *testing.T) {
 		{"nats://n/logs", syslogd.LoghostOptions{Username: "u"}, `username and password_file go together`},
 		{"nats://n/logs", syslogd.LoghostOptions{NKeyFile: "/nonexistent/seed"}, `nkey_file "/nonexistent/seed": stat /nonexistent/seed: no such file`},
 		{"tcp://a:1514", syslogd.LoghostOptions{TLS: true}, `tls applies to kafka:// and nats:// loghosts only`},
+		{"nats://n/logs", syslogd.LoghostOptions{NKeyFile: "/dev/null"}, `nkey_file "/dev/null": not a regular file (Dc---------)`},
+		{"nats://n/logs", syslogd.LoghostOptions{CredentialsFile: "/etc"}, `credentials_file "/etc": not a regular file (d---------)`},
 		{"relp://a:2514", syslogd.LoghostOptions{Username: "u", PasswordFile: "/etc/hostname"}, `username and password_file applies to kafka://, kafkas:// and nats:// loghosts only`},
 	} {
 		cfg := syslogd.DefaultConfig()
@@ -60,6 +64,15 @@ func TestPrepareRefusesBadOptions(t *testing.T) {
 	cfg.Options = map[string]syslogd.LoghostOptions{"relp://a:2514": {Format: "rfc5424", MaxMessage: 65535}}
 	if _, err := forward.Prepare(cfg); err != nil {
 		t.Errorf("relp://a with valid options: %v", err)
+	}
+	big := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(big, make([]byte, 64<<10+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Loghosts = []string{"nats://n1/logs"}
+	cfg.Options = map[string]syslogd.LoghostOptions{"nats://n1/logs": {Username: "u", PasswordFile: big}}
+	if _, err := forward.Prepare(cfg); err == nil || !strings.Contains(err.Error(), "65537 bytes, more than a secret's 65536") {
+		t.Errorf("a password file of 64 KiB + 1: %v", err)
 	}
 	cfg.Loghosts = []string{"kafkas://b1,b2/logs", "nats://n1/logs.esx"}
 	cfg.Options = map[string]syslogd.LoghostOptions{

@@ -54,6 +54,9 @@ type Settings struct {
 	// NATS: a credentials file (JWT and NKey seed, as nsc writes it) or an
 	// NKey seed file; at most one.
 	CredentialsFile, NKeyFile string
+	// Instance names this agent's installation (random, kept in its state
+	// directory): part of every record's identity on a log bus (Scope).
+	Instance string
 }
 
 // DefaultSettings are ESXi's: RFC 5424 with octet counting on TCP and TLS,
@@ -219,25 +222,38 @@ func TLSConfig(h syslogd.Loghost, s Settings) (*tls.Config, error) {
 // generation) by a hash, so that it stays short (NATS's Nats-Msg-Id, a
 // Kafka header), then the record's number and part: 32 hex digits,
 // "-SEQ", and "-PART" for a piece of a split message.
-func RecordID(r *syslogd.Record) string {
-	var ids RecordIDs
+//
+// The scope (see NewRecordIDs) goes into the hash too, so that two
+// loghosts publishing into one stream, or two hosts of the same name, do
+// not share identities: a stream would drop the second as a duplicate.
+func RecordID(scope string, r *syslogd.Record) string {
+	ids := NewRecordIDs(scope)
 	return ids.ID(r)
 }
+
+// Scope is what RecordIDs hash besides the record's source: the agent's
+// instance (Settings.Instance, kept in its state directory) and the
+// loghost's topic or subject.
+func Scope(instance string, h syslogd.Loghost) string { return instance + "\x00" + h.Topic }
 
 // RecordIDs makes RecordIDs for records that come in runs from one source
 // (a batch's lines of one file), hashing each source once per run: the
 // hash was a tenth of a log bus output's time per record. Not for
 // concurrent use.
 type RecordIDs struct {
+	scope                      string
 	hostname, source, sourceID string
 	prefix                     []byte // the source's hash in hex, and '-'
 }
 
-// ID is RecordID(r).
+// NewRecordIDs makes the identities of one scope (see Scope).
+func NewRecordIDs(scope string) RecordIDs { return RecordIDs{scope: scope} }
+
+// ID is RecordID(scope, r).
 func (c *RecordIDs) ID(r *syslogd.Record) string {
 	if c.prefix == nil || r.Hostname != c.hostname || r.Source != c.source || r.SourceID != c.sourceID {
 		h := sha256.New()
-		for _, s := range []string{r.Hostname, r.Source, r.SourceID} {
+		for _, s := range []string{c.scope, r.Hostname, r.Source, r.SourceID} {
 			h.Write([]byte(s))
 			h.Write([]byte{0})
 		}

@@ -530,7 +530,7 @@ func TestIdleCloseWithAStalledCollector(t *testing.T) {
 // cached or not), and differs with each part of the source and number.
 func TestRecordIDs(t *testing.T) {
 	base := syslogd.Record{Hostname: "esx01", Source: "/var/log/a.log", SourceID: "1:2:abc", Seq: 7}
-	var ids RecordIDs
+	ids := NewRecordIDs("i1\x00logs")
 	seen := map[string]string{}
 	for _, r := range []syslogd.Record{
 		base,
@@ -543,7 +543,7 @@ func TestRecordIDs(t *testing.T) {
 		{Hostname: "esx01/var", Source: "/log/a.log", SourceID: base.SourceID, Seq: 7},
 	} {
 		id := ids.ID(&r)
-		if again := RecordID(&r); again != id {
+		if again := RecordID("i1\x00logs", &r); again != id {
 			t.Errorf("%+v: cached %s, uncached %s", r, id, again)
 		}
 		if prev, ok := seen[id]; ok {
@@ -551,7 +551,12 @@ func TestRecordIDs(t *testing.T) {
 		}
 		seen[id] = fmt.Sprintf("%+v", r)
 	}
-	if id := ids.ID(&base); id != RecordID(&base) || !strings.HasSuffix(id, "-7") || len(id) != 32+2 {
+	if id := ids.ID(&base); id != RecordID("i1\x00logs", &base) || !strings.HasSuffix(id, "-7") || len(id) != 32+2 {
 		t.Errorf("ID %q: want 32 hex digits, '-', the number", id)
+	}
+	for _, scope := range []string{"i2\x00logs", "i1\x00other", ""} {
+		if RecordID(scope, &base) == ids.ID(&base) {
+			t.Errorf("scope %q: the same ID as scope %q", scope, "i1\x00logs")
+		}
 	}
 }

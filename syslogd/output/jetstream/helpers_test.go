@@ -18,9 +18,14 @@ import (
 )
 
 const (
-	testStream  = "LOGS"
-	testSubject = "logs.esx"
+	testStream   = "LOGS"
+	testSubject  = "logs.esx"
+	testInstance = "test-instance"
 )
+
+// testScope is the scope of the records' identities of h's output with
+// testSettings.
+func testScope(h syslogd.Loghost) string { return output.Scope(testInstance, h) }
 
 // startServer runs a nats-server, with stream if not nil.
 func startServer(t testing.TB, opts peertest.NatsServerOptions, stream *jetstream.StreamConfig) *peertest.NatsServer {
@@ -48,6 +53,7 @@ func loghost(t testing.TB, s *peertest.NatsServer) syslogd.Loghost {
 func testSettings(h syslogd.Loghost) output.Settings {
 	s := output.DefaultSettings(h)
 	s.RetryMax = time.Second
+	s.Instance = testInstance
 	return s
 }
 
@@ -121,12 +127,12 @@ func waitConfirmed(t testing.TB, o *Output, id uint64, timeout time.Duration) {
 // verify checks that every record of sent is stored exactly once, counted
 // both by Nats-Msg-Id and by content, whole and with its headers, and
 // (when ordered) in the order sent.
-func verify(t testing.TB, sent []syslogd.Record, got []peertest.NatsMessage, ordered bool) {
+func verify(t testing.TB, scope string, sent []syslogd.Record, got []peertest.NatsMessage, ordered bool) {
 	t.Helper()
 	byID := make(map[string]int, len(sent))
 	byData := make(map[string]int, len(sent))
 	for i := range sent {
-		byID[output.RecordID(&sent[i])] = i
+		byID[output.RecordID(scope, &sent[i])] = i
 		byData[string(format.Append(nil, &sent[i], format.RFC5424, format.None, 0))] = i
 	}
 	seenID := make(map[string]int, len(sent))
@@ -172,7 +178,7 @@ func verify(t testing.TB, sent []syslogd.Record, got []peertest.NatsMessage, ord
 	lost := 0
 	var missing []int
 	for i := range sent {
-		if seenID[output.RecordID(&sent[i])] == 0 {
+		if seenID[output.RecordID(scope, &sent[i])] == 0 {
 			lost++
 			if len(missing) < 10 {
 				missing = append(missing, i)

@@ -23,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -30,6 +31,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -41,15 +43,25 @@ import (
 )
 
 // maxUnacked bounds the records published and not yet acknowledged. Each
-// is held in memory (its text and headers, a few hundred bytes) until its
-// acknowledgement, so this caps what an unreachable server costs: some
-// MiB. Two of the pipeline's largest batches (4096), so that one batch's
-// acknowledgements come back while the next is published; and under
-// nats.go's reconnection buffer (8 MiB), so that what is published while
-// the server is away is held there rather than refused. Beyond it Deliver
-// waits, and the pipeline's inputs with it (their files and spool keep
-// the rest).
+// is held in memory (its text and headers) until its acknowledgement;
+// maxUnackedBytes bounds what that costs while the server is away, this
+// their number. Two of the pipeline's largest batches (4096), so that one
+// batch's acknowledgements come back while the next is published. Beyond
+// either bound Deliver waits, and the pipeline's inputs with it (their
+// files and spool keep the rest).
 const maxUnacked = 8192
+
+// maxUnackedBytes bounds the same records by their size (text and
+// headers), as the TCP output's unconfirmed window bounds its bytes: with
+// lines of up to 64 KiB the count alone let one loghost hold 512 MiB while
+// the server was away. A batch larger than this still goes when nothing
+// else is unacknowledged, alone. nats.go's reconnection buffer is sized
+// from it (see options).
+const maxUnackedBytes = 16 << 20
+
+// maxSecretFile bounds a credentials, seed or password file: a FIFO or a
+// device named by mistake must not hang or bloat New.
+const maxSecretFile = 64 << 10
 
 // attemptTimeout is how long one publication waits for its
 // acknowledgement before it is taken back and published again. A stream
@@ -81,6 +93,7 @@ type Output struct {
 	log      *slog.Logger
 	opts     []nats.Option
 	bound    int              // maxUnacked; lower in tests of backpressure
+	bytes    int              // maxUnackedBytes
 	timeout  time.Duration    // attemptTimeout; shorter in tests
 	ids      output.RecordIDs // Deliver's goroutine only
 
@@ -95,6 +108,8 @@ type Output struct {
 	base      uint64 // the newest batch id confirmed with all before it
 	remaining []int  // records not acknowledged of batches base+1, base+2, ...
 	unacked   int
+	unackedB  int // the bytes of those records (pending.size)
+	failing   int // records unacknowledged that failed at least once
 	// attempts are the publications awaiting an answer, by the message
 	// of each: one per record at most, its latest. An answer to a message
 	// not here (an attempt already taken back) is ignored, so no record
@@ -126,6 +141,8 @@ type pending struct {
 	first    time.Time // its first publication, for AckLatency
 	msg      *nats.Msg // the attempt awaiting an answer; nil when none is
 	deadline time.Time // when that attempt is taken back unanswered
+	size     int       // data and headers
+	failed   bool      // failed at least once: counted in Output.failing
 }
 
 // errNotConnected is a publication attempted before a connection exists.
@@ -141,8 +158,9 @@ func New(h syslogd.Loghost, s output.Settings, log *slog.Logger) (*Output, error
 	if h.Topic == "" {
 		return nil, fmt.Errorf("loghost %s: no subject", h)
 	}
-	o := &Output{host: h, settings: s, log: log.With("loghost", h.String()), bound: maxUnacked, timeout: attemptTimeout,
-		progress: make(chan struct{}, 1), attempts: make(map[*nats.Msg]*pending)}
+	o := &Output{host: h, settings: s, log: log.With("loghost", h.String()), bound: maxUnacked, bytes: maxUnackedBytes,
+		timeout: attemptTimeout, progress: make(chan struct{}, 1), attempts: make(map[*nats.Msg]*pending),
+		ids: output.NewRecordIDs(output.Scope(s.Instance, h))}
 	if o.settings.RetryMax < time.Second {
 		o.settings.RetryMax = time.Second
 	}
@@ -177,6 +195,10 @@ func (o *Output) options() ([]nats.Option, error) {
 		nats.DisconnectErrHandler(o.onDisconnect),
 		nats.ReconnectErrHandler(o.onReconnectError),
 		nats.ErrorHandler(o.onAsyncError),
+		// What is published while the server is away waits here, rather
+		// than being refused: the records Deliver keeps unacknowledged,
+		// with their protocol's framing.
+		nats.ReconnectBufSize(2 * maxUnackedBytes),
 	}
 	if s.TLS || s.CAFile != "" || s.CertFile != "" || s.KeyFile != "" {
 		cfg, err := output.TLSConfig(h, s)
@@ -190,12 +212,15 @@ func (o *Output) options() ([]nats.Option, error) {
 	}
 	if s.CredentialsFile != "" {
 		// nats.go reads it at each connection; read once now for the error.
-		if _, err := os.ReadFile(s.CredentialsFile); err != nil {
-			return nil, fmt.Errorf("loghost %s: credentials file: %w", h, err)
+		if _, err := readSecret(h, "credentials file", s.CredentialsFile); err != nil {
+			return nil, err
 		}
 		opts = append(opts, nats.UserCredentials(s.CredentialsFile))
 	}
 	if s.NKeyFile != "" {
+		if _, err := readSecret(h, "NKey seed file", s.NKeyFile); err != nil {
+			return nil, err
+		}
 		opt, err := nats.NkeyOptionFromSeed(s.NKeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("loghost %s: NKey seed file: %w", h, err)
@@ -206,9 +231,9 @@ func (o *Output) options() ([]nats.Option, error) {
 		if s.Username == "" || s.PasswordFile == "" {
 			return nil, fmt.Errorf("loghost %s: a user needs a username and a password file", h)
 		}
-		b, err := os.ReadFile(s.PasswordFile)
+		b, err := readSecret(h, "password file", s.PasswordFile)
 		if err != nil {
-			return nil, fmt.Errorf("loghost %s: password file %s: %w", h, s.PasswordFile, err)
+			return nil, err
 		}
 		opts = append(opts, nats.UserInfo(s.Username, strings.TrimRight(string(b), "\r\n"))) // as echo and editors leave it
 	}
@@ -237,11 +262,7 @@ func (o *Output) connect() {
 		return
 	}
 	o.dialedAt = time.Now()
-	urls := make([]string, 0, 2)
-	for _, s := range o.host.Servers() {
-		urls = append(urls, "nats://"+s)
-	}
-	nc, err := nats.Connect(strings.Join(urls, ","), o.opts...)
+	nc, err := nats.Connect(URLs(o.host), o.opts...)
 	if err != nil {
 		o.trouble(fmt.Errorf("connect: %w", err))
 		return
@@ -278,18 +299,22 @@ func (o *Output) connect() {
 // ctx.Err() if ctx ends then: the batch is not taken.
 func (o *Output) Deliver(ctx context.Context, batch []syslogd.Record) (uint64, error) {
 	o.connect()
-	if err := o.room(ctx, len(batch)); err != nil {
-		return 0, err
-	}
+	// Made first, for their size: what room waits for.
 	ps := make([]*pending, len(batch))
+	size := 0
 	for i := range batch {
 		ps[i] = o.record(&batch[i])
+		size += ps[i].size
+	}
+	if err := o.room(ctx, len(batch), size); err != nil {
+		return 0, err
 	}
 	o.mu.Lock()
 	o.nextID++
 	id := o.nextID
 	o.remaining = append(o.remaining, len(batch))
 	o.unacked += len(batch)
+	o.unackedB += size
 	for _, p := range ps {
 		o.order++
 		p.batch, p.order = id, o.order
@@ -303,16 +328,17 @@ func (o *Output) Deliver(ctx context.Context, batch []syslogd.Record) (uint64, e
 	return id, nil
 }
 
-// room waits until n more records fit the bound (or nothing is
-// unacknowledged: a batch larger than the bound still goes, alone).
-func (o *Output) room(ctx context.Context, n int) error {
+// room waits until n more records of size bytes fit the bounds (or
+// nothing is unacknowledged: a batch larger than the bounds still goes,
+// alone).
+func (o *Output) room(ctx context.Context, n, size int) error {
 	timer := time.NewTimer(checkEvery)
 	defer timer.Stop()
 	for {
 		o.mu.Lock()
-		unacked := o.unacked
+		unacked, unackedB := o.unacked, o.unackedB
 		o.mu.Unlock()
-		if unacked == 0 || unacked+n <= o.bound {
+		if unacked == 0 || unacked+n <= o.bound && unackedB+size <= o.bytes {
 			return nil
 		}
 		o.Check()
@@ -340,7 +366,14 @@ func (o *Output) record(r *syslogd.Record) *pending {
 	if r.Part > 0 {
 		h["part"] = []string{strconv.Itoa(r.Part)}
 	}
-	return &pending{data: output.Message(r, o.settings.Format), header: h}
+	p := &pending{data: output.Message(r, o.settings.Format), header: h}
+	p.size = len(p.data)
+	for k, vs := range h {
+		for _, v := range vs {
+			p.size += len(k) + len(v)
+		}
+	}
+	return p
 }
 
 // publish makes a new attempt of p. Each attempt is a new message: nats.go
@@ -369,6 +402,12 @@ func (o *Output) publish(p *pending) {
 	// responders" on its own timer, and its table could keep such an
 	// attempt forever): a failure comes back at once, and Check retries.
 	if _, err := o.js.PublishMsgAsync(msg, jetstream.WithRetryAttempts(0)); err != nil {
+		// Before its first connection nats.go knows no server's features,
+		// and refuses headers as if the server lacked them: the server is
+		// not reached yet, which says what is wrong.
+		if errors.Is(err, nats.ErrHeadersNotSupported) && o.nc.ConnectedUrl() == "" {
+			err = errNotConnected
+		}
 		o.onError(nil, msg, err)
 	}
 }
@@ -387,6 +426,11 @@ func (o *Output) onAck(_ jetstream.JetStream, msg *nats.Msg, _ *jetstream.PubAck
 	o.ackLatency.Add(int64(time.Since(p.first)))
 	o.confirmedRecs.Add(1)
 	o.unacked--
+	o.unackedB -= p.size
+	if p.failed {
+		p.failed = false
+		o.failing--
+	}
 	o.remaining[p.batch-o.base-1]--
 	o.advance()
 	o.retryWait = 0
@@ -417,9 +461,16 @@ func (o *Output) failLocked(p *pending, err error) {
 		o.retryWait = time.Second
 		o.retryAt = time.Now().Add(o.retryWait)
 	}
+	if !p.failed {
+		p.failed = true
+		o.failing++
+	}
 	// A lost connection fails every attempt in flight: its cause (the
 	// disconnection's error, a refusal) is already known and stays shown.
-	if !o.outage || !errors.Is(err, nats.ErrDisconnected) {
+	if tooLarge(err) {
+		o.troubleLocked(fmt.Errorf("record of %d bytes refused: %w (the bus's size limit: the stream's max_msg_size, "+
+			"the server's max_payload): raise it", p.size, err))
+	} else if !o.outage || !errors.Is(err, nats.ErrDisconnected) {
 		o.troubleLocked(err)
 	}
 	o.wake()
@@ -629,10 +680,11 @@ func (o *Output) troubleLocked(err error) {
 }
 
 // healthyLocked records an acknowledgement: the outage, if any, is over,
-// unless the connection is down: that is a late answer, read before the
-// loss of the connection was.
+// unless the connection is down (that is a late answer, read before the
+// loss of the connection was) or records that failed still wait (one
+// refused for its size, say, while others go).
 func (o *Output) healthyLocked() {
-	if o.outage && o.connected.Load() {
+	if o.outage && o.connected.Load() && o.failing == 0 {
 		o.outage = false
 		o.lastError = ""
 		o.log.Info("loghost acknowledges again", "unconfirmed", o.unacked)
@@ -646,8 +698,6 @@ func (o *Output) describe(err error) string {
 	switch {
 	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders):
 		return fmt.Sprintf("no stream takes subject %s (no responders)", o.host.Topic)
-	case errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum:
-		return fmt.Sprintf("record larger than the stream takes (%v)", err)
 	case errors.As(err, &api) && strings.Contains(api.Description, "maximum") && strings.Contains(api.Description, "exceeded"):
 		// The stream's limits (messages, bytes) with its discard policy
 		// "new": it refuses until a consumer's retention or the operator
@@ -657,8 +707,57 @@ func (o *Output) describe(err error) string {
 		return fmt.Sprintf("no acknowledgement within %v", o.timeout)
 	case errors.Is(err, nats.ErrDisconnected):
 		return "connection lost before the acknowledgement"
+	case errors.Is(err, errNotConnected):
+		return fmt.Sprintf("not connected: no server of %s answers", strings.Join(o.host.Servers(), ","))
 	case errors.Is(err, nats.ErrReconnectBufExceeded):
 		return "not connected, and the reconnection buffer is full"
 	}
 	return err.Error()
+}
+
+// tooLarge says whether err refuses a record for its size (the stream's
+// max_msg_size, the server's max_payload): it fails again every time,
+// until the operator raises the limit.
+func tooLarge(err error) bool {
+	var api *jetstream.APIError
+	return errors.Is(err, nats.ErrMaxPayload) ||
+		errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum
+}
+
+// URLs is the server list of h for nats.Connect: nats://host:port each,
+// comma-separated. An IPv6 zone's '%' is written %25 (RFC 6874): nats.go
+// parses each with net/url, which refuses a bare '%'.
+func URLs(h syslogd.Loghost) string {
+	urls := make([]string, 0, 2)
+	for _, s := range h.Servers() {
+		urls = append(urls, "nats://"+strings.ReplaceAll(s, "%", "%25"))
+	}
+	return strings.Join(urls, ",")
+}
+
+// readSecret reads a secret file of h's: a regular file (a FIFO would
+// block New, a device never end) of at most maxSecretFile bytes. The file
+// is opened without blocking, then checked, so that it cannot be swapped
+// for a FIFO between the check and the reading.
+func readSecret(h syslogd.Loghost, what, path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("loghost %s: %s %s: %w", h, what, path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("loghost %s: %s %s: %w", h, what, path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("loghost %s: %s %s: not a regular file (%s)", h, what, path, fi.Mode().Type())
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("loghost %s: %s %s: %w", h, what, path, err)
+	}
+	if len(b) > maxSecretFile {
+		return nil, fmt.Errorf("loghost %s: %s %s: larger than %d KiB: not a secret", h, what, path, maxSecretFile>>10)
+	}
+	return b, nil
 }

@@ -36,7 +36,7 @@ func TestDeliversOnceInOrder(t *testing.T) {
 	if err := o.Finish(context.Background()); err != nil {
 		t.Fatalf("Finish: %v", err)
 	}
-	verify(t, recs, srv.Messages(t, testStream), true)
+	verify(t, testScope(h), recs, srv.Messages(t, testStream), true)
 	st := o.Stats()
 	if st.Sent != 20000 || st.Confirmed != 20000 || st.Unconfirmed != 0 || o.Unconfirmed() != 0 || st.Retried != 0 ||
 		st.Failed != 0 || !st.Connected || st.AckLatency <= 0 || st.LastError != "" || st.Loghost != h.String() ||
@@ -68,7 +68,7 @@ func TestServerKilled(t *testing.T) {
 		}
 	})
 	waitConfirmed(t, o, last, 2*time.Minute)
-	verify(t, recs, srv.Messages(t, testStream), false)
+	verify(t, testScope(h), recs, srv.Messages(t, testStream), false)
 	st := o.Stats()
 	if st.Sent != 20000 || st.Confirmed < 20000 || st.Unconfirmed != 0 || st.Reconnects < 2 {
 		t.Errorf("stats %+v", st)
@@ -90,7 +90,7 @@ func TestSentAgainAfterRestart(t *testing.T) {
 	again := newOutput(t, h, testSettings(h))
 	last := deliver(t, again, recs[1000:], 500, nil)
 	waitConfirmed(t, again, last, time.Minute)
-	verify(t, recs, srv.Messages(t, testStream), true)
+	verify(t, testScope(h), recs, srv.Messages(t, testStream), true)
 	if st := again.Stats(); st.Confirmed != 2000 || st.Unconfirmed != 0 {
 		t.Errorf("stats of the second output %+v", st)
 	}
@@ -133,7 +133,7 @@ func TestStreamFull(t *testing.T) {
 	waitConfirmed(t, o, 4, time.Minute)
 	last := deliver(t, o, recs[1000:], 250, nil)
 	waitConfirmed(t, o, last, time.Minute)
-	verify(t, recs, srv.Messages(t, testStream), false)
+	verify(t, testScope(h), recs, srv.Messages(t, testStream), false)
 	if st := o.Stats(); st.Confirmed != 1101 || st.Unconfirmed != 0 || st.LastError != "" || st.Retried == 0 {
 		t.Errorf("stats after the limit was raised: %+v", st)
 	}
@@ -160,7 +160,7 @@ func TestNoStream(t *testing.T) {
 	}
 	srv.AddStream(t, *testStreamConfig())
 	waitConfirmed(t, o, last, time.Minute)
-	verify(t, recs, srv.Messages(t, testStream), false)
+	verify(t, testScope(h), recs, srv.Messages(t, testStream), false)
 	if st := o.Stats(); st.Confirmed != 50 || st.LastError != "" {
 		t.Errorf("stats %+v", st)
 	}
@@ -207,7 +207,7 @@ func TestTLSAndCredentials(t *testing.T) {
 	if err := o.Finish(context.Background()); err != nil {
 		t.Fatalf("Finish: %v", err)
 	}
-	verify(t, recs, srv.Messages(t, testStream), true)
+	verify(t, testScope(h), recs, srv.Messages(t, testStream), true)
 
 	// A user with a password, from a file as an editor leaves it.
 	passFile := filepath.Join(t.TempDir(), "password")
@@ -218,7 +218,7 @@ func TestTLSAndCredentials(t *testing.T) {
 	more := recordsFrom(500, 100)
 	withPassword := newOutput(t, h, s)
 	waitConfirmed(t, withPassword, deliver(t, withPassword, more, 100, nil), time.Minute)
-	verify(t, append(recs, more...), srv.Messages(t, testStream), true)
+	verify(t, testScope(h), append(recs, more...), srv.Messages(t, testStream), true)
 
 	s.Username, s.PasswordFile = "", ""
 	stranger := newOutput(t, h, s)
@@ -298,5 +298,5 @@ func TestUnanswered(t *testing.T) {
 	}
 	srv.AddStream(t, *testStreamConfig())
 	waitConfirmed(t, o, last, time.Minute)
-	verify(t, recs, srv.Messages(t, testStream), false)
+	verify(t, testScope(h), recs, srv.Messages(t, testStream), false)
 }

@@ -326,6 +326,7 @@ func records(n int, host string) []syslogd.Record {
 func testSettings(h syslogd.Loghost) output.Settings {
 	s := output.DefaultSettings(h)
 	s.RetryMax = 2 * time.Second
+	s.Instance = "test-instance"
 	return s
 }
 
@@ -490,11 +491,12 @@ func endOffsets(t testing.TB, ctx context.Context, cl *kgo.Client, topic string)
 
 // verify checks that every record of sent is stored exactly once, whole,
 // and (when ordered) in the order sent within its partition.
-func verify(t testing.TB, sent []syslogd.Record, got []stored, s output.Settings, ordered bool) {
+func verify(t testing.TB, h syslogd.Loghost, sent []syslogd.Record, got []stored, s output.Settings, ordered bool) {
 	t.Helper()
+	scope := output.Scope(s.Instance, h)
 	index := make(map[string]int, len(sent))
 	for i := range sent {
-		index[output.RecordID(&sent[i])] = i
+		index[output.RecordID(scope, &sent[i])] = i
 	}
 	seen := make(map[string]int, len(sent))
 	lastIndex := map[int32]int{}
@@ -534,7 +536,7 @@ func verify(t testing.TB, sent []syslogd.Record, got []stored, s output.Settings
 	lost := 0
 	var missing []int
 	for i := range sent {
-		if seen[output.RecordID(&sent[i])] == 0 {
+		if seen[output.RecordID(scope, &sent[i])] == 0 {
 			lost++
 			if len(missing) < 10 {
 				missing = append(missing, i)

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -35,13 +36,30 @@ import (
 )
 
 // maxUnacked bounds the records produced and not yet acknowledged. Each is
-// held in memory (its value and headers, a few hundred bytes) until its
-// acknowledgement, so this caps what an unreachable cluster costs: 64 Ki
-// records, some tens of MiB. It is 16 of the pipeline's largest batches, so
+// held in memory (its value and headers) until its acknowledgement;
+// maxUnackedBytes bounds what that costs while the cluster is unreachable,
+// this their number. It is 16 of the pipeline's largest batches, so
 // that many batches are in flight at once and the brokers' round trips
 // overlap; beyond it Deliver waits, and the pipeline's inputs with it
 // (their files and spool keep the rest).
 const maxUnacked = 1 << 16
+
+// maxUnackedBytes bounds the same records by their size (values and
+// headers), as the TCP output's unconfirmed window bounds its bytes: with
+// long lines the count alone let one loghost hold over 500 MiB while the
+// cluster was down. 16 MiB is still many batches of common lines in
+// flight. A batch larger than this still goes when nothing else is
+// unacknowledged, alone.
+const maxUnackedBytes = 16 << 20
+
+// maxBatchBytes is the largest batch the pipeline gives: 4096 lines of at
+// most 64 KiB (max_line's limit), each with its headers (a file's path,
+// the identity: a few KiB at most).
+const maxBatchBytes = 4096 * (64<<10 + 8<<10)
+
+// maxSecretFile bounds a password file: a secret is a line, and a FIFO or
+// a device named by mistake must not hang or bloat New.
+const maxSecretFile = 64 << 10
 
 // checkEvery is how often a Deliver waiting for room produces failed
 // records again: the pipeline calls Check only between batches.
@@ -62,6 +80,7 @@ type Output struct {
 	opts     []kgo.Opt // the client's, to make it anew (see retry)
 	key      func(*syslogd.Record) []byte
 	bound    int // maxUnacked; lower in tests of backpressure
+	bytes    int // maxUnackedBytes
 
 	ctx    context.Context // produce's; ends with Close
 	cancel context.CancelFunc
@@ -73,12 +92,13 @@ type Output struct {
 	base      uint64 // the newest batch id confirmed with all before it
 	remaining []int  // records not acknowledged of batches base+1, base+2, ...
 	unacked   int
+	unackedB  int        // the bytes of those records (pending.size)
 	failed    []*pending // failed, waiting for Check to produce them again
 	retryWait time.Duration
 	retryAt   time.Time
 	closed    bool
 	down      map[string]bool // brokers whose connection failed, until one to them works again
-	failing   bool            // records failed, none acknowledged since
+	failing   int             // records unacknowledged that failed at least once
 	failure   error           // the last record's failure
 	outage    bool            // down or failing, and logged so
 	lastError string
@@ -103,7 +123,9 @@ type Output struct {
 type pending struct {
 	batch   uint64
 	order   uint64
-	tries   int // produce attempts
+	tries   int  // produce attempts
+	failed  bool // failed at least once: counted in Output.failing
+	size    int  // value and headers: what franz-go buffers
 	key     []byte
 	value   []byte
 	headers []kgo.RecordHeader
@@ -119,8 +141,8 @@ func New(h syslogd.Loghost, s output.Settings, log *slog.Logger) (*Output, error
 	if h.Topic == "" {
 		return nil, fmt.Errorf("loghost %s: no topic", h)
 	}
-	o := &Output{host: h, settings: s, log: log.With("loghost", h.String()), bound: maxUnacked,
-		progress: make(chan struct{}, 1), down: map[string]bool{}}
+	o := &Output{host: h, settings: s, log: log.With("loghost", h.String()), bound: maxUnacked, bytes: maxUnackedBytes,
+		progress: make(chan struct{}, 1), down: map[string]bool{}, ids: output.NewRecordIDs(output.Scope(s.Instance, h))}
 	switch s.Key {
 	case "", "hostname":
 		o.key = func(r *syslogd.Record) []byte { return []byte(r.Hostname) }
@@ -148,6 +170,12 @@ func New(h syslogd.Loghost, s output.Settings, log *slog.Logger) (*Output, error
 		// Deliver keeps at most bound records unacknowledged; room for
 		// more, so that Produce never blocks the pipeline's goroutine.
 		kgo.MaxBufferedRecords(2 * maxUnacked),
+		// Likewise for bytes: the client holds at most what Deliver keeps
+		// unacknowledged (the bound, or one larger batch alone), and a
+		// failed record produced again may count twice for a moment.
+		// Beyond this franz-go would block Produce, or fail a record
+		// larger than it outright.
+		kgo.MaxBufferedBytes(maxBatchBytes + 2*maxUnackedBytes),
 		kgo.WithHooks(hooks{o}),
 		// The agent reports its own metrics; pushing the client's to the
 		// brokers (KIP-714) would also hold Close up to a second while
@@ -204,9 +232,9 @@ func mechanism(h syslogd.Loghost, s output.Settings) (sasl.Mechanism, error) {
 	if s.Username == "" || s.PasswordFile == "" {
 		return nil, fmt.Errorf("loghost %s: SASL %s needs a username and a password file", h, s.SASL)
 	}
-	b, err := os.ReadFile(s.PasswordFile)
+	b, err := readSecret(h, "password file", s.PasswordFile)
 	if err != nil {
-		return nil, fmt.Errorf("loghost %s: password file %s: %w", h, s.PasswordFile, err)
+		return nil, err
 	}
 	pass := strings.TrimRight(string(b), "\r\n") // as echo and editors leave it
 	switch strings.ToLower(s.SASL) {
@@ -227,18 +255,22 @@ func mechanism(h syslogd.Loghost, s output.Settings) (sasl.Mechanism, error) {
 // then: the batch is not taken. While failed records wait for Check, the
 // batch waits behind them, so that a partition keeps the order of lines.
 func (o *Output) Deliver(ctx context.Context, batch []syslogd.Record) (uint64, error) {
-	if err := o.room(ctx, len(batch)); err != nil {
-		return 0, err
-	}
+	// Made first, for their size: what room waits for.
 	ps := make([]*pending, len(batch))
+	size := 0
 	for i := range batch {
 		ps[i] = o.record(&batch[i])
+		size += ps[i].size
+	}
+	if err := o.room(ctx, len(batch), size); err != nil {
+		return 0, err
 	}
 	o.mu.Lock()
 	o.nextID++
 	id := o.nextID
 	o.remaining = append(o.remaining, len(batch))
 	o.unacked += len(batch)
+	o.unackedB += size
 	for _, p := range ps {
 		o.order++
 		p.batch, p.order = id, o.order
@@ -260,16 +292,17 @@ func (o *Output) Deliver(ctx context.Context, batch []syslogd.Record) (uint64, e
 	return id, nil
 }
 
-// room waits until n more records fit the bound (or nothing is
-// unacknowledged: a batch larger than the bound still goes, alone).
-func (o *Output) room(ctx context.Context, n int) error {
+// room waits until n more records of size bytes fit the bounds (or
+// nothing is unacknowledged: a batch larger than the bounds still goes,
+// alone).
+func (o *Output) room(ctx context.Context, n, size int) error {
 	timer := time.NewTimer(checkEvery)
 	defer timer.Stop()
 	for {
 		o.mu.Lock()
-		unacked := o.unacked
+		unacked, unackedB := o.unacked, o.unackedB
 		o.mu.Unlock()
-		if unacked == 0 || unacked+n <= o.bound {
+		if unacked == 0 || unacked+n <= o.bound && unackedB+size <= o.bytes {
 			return nil
 		}
 		o.Check()
@@ -301,7 +334,12 @@ func (o *Output) record(r *syslogd.Record) *pending {
 		headers = append(headers, kgo.RecordHeader{Key: "part", Value: strconv.AppendInt(nil, int64(r.Part), 10)})
 	}
 	headers = append(headers, kgo.RecordHeader{Key: "id", Value: []byte(o.ids.ID(r))})
-	return &pending{key: o.key(r), value: output.Message(r, o.settings.Format), headers: headers}
+	p := &pending{key: o.key(r), value: output.Message(r, o.settings.Format), headers: headers}
+	p.size = len(p.key) + len(p.value)
+	for _, h := range headers {
+		p.size += len(h.Key) + len(h.Value)
+	}
+	return p
 }
 
 // produce hands p to the client. Each attempt is a new kgo.Record: the
@@ -328,17 +366,18 @@ func (o *Output) done(p *pending, start time.Time, err error) {
 			o.retryWait = time.Second
 			o.retryAt = time.Now().Add(o.retryWait)
 		}
-		o.failedLocked(err)
+		o.failedLocked(p, err)
 		o.wake()
 		return
 	}
 	o.ackLatency.Add(int64(time.Since(start)))
 	o.confirmedRecs.Add(1)
 	o.unacked--
+	o.unackedB -= p.size
 	o.remaining[p.batch-o.base-1]--
 	o.advance()
 	o.retryWait = 0
-	o.ackedLocked()
+	o.ackedLocked(p)
 	o.wake()
 }
 
@@ -534,19 +573,45 @@ func (o *Output) brokerUp(broker string) {
 	}
 }
 
-// failedLocked records a record's failure; o.mu is held.
-func (o *Output) failedLocked(err error) {
+// failedLocked records p's failure; o.mu is held.
+func (o *Output) failedLocked(p *pending, err error) {
 	o.failure = err
 	o.lastError = o.describe(err)
-	o.failing = true
+	if tooLarge(err) {
+		// A broker refuses a partition's whole batch: p may be a small
+		// record that came with the large one. The largest waiting is
+		// the one to name.
+		size := p.size
+		for _, f := range o.failed {
+			size = max(size, f.size)
+		}
+		o.lastError = fmt.Sprintf("record of %d bytes refused: %s (the bus's size limit: the brokers' message.max.bytes, "+
+			"the topic's max.message.bytes): raise it", size, o.lastError)
+	}
+	if !p.failed {
+		p.failed = true
+		o.failing++
+	}
 	o.health()
 }
 
-// ackedLocked records an acknowledgement; o.mu is held. With nothing left
-// unacknowledged, no broker is owed anything: one whose connection broke
-// and that the client had no reason to call again is not counted down.
-func (o *Output) ackedLocked() {
-	o.failing = false
+// tooLarge says whether err refuses a record for its size: it fails
+// again every time, until the operator raises the limit.
+func tooLarge(err error) bool {
+	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)
+}
+
+// ackedLocked records p's acknowledgement; o.mu is held. With nothing
+// left unacknowledged, no broker is owed anything: one whose connection
+// broke and that the client had no reason to call again is not counted
+// down. The outage lasts while records that failed still wait (one
+// refused for its size, while others go): an acknowledgement of others
+// does not end it.
+func (o *Output) ackedLocked(p *pending) {
+	if p.failed {
+		p.failed = false
+		o.failing--
+	}
 	if o.unacked == 0 {
 		clear(o.down)
 	}
@@ -556,7 +621,7 @@ func (o *Output) ackedLocked() {
 // health sets Connected from the brokers' and records' state, and logs an
 // outage once, when it begins and when it ends; o.mu is held.
 func (o *Output) health() {
-	trouble := o.failing || len(o.down) > 0
+	trouble := o.failing > 0 || len(o.down) > 0
 	o.connected.Store(!trouble)
 	switch {
 	case trouble && !o.outage:
@@ -635,8 +700,10 @@ func brokerName(meta kgo.BrokerMetadata) string {
 	return net.JoinHostPort(meta.Host, strconv.Itoa(int(meta.Port)))
 }
 
-// logger passes franz-go's own messages to the agent's log at debug level:
-// what matters of them is in Stats and the outage's one warning.
+// logger passes franz-go's own messages to the agent's log, each at
+// franz-go's level, only when the agent logs at debug level: what matters
+// of them is in Stats and the outage's one warning, and franz-go warns at
+// every failed attempt of an outage.
 type logger struct{ log *slog.Logger }
 
 func (l logger) Level() kgo.LogLevel {
@@ -647,5 +714,45 @@ func (l logger) Level() kgo.LogLevel {
 }
 
 func (l logger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
-	l.log.Debug("kafka client: "+msg, append(keyvals, "level", level.String())...)
+	l.log.Log(context.Background(), slogLevel(level), "kafka client: "+msg, keyvals...)
+}
+
+// slogLevel is franz-go's level as slog's.
+func slogLevel(level kgo.LogLevel) slog.Level {
+	switch level {
+	case kgo.LogLevelError:
+		return slog.LevelError
+	case kgo.LogLevelWarn:
+		return slog.LevelWarn
+	case kgo.LogLevelInfo:
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
+}
+
+// readSecret reads a secret file of h's: a regular file (a FIFO would
+// block New, a device never end) of at most maxSecretFile bytes. The file
+// is opened without blocking, then checked, so that it cannot be swapped
+// for a FIFO between the check and the reading.
+func readSecret(h syslogd.Loghost, what, path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("loghost %s: %s %s: %w", h, what, path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("loghost %s: %s %s: %w", h, what, path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("loghost %s: %s %s: not a regular file (%s)", h, what, path, fi.Mode().Type())
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("loghost %s: %s %s: %w", h, what, path, err)
+	}
+	if len(b) > maxSecretFile {
+		return nil, fmt.Errorf("loghost %s: %s %s: larger than %d KiB: not a secret", h, what, path, maxSecretFile>>10)
+	}
+	return b, nil
 }

@@ -44,7 +44,7 @@ func TestDeliversOnceInOrder(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 	got := consume(t, c.ListenAddrs(), testTopic)
-	verify(t, recs, got, s, true)
+	verify(t, h, recs, got, s, true)
 	parts := map[int32]bool{}
 	for _, g := range got {
 		parts[g.partition] = true
@@ -88,12 +88,12 @@ func TestKeyAndCompression(t *testing.T) {
 				if g.key != want {
 					t.Fatalf("key %q, want %q (setting %q)", g.key, want, tc.key)
 				}
-				if _, ok := g.headers["part"]; ok != (g.headers["id"] == output.RecordID(&recs[7])) {
+				if _, ok := g.headers["part"]; ok != (g.headers["id"] == output.RecordID(output.Scope(s.Instance, h), &recs[7])) {
 					t.Errorf("record %s: part header %q", g.headers["id"], g.headers["part"])
 				}
 			}
 			if tc.key != "none" {
-				verify(t, recs, got, s, tc.key == "")
+				verify(t, h, recs, got, s, tc.key == "")
 			}
 		})
 	}
@@ -136,7 +136,7 @@ func TestResponseLostAfterApply(t *testing.T) {
 		t.Fatalf("no fault happened: %d responses lost, %d answered with errors", lost, faults.Hits())
 	}
 	t.Logf("%d produce responses lost after the append, %d answered with an error after it", lost, faults.Hits())
-	verify(t, recs, consume(t, c.ListenAddrs(), testTopic), s, true)
+	verify(t, h, recs, consume(t, c.ListenAddrs(), testTopic), s, true)
 }
 
 // TestConnectionsDropped: every connection to every broker cut again and
@@ -154,7 +154,7 @@ func TestConnectionsDropped(t *testing.T) {
 	})
 	waitConfirmed(t, o, last, time.Minute)
 	t.Logf("stats %+v", o.Stats())
-	verify(t, recs, consume(t, c.ListenAddrs(), testTopic), s, true)
+	verify(t, h, recs, consume(t, c.ListenAddrs(), testTopic), s, true)
 }
 
 // TestLeaderMoves: partitions change leaders while records flow (the
@@ -178,7 +178,7 @@ func TestLeaderMoves(t *testing.T) {
 	})
 	waitConfirmed(t, o, last, time.Minute)
 	t.Logf("%d leader moves", moves)
-	verify(t, recs, consume(t, c.ListenAddrs(), testTopic), s, true)
+	verify(t, h, recs, consume(t, c.ListenAddrs(), testTopic), s, true)
 }
 
 // TestBrokerGone: a broker goes away (connections refused, those open
@@ -261,7 +261,7 @@ func TestBrokerGone(t *testing.T) {
 					t.Errorf("after the broker's return: %+v", st)
 				}
 			}
-			verify(t, recs, consume(t, c.ListenAddrs(), testTopic), s, false)
+			verify(t, h, recs, consume(t, c.ListenAddrs(), testTopic), s, false)
 		})
 	}
 }
@@ -299,7 +299,7 @@ func TestUnknownTopic(t *testing.T) {
 	if n := strings.Count(logBuf.String(), "loghost failing"); n != 1 {
 		t.Errorf("outage logged %d times, want once:\n%s", n, logBuf.String())
 	}
-	verify(t, recs, consume(t, c.ListenAddrs(), "later"), s, true)
+	verify(t, h, recs, consume(t, c.ListenAddrs(), "later"), s, true)
 }
 
 func createTopic(t *testing.T, c *cluster, topic string) {
@@ -368,7 +368,7 @@ func TestBackpressure(t *testing.T) {
 		t.Fatalf("third batch: %d %v", id, err)
 	}
 	waitConfirmed(t, o, 3, time.Minute)
-	verify(t, recs, consume(t, c.ListenAddrs(), testTopic), s, true)
+	verify(t, h, recs, consume(t, c.ListenAddrs(), testTopic), s, true)
 
 	// Close does not wait for what is unacknowledged.
 	for _, b := range c.brokers {
@@ -413,7 +413,7 @@ func TestSASL(t *testing.T) {
 			default:
 				login = kgo.SASL(scram.Auth{User: "agent", Pass: "s3cret"}.AsSha512Mechanism())
 			}
-			verify(t, recs, consume(t, c.ListenAddrs(), testTopic, login), s, true)
+			verify(t, h, recs, consume(t, c.ListenAddrs(), testTopic, login), s, true)
 
 			s.PasswordFile = bad
 			wrong := newOutput(t, h, s, nil)
@@ -463,7 +463,7 @@ func TestTLS(t *testing.T) {
 	o := newOutput(t, h, s, nil)
 	recs := records(1000, "esx")
 	waitConfirmed(t, o, deliver(t, o, recs, 250, nil), 30*time.Second)
-	verify(t, recs, consume(t, c.ListenAddrs(), testTopic, kgo.DialTLSConfig(&tls.Config{RootCAs: ca.Pool,
+	verify(t, h, recs, consume(t, c.ListenAddrs(), testTopic, kgo.DialTLSConfig(&tls.Config{RootCAs: ca.Pool,
 		Certificates: []tls.Certificate{cert}})), s, true)
 
 	s.CAFile = "" // the system's roots do not know the test CA
@@ -509,7 +509,7 @@ func TestRealBroker(t *testing.T) {
 			ours = append(ours, g)
 		}
 	}
-	verify(t, recs, ours, s, true)
+	verify(t, h, recs, ours, s, true)
 }
 
 // TestProducerIDFailure: the producer ID is refused once, with an error
@@ -532,5 +532,5 @@ func TestProducerIDFailure(t *testing.T) {
 	if st.Retried == 0 || st.Confirmed != uint64(len(recs)) || st.Unconfirmed != 0 {
 		t.Errorf("stats %+v", st)
 	}
-	verify(t, recs, consume(t, c.ListenAddrs(), testTopic), s, true)
+	verify(t, h, recs, consume(t, c.ListenAddrs(), testTopic), s, true)
 }
