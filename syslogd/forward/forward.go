@@ -133,8 +133,8 @@ func settingsFor(h syslogd.Loghost, o syslogd.LoghostOptions) (output.Settings, 
 			errs = append(errs, fmt.Errorf("loghost_options %q: %s %q: %v", name, key, path, err))
 		case strings.HasSuffix(key, "_file") && !fi.Mode().IsRegular():
 			errs = append(errs, fmt.Errorf("loghost_options %q: %s %q: not a regular file (%s)", name, key, path, fi.Mode().Type()))
-		case secretFiles[key] && fi.Size() > maxSecretFile:
-			errs = append(errs, fmt.Errorf("loghost_options %q: %s %q: %d bytes, more than a secret's %d", name, key, path, fi.Size(), maxSecretFile))
+		case secretFiles[key] && fi.Size() > output.MaxSecretFile:
+			errs = append(errs, fmt.Errorf("loghost_options %q: %s %q: %d bytes, more than a secret's %d", name, key, path, fi.Size(), output.MaxSecretFile))
 		}
 	}
 	if (o.CertFile == "") != (o.KeyFile == "") {
@@ -145,12 +145,9 @@ func settingsFor(h syslogd.Loghost, o syslogd.LoghostOptions) (output.Settings, 
 	return s, errors.Join(errs...)
 }
 
-// The options naming a file whose content is a secret sent to a log bus,
-// and their bound: a password, a credentials file (a JWT and a seed) or
-// an NKey seed is far smaller.
+// The options naming a file whose content is a secret sent to a log bus
+// (bounded by output.MaxSecretFile).
 var secretFiles = map[string]bool{"password_file": true, "credentials_file": true, "nkey_file": true}
-
-const maxSecretFile = 64 << 10
 
 // Allowed values of the log bus options.
 var (

@@ -15,12 +15,14 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -573,4 +575,36 @@ func (o *Output) Stats() Stats {
 	return Stats{Loghost: o.host.String(), Connected: o.connected.Load(), Guarantee: Guarantee(o.host.Scheme),
 		Sent: o.sent.Load(), Confirmed: o.confirmedMsgs.Load(), Retried: o.retried.Load(), Reconnects: o.reconnects.Load(),
 		Unconfirmed: int(o.unconfirmedMsgs.Load()), SendFailures: o.sendFails.Load(), LastError: o.lastError}
+}
+
+// MaxSecretFile bounds a password, credentials or NKey seed file: far
+// more than any holds, and a FIFO or a device named by mistake cannot
+// hang or bloat the start.
+const MaxSecretFile = 64 << 10
+
+// ReadSecret reads a secret file of h's: a regular file (a FIFO would
+// block New, a device never end) of at most MaxSecretFile bytes. The file
+// is opened without blocking, then checked, so that it cannot be swapped
+// for a FIFO between the check and the reading.
+func ReadSecret(h syslogd.Loghost, what, path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("loghost %s: %s %s: %w", h, what, path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("loghost %s: %s %s: %w", h, what, path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("loghost %s: %s %s: not a regular file (%s)", h, what, path, fi.Mode().Type())
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxSecretFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("loghost %s: %s %s: %w", h, what, path, err)
+	}
+	if len(b) > MaxSecretFile {
+		return nil, fmt.Errorf("loghost %s: %s %s: larger than %d KiB: not a secret", h, what, path, MaxSecretFile>>10)
+	}
+	return b, nil
 }

@@ -23,15 +23,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -58,10 +55,6 @@ const maxUnacked = 8192
 // else is unacknowledged, alone. nats.go's reconnection buffer is sized
 // from it (see options).
 const maxUnackedBytes = 16 << 20
-
-// maxSecretFile bounds a credentials, seed or password file: a FIFO or a
-// device named by mistake must not hang or bloat New.
-const maxSecretFile = 64 << 10
 
 // attemptTimeout is how long one publication waits for its
 // acknowledgement before it is taken back and published again. A stream
@@ -212,13 +205,13 @@ func (o *Output) options() ([]nats.Option, error) {
 	}
 	if s.CredentialsFile != "" {
 		// nats.go reads it at each connection; read once now for the error.
-		if _, err := readSecret(h, "credentials file", s.CredentialsFile); err != nil {
+		if _, err := output.ReadSecret(h, "credentials file", s.CredentialsFile); err != nil {
 			return nil, err
 		}
 		opts = append(opts, nats.UserCredentials(s.CredentialsFile))
 	}
 	if s.NKeyFile != "" {
-		if _, err := readSecret(h, "NKey seed file", s.NKeyFile); err != nil {
+		if _, err := output.ReadSecret(h, "NKey seed file", s.NKeyFile); err != nil {
 			return nil, err
 		}
 		opt, err := nats.NkeyOptionFromSeed(s.NKeyFile)
@@ -231,7 +224,7 @@ func (o *Output) options() ([]nats.Option, error) {
 		if s.Username == "" || s.PasswordFile == "" {
 			return nil, fmt.Errorf("loghost %s: a user needs a username and a password file", h)
 		}
-		b, err := readSecret(h, "password file", s.PasswordFile)
+		b, err := output.ReadSecret(h, "password file", s.PasswordFile)
 		if err != nil {
 			return nil, err
 		}
@@ -733,31 +726,4 @@ func URLs(h syslogd.Loghost) string {
 		urls = append(urls, "nats://"+strings.ReplaceAll(s, "%", "%25"))
 	}
 	return strings.Join(urls, ",")
-}
-
-// readSecret reads a secret file of h's: a regular file (a FIFO would
-// block New, a device never end) of at most maxSecretFile bytes. The file
-// is opened without blocking, then checked, so that it cannot be swapped
-// for a FIFO between the check and the reading.
-func readSecret(h syslogd.Loghost, what, path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, fmt.Errorf("loghost %s: %s %s: %w", h, what, path, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("loghost %s: %s %s: %w", h, what, path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("loghost %s: %s %s: not a regular file (%s)", h, what, path, fi.Mode().Type())
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("loghost %s: %s %s: %w", h, what, path, err)
-	}
-	if len(b) > maxSecretFile {
-		return nil, fmt.Errorf("loghost %s: %s %s: larger than %d KiB: not a secret", h, what, path, maxSecretFile>>10)
-	}
-	return b, nil
 }

@@ -146,7 +146,7 @@ func TestSecretFileKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := filepath.Join(dir, "big")
-	if err := os.WriteFile(big, make([]byte, maxSecretFile+1), 0o600); err != nil {
+	if err := os.WriteFile(big, make([]byte, output.MaxSecretFile+1), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, file := range []string{fifo, big} {

@@ -15,13 +15,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -56,10 +54,6 @@ const maxUnackedBytes = 16 << 20
 // most 64 KiB (max_line's limit), each with its headers (a file's path,
 // the identity: a few KiB at most).
 const maxBatchBytes = 4096 * (64<<10 + 8<<10)
-
-// maxSecretFile bounds a password file: a secret is a line, and a FIFO or
-// a device named by mistake must not hang or bloat New.
-const maxSecretFile = 64 << 10
 
 // checkEvery is how often a Deliver waiting for room produces failed
 // records again: the pipeline calls Check only between batches.
@@ -232,7 +226,7 @@ func mechanism(h syslogd.Loghost, s output.Settings) (sasl.Mechanism, error) {
 	if s.Username == "" || s.PasswordFile == "" {
 		return nil, fmt.Errorf("loghost %s: SASL %s needs a username and a password file", h, s.SASL)
 	}
-	b, err := readSecret(h, "password file", s.PasswordFile)
+	b, err := output.ReadSecret(h, "password file", s.PasswordFile)
 	if err != nil {
 		return nil, err
 	}
@@ -728,31 +722,4 @@ func slogLevel(level kgo.LogLevel) slog.Level {
 		return slog.LevelInfo
 	}
 	return slog.LevelDebug
-}
-
-// readSecret reads a secret file of h's: a regular file (a FIFO would
-// block New, a device never end) of at most maxSecretFile bytes. The file
-// is opened without blocking, then checked, so that it cannot be swapped
-// for a FIFO between the check and the reading.
-func readSecret(h syslogd.Loghost, what, path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, fmt.Errorf("loghost %s: %s %s: %w", h, what, path, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("loghost %s: %s %s: %w", h, what, path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("loghost %s: %s %s: not a regular file (%s)", h, what, path, fi.Mode().Type())
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("loghost %s: %s %s: %w", h, what, path, err)
-	}
-	if len(b) > maxSecretFile {
-		return nil, fmt.Errorf("loghost %s: %s %s: larger than %d KiB: not a secret", h, what, path, maxSecretFile>>10)
-	}
-	return b, nil
 }
