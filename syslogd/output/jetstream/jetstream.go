@@ -96,13 +96,9 @@ type Output struct {
 
 	progress chan struct{} // an acknowledgement or a failure: wakes a waiting Deliver
 
-	mu        sync.Mutex
-	nextID    uint64 // the last batch id given
-	base      uint64 // the newest batch id confirmed with all before it
-	remaining []int  // records not acknowledged of batches base+1, base+2, ...
-	unacked   int
-	unackedB  int // the bytes of those records (pending.size)
-	failing   int // records unacknowledged that failed at least once
+	mu      sync.Mutex
+	acks    output.Ledger // batches and records unacknowledged
+	failing int           // records unacknowledged that failed at least once
 	// attempts are the publications awaiting an answer, by the message
 	// of each: one per record at most, its latest. An answer to a message
 	// not here (an attempt already taken back) is ignored, so no record
@@ -117,7 +113,6 @@ type Output struct {
 	lastError string
 	order     uint64 // numbers records in the order first published
 
-	confirmed                    atomic.Uint64
 	connected                    atomic.Bool
 	sent, confirmedRecs, retried atomic.Uint64
 	failures, reconnects         atomic.Uint64
@@ -303,16 +298,11 @@ func (o *Output) Deliver(ctx context.Context, batch []syslogd.Record) (uint64, e
 		return 0, err
 	}
 	o.mu.Lock()
-	o.nextID++
-	id := o.nextID
-	o.remaining = append(o.remaining, len(batch))
-	o.unacked += len(batch)
-	o.unackedB += size
+	id := o.acks.Open(len(batch), size)
 	for _, p := range ps {
 		o.order++
 		p.batch, p.order = id, o.order
 	}
-	o.advance() // an empty batch is confirmed at once
 	o.mu.Unlock()
 	for _, p := range ps {
 		o.publish(p)
@@ -329,9 +319,9 @@ func (o *Output) room(ctx context.Context, n, size int) error {
 	defer timer.Stop()
 	for {
 		o.mu.Lock()
-		unacked, unackedB := o.unacked, o.unackedB
+		fits := o.acks.Fits(n, size, o.bound, o.bytes)
 		o.mu.Unlock()
-		if unacked == 0 || unacked+n <= o.bound && unackedB+size <= o.bytes {
+		if fits {
 			return nil
 		}
 		o.Check()
@@ -418,14 +408,11 @@ func (o *Output) onAck(_ jetstream.JetStream, msg *nats.Msg, _ *jetstream.PubAck
 	p.msg = nil
 	o.ackLatency.Add(int64(time.Since(p.first)))
 	o.confirmedRecs.Add(1)
-	o.unacked--
-	o.unackedB -= p.size
+	o.acks.Ack(p.batch, p.size)
 	if p.failed {
 		p.failed = false
 		o.failing--
 	}
-	o.remaining[p.batch-o.base-1]--
-	o.advance()
 	o.retryWait = 0
 	o.healthyLocked()
 	o.wake()
@@ -469,21 +456,6 @@ func (o *Output) failLocked(p *pending, err error) {
 	o.wake()
 }
 
-// advance moves the confirmed id past the batches whose records are all
-// acknowledged; o.mu is held.
-func (o *Output) advance() {
-	n := 0
-	for n < len(o.remaining) && o.remaining[n] == 0 {
-		n++
-	}
-	if n == 0 {
-		return
-	}
-	o.remaining = o.remaining[n:]
-	o.base += uint64(n)
-	o.confirmed.Store(o.base)
-}
-
 func (o *Output) wake() {
 	select {
 	case o.progress <- struct{}{}:
@@ -493,14 +465,14 @@ func (o *Output) wake() {
 
 // Confirmed is the id of the newest batch that, with every earlier one,
 // has all its records acknowledged.
-func (o *Output) Confirmed() uint64 { return o.confirmed.Load() }
+func (o *Output) Confirmed() uint64 { return o.acks.Confirmed() }
 
 // Unconfirmed is the number of records published and not yet
 // acknowledged, failed ones waiting to be published again included.
 func (o *Output) Unconfirmed() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.unacked
+	return o.acks.Records()
 }
 
 // Check takes back the attempts that went unanswered past their deadline,
@@ -566,7 +538,7 @@ func (o *Output) Finish(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		o.mu.Lock()
-		n, failed, last := o.unacked, len(o.failed), o.lastError
+		n, failed, last := o.acks.Records(), len(o.failed), o.lastError
 		o.mu.Unlock()
 		if n == 0 {
 			return nil
@@ -613,7 +585,7 @@ func (o *Output) Stats() output.Stats {
 	defer o.mu.Unlock()
 	return output.Stats{Loghost: o.host.String(), Connected: o.connected.Load(), Guarantee: output.Guarantee(o.host.Scheme),
 		Sent: o.sent.Load(), Confirmed: o.confirmedRecs.Load(), Retried: o.retried.Load(), Reconnects: o.reconnects.Load(),
-		Unconfirmed: o.unacked, Failed: o.failures.Load(), AckLatency: time.Duration(o.ackLatency.Load()),
+		Unconfirmed: o.acks.Records(), Failed: o.failures.Load(), AckLatency: time.Duration(o.ackLatency.Load()),
 		LastError: o.lastError}
 }
 
@@ -668,7 +640,7 @@ func (o *Output) troubleLocked(err error) {
 	if !o.outage {
 		o.outage = true
 		o.log.Warn("loghost unavailable; records are kept and published again", "err", o.lastError,
-			"unconfirmed", o.unacked)
+			"unconfirmed", o.acks.Records())
 	}
 }
 
@@ -680,7 +652,7 @@ func (o *Output) healthyLocked() {
 	if o.outage && o.connected.Load() && o.failing == 0 {
 		o.outage = false
 		o.lastError = ""
-		o.log.Info("loghost acknowledges again", "unconfirmed", o.unacked)
+		o.log.Info("loghost acknowledges again", "unconfirmed", o.acks.Records())
 	}
 }
 

@@ -350,7 +350,7 @@ func deliver(t testing.TB, o *Output, recs []syslogd.Record, size int, between f
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	o.mu.Lock()
-	last := o.nextID
+	last := o.acks.LastID()
 	o.mu.Unlock()
 	for i := 0; i < len(recs); i += size {
 		id, err := o.Deliver(ctx, recs[i:min(i+size, len(recs))])

@@ -82,12 +82,8 @@ type Output struct {
 	progress chan struct{} // an acknowledgement or a failure: wakes a waiting Deliver
 
 	mu        sync.Mutex
-	nextID    uint64 // the last batch id given
-	base      uint64 // the newest batch id confirmed with all before it
-	remaining []int  // records not acknowledged of batches base+1, base+2, ...
-	unacked   int
-	unackedB  int        // the bytes of those records (pending.size)
-	failed    []*pending // failed, waiting for Check to produce them again
+	acks      output.Ledger // batches and records unacknowledged
+	failed    []*pending    // failed, waiting for Check to produce them again
 	retryWait time.Duration
 	retryAt   time.Time
 	closed    bool
@@ -106,7 +102,6 @@ type Output struct {
 		headers                    []kgo.RecordHeader
 	}
 
-	confirmed                    atomic.Uint64
 	connected                    atomic.Bool
 	sent, confirmedRecs, retried atomic.Uint64
 	failures, reconnects         atomic.Uint64
@@ -260,16 +255,11 @@ func (o *Output) Deliver(ctx context.Context, batch []syslogd.Record) (uint64, e
 		return 0, err
 	}
 	o.mu.Lock()
-	o.nextID++
-	id := o.nextID
-	o.remaining = append(o.remaining, len(batch))
-	o.unacked += len(batch)
-	o.unackedB += size
+	id := o.acks.Open(len(batch), size)
 	for _, p := range ps {
 		o.order++
 		p.batch, p.order = id, o.order
 	}
-	o.advance() // an empty batch is confirmed at once
 	// Behind failed records, records wait their turn: produced now, they
 	// would be stored before those, out of order in their partitions.
 	held := len(o.failed) > 0
@@ -294,9 +284,9 @@ func (o *Output) room(ctx context.Context, n, size int) error {
 	defer timer.Stop()
 	for {
 		o.mu.Lock()
-		unacked, unackedB := o.unacked, o.unackedB
+		fits := o.acks.Fits(n, size, o.bound, o.bytes)
 		o.mu.Unlock()
-		if unacked == 0 || unacked+n <= o.bound && unackedB+size <= o.bytes {
+		if fits {
 			return nil
 		}
 		o.Check()
@@ -366,28 +356,10 @@ func (o *Output) done(p *pending, start time.Time, err error) {
 	}
 	o.ackLatency.Add(int64(time.Since(start)))
 	o.confirmedRecs.Add(1)
-	o.unacked--
-	o.unackedB -= p.size
-	o.remaining[p.batch-o.base-1]--
-	o.advance()
+	o.acks.Ack(p.batch, p.size)
 	o.retryWait = 0
 	o.ackedLocked(p)
 	o.wake()
-}
-
-// advance moves the confirmed id past the batches whose records are all
-// acknowledged; o.mu is held.
-func (o *Output) advance() {
-	n := 0
-	for n < len(o.remaining) && o.remaining[n] == 0 {
-		n++
-	}
-	if n == 0 {
-		return
-	}
-	o.remaining = o.remaining[n:]
-	o.base += uint64(n)
-	o.confirmed.Store(o.base)
 }
 
 func (o *Output) wake() {
@@ -399,14 +371,14 @@ func (o *Output) wake() {
 
 // Confirmed is the id of the newest batch that, with every earlier one,
 // has all its records acknowledged.
-func (o *Output) Confirmed() uint64 { return o.confirmed.Load() }
+func (o *Output) Confirmed() uint64 { return o.acks.Confirmed() }
 
 // Unconfirmed is the number of records produced and not yet acknowledged,
 // failed ones waiting to be produced again included.
 func (o *Output) Unconfirmed() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.unacked
+	return o.acks.Records()
 }
 
 // Check produces again the records whose production failed (and those
@@ -436,7 +408,7 @@ func (o *Output) retry() {
 	o.mu.Lock()
 	ps := o.failed
 	o.failed = nil
-	idle := len(ps) > 0 && o.unacked == len(ps) // nothing in the client
+	idle := len(ps) > 0 && o.acks.Records() == len(ps) // nothing in the client
 	failure := o.failure
 	o.mu.Unlock()
 	if idle && !clientSurvives(failure) {
@@ -495,7 +467,7 @@ func (o *Output) Finish(ctx context.Context) error {
 		o.retry()
 		err := o.client.Flush(ctx)
 		o.mu.Lock()
-		n, failed, last := o.unacked, len(o.failed), o.lastError
+		n, failed, last := o.acks.Records(), len(o.failed), o.lastError
 		o.mu.Unlock()
 		if n == 0 {
 			return nil
@@ -537,7 +509,7 @@ func (o *Output) Stats() output.Stats {
 	defer o.mu.Unlock()
 	return output.Stats{Loghost: o.host.String(), Connected: o.connected.Load(), Guarantee: output.Guarantee(o.host.Scheme),
 		Sent: o.sent.Load(), Confirmed: o.confirmedRecs.Load(), Retried: o.retried.Load(), Reconnects: o.reconnects.Load(),
-		Unconfirmed: o.unacked, Failed: o.failures.Load(), AckLatency: time.Duration(o.ackLatency.Load()),
+		Unconfirmed: o.acks.Records(), Failed: o.failures.Load(), AckLatency: time.Duration(o.ackLatency.Load()),
 		LastError: o.lastError}
 }
 
@@ -606,7 +578,7 @@ func (o *Output) ackedLocked(p *pending) {
 		p.failed = false
 		o.failing--
 	}
-	if o.unacked == 0 {
+	if o.acks.Records() == 0 {
 		clear(o.down)
 	}
 	o.health()
@@ -621,11 +593,11 @@ func (o *Output) health() {
 	case trouble && !o.outage:
 		o.outage = true
 		o.log.Warn("loghost failing; unacknowledged records are kept and produced again", "err", o.lastError,
-			"unconfirmed", o.unacked)
+			"unconfirmed", o.acks.Records())
 	case !trouble && o.outage:
 		o.outage = false
 		o.lastError = ""
-		o.log.Info("loghost acknowledges again", "unconfirmed", o.unacked)
+		o.log.Info("loghost acknowledges again", "unconfirmed", o.acks.Records())
 	}
 }
 
