@@ -3,11 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -88,35 +84,5 @@ func (r runner) hostagentBus(scheme string) result {
 	default:
 		t.Fatalf("scheme %q: nats or kafka", scheme)
 	}
-	work := t.TempDir()
-	etc := filepath.Join(work, "etc")
-	if err := os.MkdirAll(etc, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	syslogToml := fmt.Sprintf("loghosts = [%q]\nsocket = \"\"\n\n[[files]]\nglob = %q\npriority = \"local0.info\"\napp_name = %q\n",
-		loghost, filepath.Join(r.logDir, "*.log"), appName)
-	files := map[string]string{
-		"collectors.toml": "[vms]\nenabled = false\n[sensors]\nenabled = false\n[links]\nenabled = false\n[resources]\nenabled = false\n",
-		"syslog.toml":     syslogToml,
-	}
-	for file, content := range files {
-		if err := os.WriteFile(filepath.Join(etc, file), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	logPath := filepath.Join(work, "hostagentd.log")
-	out, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	cmd := exec.Command(r.hostagentd, "--config-dir", etc, "--state-dir", filepath.Join(work, "state"),
-		"--api-socket", filepath.Join(work, "api.sock"))
-	cmd.Stdout, cmd.Stderr = out, out
-	name := "hostagent " + scheme
-	t.Logf("%s: syslog.toml:\n%s", name, syslogToml)
-	start := time.Now()
-	res := r.measure(name, cmd, s, sinkCPU, func() string { return "--- hostagentd output:\n" + readTail(logPath) })
-	t.Logf("%s: %.0f lines/s end to end (%v)", name, res.linesPerSec(), time.Since(start).Round(time.Millisecond))
-	return res
+	return r.runHostagentd("hostagent "+scheme, loghost, "", s, sinkCPU, func() string { return "" })
 }

@@ -534,15 +534,28 @@ func (r runner) hostagent(scheme string, ca *peertest.TestCA) result {
 			diag = sinkDiag
 		}
 	}
+	loghost := fmt.Sprintf("%s://127.0.0.1:%d", scheme, port)
+	options := ""
+	if ca != nil {
+		options = fmt.Sprintf("ca_file = %q\n", ca.CertFile)
+	}
+	return r.runHostagentd(name, loghost, options, s, sinkCPU, diag)
+}
+
+// runHostagentd runs hostagentd, from a fresh state, forwarding the log
+// file to loghost (with options, lines of TOML) and measures it until s
+// has every line.
+func (r runner) runHostagentd(name, loghost, options string, s *sink, sinkCPU func() float64, diag func() string) result {
+	t := r.t
+	t.Helper()
 	work := t.TempDir() // fresh state: no positions from an earlier run
 	etc := filepath.Join(work, "etc")
 	if err := os.MkdirAll(etc, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	loghost := fmt.Sprintf("%s://127.0.0.1:%d", scheme, port)
 	syslogToml := fmt.Sprintf("loghosts = [%q]\nsocket = \"\"\n", loghost)
-	if ca != nil {
-		syslogToml += fmt.Sprintf("\n[loghost_options.%q]\nca_file = %q\n", loghost, ca.CertFile)
+	if options != "" {
+		syslogToml += fmt.Sprintf("\n[loghost_options.%q]\n%s", loghost, options)
 	}
 	syslogToml += fmt.Sprintf("\n[[files]]\nglob = %q\npriority = \"local0.info\"\napp_name = %q\n", filepath.Join(r.logDir, "*.log"), appName)
 	files := map[string]string{
