@@ -44,12 +44,22 @@ func main() {
 	fs.StringVar(&demo, "demo-receiver", "", "also run a receiver on this UDP `host:port` that logs each notification decoded (for demonstrations)")
 	fs.StringVar(&demoLog, "demo-collector", "", "also run a syslog collector on this TCP `host:port` that logs each line it receives decoded (for demonstrations; point a tcp:// loghost at it)")
 	fs.StringVar(&demoStream, "demo-stream", "", "also consume a JetStream stream taking SUBJECT, at `URL` nats://host:port/SUBJECT, and log each record stored (for demonstrations; point a nats:// loghost at it)")
+	// Hidden: make man writes hostagentd(8) with it, from these very flags.
+	helpMan := fs.Bool("help-man", false, "print the hostagentd(8) manual page in roff and exit")
+	_ = fs.MarkHidden("help-man") // defined on the line above: cannot fail
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if err == pflag.ErrHelp {
 			os.Exit(0)
 		}
 		fmt.Fprintf(os.Stderr, "hostagentd: %v\n", err)
 		os.Exit(2)
+	}
+	if *helpMan {
+		if err := manPage(fs).Write(os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "hostagentd: %v\n", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "hostagentd: unexpected argument %q\n", fs.Arg(0))
@@ -73,8 +83,19 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// SIGHUP (the systemd unit's ExecReload) re-reads the configuration
+	// files. Caught from here on, so that one arriving during the start does
+	// not kill the daemon (its default action): the reload waits for ready.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
 	d := daemon.New(opts, log)
+	go func() {
+		for range hup {
+			d.Reload()
+		}
+	}()
 	if demo != "" {
 		w, err := trapwatch.Start(demo, d, log.With("subsystem", "demo-receiver"))
 		if err != nil {

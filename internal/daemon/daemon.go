@@ -139,6 +139,8 @@ type Daemon struct {
 	// is refused, since it would be overwritten or mixed with the
 	// restore's files. Guarded by mu.
 	restorePending error
+
+	systemd systemdState // readiness, watchdog and reloads (systemd.go)
 }
 
 // New returns a daemon; nothing runs before Run.
@@ -146,7 +148,8 @@ func New(opts Options, log *slog.Logger) *Daemon {
 	h, q := newOwnLog(log.Handler())
 	log = slog.New(h)
 	opts.Defaults = opts.Defaults.orFactory()
-	d := &Daemon{opts: opts, log: log, agent: snmpagent.New(log), ready: make(chan struct{}), ownLog: q, view: mibview.New()}
+	d := &Daemon{opts: opts, log: log, agent: snmpagent.New(log), ready: make(chan struct{}), ownLog: q, view: mibview.New(),
+		systemd: newSystemdState()}
 	d.view.Publish(mibview.SystemSection, mibview.SystemObjects(buildinfo.Name, buildinfo.Version(), buildinfo.Build()))
 	// Informs not yet acknowledged are kept here and resent after a restart.
 	if opts.StateDir != "" {
@@ -265,6 +268,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.saveLastGood(SyslogFile, syslogCfg)
 	d.log.Info("hostagentd ready", "config_dir", d.opts.ConfigDir, "state_dir", d.opts.StateDir, "api_socket", d.opts.APISocket)
 	close(d.ready)
+	d.notifyReady()
+	stopWatchdog := d.startWatchdog()
 
 	ownCtx, stopOwn := context.WithCancel(context.Background())
 	defer stopOwn()
@@ -273,15 +278,27 @@ func (d *Daemon) Run(ctx context.Context) error {
 	watchErr := make(chan error, 1)
 	go func() { watchErr <- watcher.Run(ctx, d.reload) }()
 
-	select {
-	case <-ctx.Done():
-	case err = <-serveErr:
-		err = fmt.Errorf("api server: %w", err)
-	case err = <-watchErr:
-		if err != nil {
-			err = fmt.Errorf("config watcher: %w", err)
+serve:
+	for {
+		select {
+		case <-ctx.Done():
+			break serve
+		case err = <-serveErr:
+			err = fmt.Errorf("api server: %w", err)
+			break serve
+		case err = <-watchErr:
+			if err != nil {
+				err = fmt.Errorf("config watcher: %w", err)
+			}
+			break serve
+		case <-d.reloadRequests():
+			// Here rather than on a goroutine of its own: a reload
+			// never runs once the shutdown below has begun.
+			d.reloadOnRequest()
 		}
 	}
+	d.notifyStopping()
+	stopWatchdog()
 	d.log.Info("hostagentd stopping")
 	shutdown, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()

@@ -1,9 +1,10 @@
 // Package vicfg is the frame of the vicfg program, written once for all
 // its commands, as govc's cli and flags packages are for govc's: the
 // registry of commands and the dispatch on argv[0], the flag set with its
-// --help, vCLI's connection options and the login, the terminal that
-// prompts go through, the one rule for comma-separated lists, and error
-// reporting (the program's name first, one line per problem, exit code 1).
+// --help, the manual pages and the bash completion drawn from it, vCLI's
+// connection options and the login, the terminal that prompts go through,
+// the one rule for comma-separated lists, and error reporting (the
+// program's name first, one line per problem, exit code 1).
 // A command package (snmp, syslog, user, hostops, cfgbackup) holds only its
 // own options, their checks and its output.
 package vicfg
@@ -101,14 +102,9 @@ func UsageError(err error) error { return usageError{err} }
 // (bad flag, bad value, refusal by the daemon, daemon unreachable), each
 // error printed to stderr as "<prog>: <message>".
 func (c *Command) Run(ctx context.Context, prog string, args []string, std IO) int {
-	fs := pflag.NewFlagSet(prog, pflag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors and usage are printed here, once
-	fs.Usage = func() {}
-	fs.SortFlags = false // keep ESXi's order in --help
-	runner := c.Flags(fs)
-	conn := AddConnectionFlags(fs)
+	cl := c.commandLine(prog)
+	fs, runner, conn := cl.fs, cl.runner, cl.conn
 	conn.Stderr = std.Stderr // Connect's warnings (--password on the command line) go where the command's errors go
-	help := fs.BoolP("help", "h", false, "show this help")
 	env := &Env{Prog: prog, Flags: fs, Stdout: std.Stdout, Stderr: std.Stderr, Terminal: std.Terminal}
 	if env.Terminal == nil {
 		env.Terminal = noTerminal{}
@@ -133,8 +129,14 @@ func (c *Command) Run(ctx context.Context, prog string, args []string, std IO) i
 	if err := fs.Parse(args); err != nil {
 		return exit(UsageError(err))
 	}
-	if *help {
+	if *cl.help {
 		c.usage(env.Stdout, prog, fs, conn)
+		return 0
+	}
+	if *cl.helpMan {
+		if err := c.manPage(cl).Write(env.Stdout); err != nil {
+			return exit(err)
+		}
 		return 0
 	}
 	if fs.NArg() > 0 {
@@ -150,6 +152,35 @@ func (c *Command) Run(ctx context.Context, prog string, args []string, std IO) i
 	defer conn.Disconnect(ctx, client)
 	env.Client = client
 	return exit(runner.Run(ctx, env))
+}
+
+// commandLine is a command's flag set as Run parses it: its own options,
+// the connection options, -h/--help and the hidden --help-man.
+type commandLine struct {
+	fs            *pflag.FlagSet
+	runner        Runner
+	conn          *ConnectionFlags
+	help, helpMan *bool
+}
+
+// commandLine defines the command's flags for a run as prog. --help, the
+// manual page and the completion script all read what it defines, so
+// that what they describe is what a run parses.
+func (c *Command) commandLine(prog string) commandLine {
+	fs := pflag.NewFlagSet(prog, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors and usage are printed here, once
+	fs.Usage = func() {}
+	fs.SortFlags = false // keep ESXi's order in --help
+	cl := commandLine{fs: fs, runner: c.Flags(fs)}
+	cl.conn = AddConnectionFlags(fs)
+	cl.help = fs.BoolP("help", "h", false, "show this help")
+	// Hidden: make man writes the command's page with it; users read the
+	// page with man vicfg-snmp.
+	cl.helpMan = fs.Bool("help-man", false, "print the manual page in roff and exit")
+	if err := fs.MarkHidden("help-man"); err != nil {
+		panic(err) // defined on the line above
+	}
+	return cl
 }
 
 // usage is --help: the synopsis, what the command does, its own options,

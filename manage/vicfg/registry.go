@@ -61,7 +61,8 @@ func (r *Registry) Lookup(name string) (*Command, bool) {
 // any other name, the first argument does (vicfg snmp -s). It returns the
 // exit code. vicfg alone lists the commands on stderr, exit code 1, as a
 // command given no action prints its usage; vicfg --help lists them on
-// stdout.
+// stdout. Two arguments --help does not list: vicfg --help-man prints
+// vicfg(1), vicfg --completion bash the commands' completion script.
 func (r *Registry) Main(ctx context.Context, argv []string, std IO) int {
 	prog := Program
 	if len(argv) > 0 {
@@ -79,6 +80,24 @@ func (r *Registry) Main(ctx context.Context, argv []string, std IO) int {
 	switch name {
 	case "-h", "--help", "help":
 		r.list(std.Stdout, prog)
+		return 0
+	// Hidden, for make man and the package: the program's manual page,
+	// and the shell completion of every command.
+	case "--help-man":
+		if err := r.writeManPage(std.Stdout); err != nil {
+			fmt.Fprintf(std.Stderr, "%s: %v\n", prog, err)
+			return 1
+		}
+		return 0
+	case "--completion":
+		if len(argv) != 2 || argv[1] != "bash" {
+			fmt.Fprintf(std.Stderr, "%s: --completion: give the shell, bash (the only one)\n", prog)
+			return 1
+		}
+		if err := r.writeCompletion(std.Stdout); err != nil {
+			fmt.Fprintf(std.Stderr, "%s: %v\n", prog, err)
+			return 1
+		}
 		return 0
 	}
 	c, ok := r.Lookup(name)

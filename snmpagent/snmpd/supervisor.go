@@ -671,13 +671,20 @@ func (s *Supervisor) killStale() {
 }
 
 // cleanEnv is the environment without net-snmp's variables, which would
-// point snmpd at other configuration, MIBs or state.
+// point snmpd at other configuration, MIBs or state, and without systemd's,
+// which are hostagentd's own.
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
 		case "MIBS", "MIBDIRS", "SNMPCONFPATH", "SNMP_PERSISTENT_DIR", "SNMP_PERSISTENT_FILE", "SNMPD_OPTIONS":
+			continue
+		case "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES":
+			// hostagentd's unit speaks to systemd, not snmpd: a snmpd
+			// built with systemd support would announce itself on
+			// hostagentd's notify socket, which systemd refuses and logs
+			// (NotifyAccess=main).
 			continue
 		}
 		env = append(env, kv)
