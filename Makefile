@@ -17,20 +17,76 @@ DEMOSUBJ := hostagent.demo
 # Debian packages the integration tests start as real peers: net-snmp's
 # snmptrapd, libvirtd (with virsh) serving its test driver, rsyslogd (with
 # its TLS driver and RELP input) as the remote syslog collector, and the
-# real logrotate rotating the files the forwarder reads.
-TEST_PACKAGES := snmptrapd snmpd snmp libvirt-daemon libvirt-clients rsyslog rsyslog-gnutls rsyslog-relp logrotate python3-pysnmp4 nats-server
+# real logrotate rotating the files the forwarder reads. The package's own
+# judges: lintian, man (man-db, groff) and systemd-analyze (systemd).
+TEST_PACKAGES := snmptrapd snmpd snmp libvirt-daemon libvirt-clients rsyslog rsyslog-gnutls rsyslog-relp logrotate python3-pysnmp4 nats-server \
+	lintian man-db groff-base systemd
 
-.PHONY: all build run test test-deps bench clean
+.PHONY: all build man run test test-deps bench clean install deb
+
+# make install: programs, unit, man pages and completion under PREFIX
+# (/usr/local; the package uses /usr), each path below DESTDIR. The
+# configuration and state stay in /etc/hostagent and /var/lib/hostagent
+# whatever PREFIX is: they are hostagentd's defaults and the unit's
+# ConfigurationDirectory= and StateDirectory=.
+PREFIX        ?= /usr/local
+DESTDIR       ?=
+BINDIR        ?= $(PREFIX)/bin
+SBINDIR       ?= $(PREFIX)/sbin
+MANDIR        ?= $(PREFIX)/share/man
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+CONFDIR       := /etc/hostagent
+STATEDIR      := /var/lib/hostagent
+# The names the vicfg program answers to, each a link to it.
+VICFG_LINKS   := vicfg-snmp vicfg-syslog vicfg-user vicfg-hostops vicfg-cfgbackup esxcfg-snmp esxcfg-syslog
+
+# make deb: the Debian package, in $(BIN)/, from a make install in
+# $(DEBROOT). Its version is the commit's date and hash, so that two builds
+# of one commit are the same version.
+DEBROOT     = $(abspath $(BIN)/deb/root)
+DEB_VERSION ?= $(shell v=$$(git log -1 --format=%cd.%h --date=format:%Y%m%d 2>/dev/null); echo "0.0.0~git$${v:-unknown}-1")
+DEB_ARCH    ?= $(shell $(GO) env GOARCH)
 
 all: build
 
 # One vicfg program holds every vCLI command; each name it answers to is a
 # link to it, and argv[0] picks the command.
+# Static (CGO_ENABLED=0): the programs need no C library, so the package
+# depends on none. Position-independent, for address space randomization
+# as Debian builds its programs; stripped of the symbol table and DWARF
+# (a panic's trace keeps its function names and lines).
 build:
-	$(GO) build -o $(BIN)/ ./cmd/hostagentd ./cmd/vicfg
-	for name in vicfg-snmp vicfg-syslog vicfg-user vicfg-hostops vicfg-cfgbackup esxcfg-snmp esxcfg-syslog; do \
+	CGO_ENABLED=0 $(GO) build -buildvcs=auto -trimpath -buildmode=pie -ldflags='-s -w' -o $(BIN)/ ./cmd/hostagentd ./cmd/vicfg
+	for name in $(VICFG_LINKS); do \
 		ln -sfn vicfg $(BIN)/$$name || exit 1; \
 	done
+
+# The manual pages and the bash completion, for make install. The
+# programs' pages come from the programs themselves (hidden --help-man),
+# drawn from the flags they parse; esxcfg-snmp(1) and esxcfg-syslog(1) are
+# .so links to the vicfg pages. The configuration files' pages are written
+# by hand in docs/man and converted by go-md2man (tools.mod); sed then turns
+# off hyphenation (HY 0 as well: .EE turns it back on to HY), justification,
+# and line breaks after a hyphen (.cflags), which go-md2man leaves on, so that
+# keys, paths, values and options stay whole (internal/daemon's
+# TestConfigManPagesFormat does the same). Each file is written whole or not
+# at all (a .tmp renamed).
+MAN := $(BIN)/man
+man: build
+	mkdir -p $(MAN)/man1 $(MAN)/man5 $(MAN)/man8 $(BIN)/completion
+	$(BIN)/hostagentd --help-man > $(MAN)/man8/hostagentd.8.tmp && mv $(MAN)/man8/hostagentd.8.tmp $(MAN)/man8/hostagentd.8
+	for cmd in vicfg $(filter vicfg-%,$(VICFG_LINKS)); do \
+		$(BIN)/$$cmd --help-man > $(MAN)/man1/$$cmd.1.tmp && mv $(MAN)/man1/$$cmd.1.tmp $(MAN)/man1/$$cmd.1 || exit 1; \
+	done
+	echo '.so man1/vicfg-snmp.1' > $(MAN)/man1/esxcfg-snmp.1
+	echo '.so man1/vicfg-syslog.1' > $(MAN)/man1/esxcfg-syslog.1
+	for src in docs/man/*.5.md; do \
+		page=$(MAN)/man5/$$(basename $$src .md); \
+		$(GO) tool -modfile=tools.mod go-md2man -in $$src -out $$page.tmp && \
+		sed -i '/^\.TH /a .nr HY 0\n.nh\n.ad l\n.cflags 0 -' $$page.tmp && mv $$page.tmp $$page || exit 1; \
+	done
+	$(BIN)/vicfg --completion bash > $(BIN)/completion/vicfg.tmp && mv $(BIN)/completion/vicfg.tmp $(BIN)/completion/vicfg
 
 # The daemon on the bundled configuration, state in .run/, no root needed.
 # Its built-in demo receiver logs every notification it gets, decoded; its
@@ -40,7 +96,7 @@ build:
 # JetStream stream, and --demo-stream logs each record the stream stores.
 run: build
 	rm -rf $(RUN) && mkdir -p $(RUN)/etc $(RUN)/state $(RUN)/log
-	cp configs/*.toml $(RUN)/etc/
+	cp configs/*.toml $(RUN)/etc/ && cp configs/demo/*.toml $(RUN)/etc/
 	@# The local syslog socket and the log directory go in .run too: /run
 	@# and /var/log need root. One loghost: the demo collector (and the
 	@# log bus, added below when nats-server is installed).
@@ -48,7 +104,7 @@ run: build
 		-e 's|^loghosts = .*|loghosts = ["tcp://$(DEMOLOG)"]|' \
 		-e 's|^glob = "/var/log/vmware/\*.log"|glob = "$(CURDIR)/$(RUN)/log/*.log"|' $(RUN)/etc/syslog.toml
 	echo "hostagent demo: a line of $(RUN)/log/demo.log" > $(RUN)/log/demo.log
-	@echo "hostagentd on configs/ (a copy in $(RUN)/etc); in another terminal try:"
+	@echo "hostagentd on configs/ with configs/demo/ over it (a copy in $(RUN)/etc); in another terminal try:"
 	@echo "  $(BIN)/vicfg-snmp --server unix:$(RUN)/api.sock --test --show"
 	@echo "  $(BIN)/vicfg-syslog --server unix:$(RUN)/api.sock --show"
 	@echo "  echo 'a new line' >> $(RUN)/log/demo.log"
@@ -108,6 +164,46 @@ bench:
 
 clean:
 	rm -rf $(BIN) $(RUN)
+
+# An admin's configuration is never overwritten: a file already in
+# $(CONFDIR) is kept, and the new default is named.
+install: build man
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPLETIONDIR)
+	install -d -m 0750 $(DESTDIR)$(CONFDIR) $(DESTDIR)$(STATEDIR)
+	install -m 0755 $(BIN)/hostagentd $(DESTDIR)$(SBINDIR)/hostagentd
+	install -m 0755 $(BIN)/vicfg $(DESTDIR)$(BINDIR)/vicfg
+	for name in $(VICFG_LINKS); do ln -sfn vicfg $(DESTDIR)$(BINDIR)/$$name || exit 1; done
+	for f in configs/*.toml; do \
+		to=$(DESTDIR)$(CONFDIR)/$${f##*/}; \
+		if [ -e "$$to" ]; then echo "kept $$to; the new default is $$f"; \
+		else install -m 0640 "$$f" "$$to" || exit 1; fi; \
+	done
+	sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/hostagent.service.in > $(BIN)/hostagent.service
+	install -m 0644 $(BIN)/hostagent.service $(DESTDIR)$(UNITDIR)/hostagent.service
+	install -m 0644 $(BIN)/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(BIN)/man/man5/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(BIN)/man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(BIN)/completion/vicfg $(DESTDIR)$(COMPLETIONDIR)/vicfg
+	for name in $(VICFG_LINKS); do ln -sfn vicfg $(DESTDIR)$(COMPLETIONDIR)/$$name || exit 1; done
+
+# nfpm (pinned in tools.mod) packs the tree as packaging/nfpm.yaml says;
+# Debian wants the man pages and the changelog compressed, without a
+# timestamp (-n), and the copyright beside them; lintian-overrides says
+# why each remaining tag is right for this package.
+deb:
+	rm -rf $(BIN)/deb && mkdir -p $(BIN)/deb
+	$(MAKE) install DESTDIR=$(DEBROOT) PREFIX=/usr UNITDIR=/lib/systemd/system
+	gzip -9nf $(DEBROOT)/usr/share/man/man*/*
+	install -d $(DEBROOT)/usr/share/doc/hostagent
+	install -m 0644 packaging/deb/copyright $(DEBROOT)/usr/share/doc/hostagent/copyright
+	install -d $(DEBROOT)/usr/share/lintian/overrides
+	install -m 0644 packaging/deb/lintian-overrides $(DEBROOT)/usr/share/lintian/overrides/hostagent
+	printf 'hostagent (%s) unstable; urgency=medium\n\n  * Built from commit %s.\n\n -- hostagent developers <hostagent@example.org>  %s\n' \
+		"$(DEB_VERSION)" "$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)" \
+		"$$(git log -1 --format=%cD 2>/dev/null || date -R)" | gzip -9n > $(DEBROOT)/usr/share/doc/hostagent/changelog.Debian.gz
+	DEB_ROOT=$(DEBROOT) DEB_VERSION=$(DEB_VERSION) DEB_ARCH=$(DEB_ARCH) \
+		$(GO) tool -modfile=tools.mod nfpm package -f packaging/nfpm.yaml -p deb -t $(BIN)/deb/
 
 # hostagentd against rsyslogd: the same 1M-line file forwarded over TCP
 # (RFC 5424, octet counting) to one sink on loopback, and hostagentd over

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/BurntSushi/toml"
+
 	"hostagent/collectors"
 	// The daemon runs the built-in sources, as hostagentd does.
 	_ "hostagent/collectors/all"
@@ -180,14 +182,41 @@ func TestCollectorsConfigErrors(t *testing.T) {
 	}
 }
 
-// TestShippedSNMPConfig: the configuration `make run` starts with is valid.
+// TestShippedSNMPConfig: configs/snmp.toml, which the package installs in
+// /etc/hostagent, is the factory configuration (the agent off, as on
+// ESXi), and configs/demo/snmp.toml, which `make run` puts over it, is
+// valid and sends to each kind of target.
 func TestShippedSNMPConfig(t *testing.T) {
 	cfg := snmpconfig.DefaultConfig()
 	if _, err := configstore.Load("../../configs/snmp.toml", &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if err := cfg.Validate(resolve.NewResolver(nil)); err != nil || !cfg.Enabled || len(cfg.Targets) != 3 {
-		t.Errorf("configs/snmp.toml: %v, %+v", err, cfg)
+	cfg.Normalize()
+	def := snmpconfig.DefaultConfig()
+	def.Normalize()
+	if !reflect.DeepEqual(cfg, def) {
+		t.Errorf("configs/snmp.toml differs from the built-in defaults:\n%+v\n%+v", cfg, def)
+	}
+	// Every setting written out: an empty or comments-only file is refused.
+	zero := snmpconfig.Config{}
+	md, err := toml.DecodeFile("../../configs/snmp.toml", &zero)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := reflect.TypeOf(zero)
+	for i := range fields.NumField() {
+		key, _, _ := strings.Cut(fields.Field(i).Tag.Get("toml"), ",")
+		if key != "" && key != "-" && !md.IsDefined(key) {
+			t.Errorf("configs/snmp.toml does not set %s", key)
+		}
+	}
+
+	demo := snmpconfig.DefaultConfig()
+	if _, err := configstore.Load("../../configs/demo/snmp.toml", &demo); err != nil {
+		t.Fatal(err)
+	}
+	if err := demo.Validate(resolve.NewResolver(nil)); err != nil || !demo.Enabled || len(demo.Targets) != 3 {
+		t.Errorf("configs/demo/snmp.toml: %v, %+v", err, demo)
 	}
 }
 

@@ -51,6 +51,16 @@ func RequireCommand(t testing.TB, name, debianPackage string) string {
 	return path
 }
 
+// RequireRoot is for a test that changes the machine itself (a package
+// installed with dpkg, a file system mounted): it needs root, which CI
+// has; elsewhere it is skipped saying why, and with CI=true it fails.
+func RequireRoot(t testing.TB, why string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		unavailable(t, "%s needs root (CI runs as root)", why)
+	}
+}
+
 // lookCommand also searches the sbin folders because Debian installs daemons
 // such as snmptrapd there, and they are often missing from a user's PATH.
 func lookCommand(name string) (string, bool) {

@@ -1,7 +1,6 @@
 package peertest
 
 import (
-	"os"
 	"os/exec"
 	"testing"
 )
@@ -13,9 +12,7 @@ import (
 // skipped, saying why; with CI=true it fails instead.
 func SmallDisk(t testing.TB, size string) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		unavailable(t, "mounting a tmpfs for a disk-full test needs root (CI runs as root)")
-	}
+	RequireRoot(t, "mounting a tmpfs for a disk-full test")
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Fatalf("peertest: mount tmpfs on %s: %v\n%s", dir, err, out)
