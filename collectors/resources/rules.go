@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/procfs"
@@ -225,6 +226,14 @@ type watchedMount struct {
 // virtual file system (a tmpfs) adds it to the numbering.
 // A mount point listed twice (a mount stacked over another) appears once,
 // at its first position, with the type of the last, visible, mount.
+//
+// A block device mounted at several points is one file system, with one
+// usage: it is watched at its first mount point only, unless a rule names
+// another. Under the systemd unit's sandbox, /proc/mounts lists the
+// service's own mount namespace, where ReadWritePaths=, StateDirectory=
+// and PrivateTmp= bind-mount directories of the root file system onto
+// themselves: each would otherwise be a file system of its own, with a
+// trap of its own when the root fills up.
 func (r *Resources) watchedMounts(snap *snapshot) ([]watchedMount, error) {
 	mounts, err := snap.mounts.get(func() ([]mount, error) { return readMounts(r.mountsPath) })
 	if err != nil {
@@ -235,15 +244,26 @@ func (r *Resources) watchedMounts(snap *snapshot) ([]watchedMount, error) {
 		visible[m.point] = m
 	}
 	var watched []watchedMount
+	devices := map[string]bool{}
 	for _, m := range mounts {
 		top, pending := visible[m.point]
 		if !pending {
 			continue // already listed
 		}
 		delete(visible, m.point)
-		if realFilesystem(top) || r.namedMounts[top.point] {
-			watched = append(watched, watchedMount{mount: top, index: r.storage.of(top.point)})
+		named := r.namedMounts[top.point]
+		if !realFilesystem(top) && !named {
+			continue
 		}
+		// Only block devices: "overlay", "nas:/export" and the like name
+		// no single file system.
+		if strings.HasPrefix(top.device, "/dev/") {
+			if devices[top.device] && !named {
+				continue // a bind mount, or the same device mounted again
+			}
+			devices[top.device] = true
+		}
+		watched = append(watched, watchedMount{mount: top, index: r.storage.of(top.point)})
 	}
 	return watched, nil
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/procfs"
 
+	"hostagent/internal/configstore"
 	"hostagent/internal/peertest"
 )
 
@@ -184,6 +186,36 @@ func TestStorageIndexIsStable(t *testing.T) {
 	second := index()
 	if second["/"] != 1 || second["/var/lib/libvirt"] != 2 || second["/srv"] != 4 {
 		t.Errorf("indices after remount %v, want / 1, /var/lib/libvirt 2, /srv 4", second)
+	}
+}
+
+// TestBindMountsWatchedOnce: the mount table of the systemd unit's
+// sandbox, where directories of the root file system are bind-mounted onto
+// themselves (ReadWritePaths=, StateDirectory=, PrivateTmp=), watches the
+// root once; a second device and a mount a rule names are still watched.
+func TestBindMountsWatchedOnce(t *testing.T) {
+	f := newProcFixture(t)
+	f.write("mounts", "/dev/vda1 / ext4 rw 0 0\n"+
+		"/dev/vda1 /etc/hostagent ext4 rw 0 0\n"+
+		"/dev/vda1 /var/lib/hostagent ext4 rw 0 0\n"+
+		"/dev/vda1 /tmp ext4 rw 0 0\n"+
+		"/dev/vdb1 /var/lib/libvirt xfs rw 0 0\n"+
+		"/dev/vda1 /var/tmp ext4 rw 0 0\n"+
+		"nas:/a /mnt/a nfs4 rw 0 0\n"+
+		"nas:/a /mnt/b nfs4 rw 0 0\n")
+	r, _ := newTestResources(t, Config{Enabled: true, Rules: []Rule{
+		{Name: "tmp", Resource: "filesystem", Mount: "/var/tmp", Rising: 90, Falling: 80, Interval: configstore.Duration(30 * time.Second)},
+	}}, f, newFakeStatfs(nil))
+	watched, err := r.watchedMounts(&snapshot{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var points []string
+	for _, w := range watched {
+		points = append(points, w.mount.point)
+	}
+	if want := []string{"/", "/var/lib/libvirt", "/var/tmp", "/mnt/a", "/mnt/b"}; !slices.Equal(points, want) {
+		t.Errorf("watched %q, want %q", points, want)
 	}
 }
 
