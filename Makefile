@@ -42,10 +42,11 @@ STATEDIR      := /var/lib/hostagent
 VICFG_LINKS   := vicfg-snmp vicfg-syslog vicfg-user vicfg-hostops vicfg-cfgbackup esxcfg-snmp esxcfg-syslog
 
 # make deb: the Debian package, in $(BIN)/, from a make install in
-# $(DEBROOT). Its version is the commit's date and hash, so that two builds
-# of one commit are the same version.
+# $(DEBROOT). Its version is the commit's time (UTC, to the second) and
+# hash: two builds of one commit are the same version, and a later commit
+# sorts after an earlier one.
 DEBROOT     = $(abspath $(BIN)/deb/root)
-DEB_VERSION ?= $(shell v=$$(git log -1 --format=%cd.%h --date=format:%Y%m%d 2>/dev/null); echo "0.0.0~git$${v:-unknown}-1")
+DEB_VERSION ?= $(shell v=$$(TZ=UTC git log -1 --format=%cd.%h --date=format-local:%Y%m%d%H%M%S 2>/dev/null); echo "0.0.0~git$${v:-unknown}-1")
 DEB_ARCH    ?= $(shell $(GO) env GOARCH)
 
 all: build
@@ -141,7 +142,7 @@ run: build
 
 test: test-deps
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # Installs the peers the tests need when they are missing.
 test-deps:
@@ -168,24 +169,24 @@ clean:
 # An admin's configuration is never overwritten: a file already in
 # $(CONFDIR) is kept, and the new default is named.
 install: build man
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPLETIONDIR)
-	install -d -m 0750 $(DESTDIR)$(CONFDIR) $(DESTDIR)$(STATEDIR)
-	install -m 0755 $(BIN)/hostagentd $(DESTDIR)$(SBINDIR)/hostagentd
-	install -m 0755 $(BIN)/vicfg $(DESTDIR)$(BINDIR)/vicfg
-	for name in $(VICFG_LINKS); do ln -sfn vicfg $(DESTDIR)$(BINDIR)/$$name || exit 1; done
+	install -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(UNITDIR)" \
+		"$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(MANDIR)/man5" "$(DESTDIR)$(MANDIR)/man8" "$(DESTDIR)$(COMPLETIONDIR)"
+	install -d -m 0750 "$(DESTDIR)$(CONFDIR)" "$(DESTDIR)$(STATEDIR)"
+	install -m 0755 $(BIN)/hostagentd "$(DESTDIR)$(SBINDIR)/hostagentd"
+	install -m 0755 $(BIN)/vicfg "$(DESTDIR)$(BINDIR)/vicfg"
+	for name in $(VICFG_LINKS); do ln -sfn vicfg "$(DESTDIR)$(BINDIR)/$$name" || exit 1; done
 	for f in configs/*.toml; do \
-		to=$(DESTDIR)$(CONFDIR)/$${f##*/}; \
+		to="$(DESTDIR)$(CONFDIR)/$${f##*/}"; \
 		if [ -e "$$to" ]; then echo "kept $$to; the new default is $$f"; \
 		else install -m 0640 "$$f" "$$to" || exit 1; fi; \
 	done
 	sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/hostagent.service.in > $(BIN)/hostagent.service
-	install -m 0644 $(BIN)/hostagent.service $(DESTDIR)$(UNITDIR)/hostagent.service
-	install -m 0644 $(BIN)/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 0644 $(BIN)/man/man5/*.5 $(DESTDIR)$(MANDIR)/man5/
-	install -m 0644 $(BIN)/man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 0644 $(BIN)/completion/vicfg $(DESTDIR)$(COMPLETIONDIR)/vicfg
-	for name in $(VICFG_LINKS); do ln -sfn vicfg $(DESTDIR)$(COMPLETIONDIR)/$$name || exit 1; done
+	install -m 0644 $(BIN)/hostagent.service "$(DESTDIR)$(UNITDIR)/hostagent.service"
+	install -m 0644 $(BIN)/man/man1/*.1 "$(DESTDIR)$(MANDIR)/man1/"
+	install -m 0644 $(BIN)/man/man5/*.5 "$(DESTDIR)$(MANDIR)/man5/"
+	install -m 0644 $(BIN)/man/man8/*.8 "$(DESTDIR)$(MANDIR)/man8/"
+	install -m 0644 $(BIN)/completion/vicfg "$(DESTDIR)$(COMPLETIONDIR)/vicfg"
+	for name in $(VICFG_LINKS); do ln -sfn vicfg "$(DESTDIR)$(COMPLETIONDIR)/$$name" || exit 1; done
 
 # nfpm (pinned in tools.mod) packs the tree as packaging/nfpm.yaml says;
 # Debian wants the man pages and the changelog compressed, without a

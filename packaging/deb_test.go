@@ -176,9 +176,15 @@ func TestDebianPackage(t *testing.T) {
 			t.Fatalf("%s exists: this test installs and purges the package and would remove it; move it away first", dir)
 		}
 	}
+	// Set once this run has handed dpkg the package: only then are the
+	// package and its directories this run's to remove.
+	installed := false
 	t.Cleanup(func() {
+		if !installed {
+			return
+		}
 		if packageStatus(t) != "" {
-			dpkg(t, nil, "-P", debianPackageName)
+			dpkgEnv(t, nil, []string{"HOSTAGENT_PURGE_STATE=yes"}, "-P", debianPackageName)
 		}
 		os.RemoveAll("/var/lib/hostagent")
 		os.RemoveAll("/run/hostagent")
@@ -216,6 +222,7 @@ func TestDebianPackage(t *testing.T) {
 		}
 	})
 
+	installed = true
 	dpkg(t, nil, "-i", deb)
 	checkFiles(t, "/", append(installedFiles("/usr", "/lib/systemd/system", ".gz"),
 		want{path: "/var/lib/hostagent", mode: fs.ModeDir | 0o750},
@@ -273,7 +280,14 @@ func TestDebianPackage(t *testing.T) {
 	// off until enabled. A setting changed through it rewrites the
 	// conffile, which an upgrade then keeps.
 	t.Run("daemon", func(t *testing.T) {
-		stop := startInstalledDaemon(t)
+		stop := func() {}
+		if _, err := os.Stat("/run/systemd/system"); err == nil {
+			// systemd runs here: the postinst has started the unit, whose
+			// daemon holds the socket; it is the one asked.
+			t.Log("systemd runs on this machine: the unit the postinst started answers")
+		} else {
+			stop = startInstalledDaemon(t)
+		}
 		out := vicfgUntilAnswered(t, "/usr/bin/vicfg-snmp", "--show")
 		if !strings.Contains(out, "Enabled  : 0") {
 			t.Errorf("the shipped configuration does not keep the agent off:\n%s", out)
@@ -283,9 +297,21 @@ func TestDebianPackage(t *testing.T) {
 		}
 		stop()
 	})
-	dpkg(t, nil, "-i", deb) // an upgrade: the postinst runs with the old version
+	dpkg(t, nil, "-i", deb) // a reinstall: the postinst runs with the old version
+	if conf, _ := os.ReadFile("/etc/hostagent/snmp.toml"); !bytes.Contains(conf, []byte(`syscontact = "noc@example.org"`)) {
+		t.Errorf("the reinstall did not keep the changed conffile:\n%s", conf)
+	}
+	// An upgrade whose shipped snmp.toml changed too: without a terminal
+	// dpkg would ask which to keep and fail; with --force-confold, as
+	// unattended upgrades run it, the admin's file stays and the new
+	// default lies beside it.
+	upgrade := repackWithNewDefault(t, deb)
+	dpkgEnv(t, nil, nil, "--force-confdef", "--force-confold", "-i", upgrade)
 	if conf, _ := os.ReadFile("/etc/hostagent/snmp.toml"); !bytes.Contains(conf, []byte(`syscontact = "noc@example.org"`)) {
 		t.Errorf("the upgrade did not keep the changed conffile:\n%s", conf)
+	}
+	if dist, err := os.ReadFile("/etc/hostagent/snmp.toml.dpkg-dist"); err != nil || !bytes.Contains(dist, []byte(newDefaultMark)) {
+		t.Errorf("the upgrade's new default is not in snmp.toml.dpkg-dist: %v\n%s", err, dist)
 	}
 
 	// Removed: the programs go, the configuration stays, the unit is
@@ -320,6 +346,44 @@ func TestDebianPackage(t *testing.T) {
 	dpkg(t, nil, "-i", deb)
 	dpkgEnv(t, nil, []string{"HOSTAGENT_PURGE_STATE=yes"}, "-P", debianPackageName)
 	checkGone(t, "/var/lib/hostagent", "/etc/hostagent")
+}
+
+// newDefaultMark is the line repackWithNewDefault adds to snmp.toml.
+const newDefaultMark = "# a default changed by the next version"
+
+// repackWithNewDefault is deb as its next version would be: the Debian
+// revision raised by one, and the shipped snmp.toml changed.
+func repackWithNewDefault(t *testing.T, deb string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "root")
+	if out, err := exec.Command("dpkg-deb", "--raw-extract", deb, dir).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb --raw-extract: %v\n%s", err, out)
+	}
+	conf := filepath.Join(dir, "etc/hostagent/snmp.toml")
+	data, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, append(data, newDefaultMark+"\n"...), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	control := filepath.Join(dir, "DEBIAN/control")
+	data, err = os.ReadFile(control)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := regexp.MustCompile(`(?m)^(Version: .*)-1$`).ReplaceAll(data, []byte("${1}-2"))
+	if bytes.Equal(next, data) {
+		t.Fatalf("no Debian revision -1 to raise in\n%s", data)
+	}
+	if err := os.WriteFile(control, next, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "next.deb")
+	if b, err := exec.Command("dpkg-deb", "--root-owner-group", "--build", dir, out).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb --build: %v\n%s", err, b)
+	}
+	return out
 }
 
 // startInstalledDaemon starts /usr/sbin/hostagentd with no option, as the
@@ -378,16 +442,27 @@ func dpkg(t *testing.T, stderr *peertest.Buffer, args ...string) { dpkgEnv(t, st
 
 func dpkgEnv(t *testing.T, stderr *peertest.Buffer, env []string, args ...string) {
 	t.Helper()
-	var out peertest.Buffer // written by stdout's and stderr's copiers at once
-	cmd := exec.Command("dpkg", args...)
-	cmd.Env = append(append(os.Environ(), "DEBIAN_FRONTEND=noninteractive"), env...)
-	cmd.Stdout = &out
-	if stderr != nil {
-		cmd.Stderr = io.MultiWriter(&out, stderr)
-	} else {
-		cmd.Stderr = &out
-	}
-	if err := cmd.Run(); err != nil {
+	var out *peertest.Buffer
+	var err error
+	// An apt-get of the machine's own (installing a test peer, say) holds
+	// dpkg's lock for a while: dpkg refuses at once, so it is asked again
+	// until the lock is free.
+	peertest.Until(5*time.Minute, func() bool {
+		out = new(peertest.Buffer) // written by stdout's and stderr's copiers at once
+		var errs bytes.Buffer
+		cmd := exec.Command("dpkg", args...)
+		cmd.Env = append(append(os.Environ(), "DEBIAN_FRONTEND=noninteractive"), env...)
+		cmd.Stdout, cmd.Stderr = out, io.MultiWriter(out, &errs)
+		err = cmd.Run()
+		if err != nil && strings.Contains(errs.String(), "lock was locked by another process") {
+			return false
+		}
+		if stderr != nil {
+			stderr.Write(errs.Bytes())
+		}
+		return true
+	})
+	if err != nil {
 		t.Fatalf("dpkg %s: %v\n%s", strings.Join(args, " "), err, out.String())
 	}
 	t.Logf("dpkg %s:\n%s", strings.Join(args, " "), out.String())

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	// The built-in sources, whose sections collectors.toml holds: imported
+	// here too, so that this check does not depend on another file's import.
+	_ "hostagent/collectors/all"
 	"hostagent/internal/daemon"
 	"hostagent/internal/manpage/manpagetest"
 	"hostagent/snmpagent/snmpconfig"

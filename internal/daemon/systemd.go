@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
@@ -45,6 +46,10 @@ type systemdState struct {
 	// Used by the watchdog's goroutine only.
 	lockProbe      chan struct{}
 	lockProbeSince time.Time
+
+	// notifyFailing is set while messages to NOTIFY_SOCKET fail, so that
+	// a socket gone away is logged once, not at every watchdog ping.
+	notifyFailing atomic.Bool
 }
 
 func newSystemdState() systemdState {
@@ -57,7 +62,13 @@ func newSystemdState() systemdState {
 // (snmpd.cleanEnv).
 func (d *Daemon) notify(state string) {
 	if _, err := sd.SdNotify(false, state); err != nil {
-		d.log.Warn("cannot notify systemd", "state", strings.ReplaceAll(state, "\n", " "), "err", err)
+		if !d.systemd.notifyFailing.Swap(true) {
+			d.log.Warn("cannot notify systemd; said once until it works again", "state", strings.ReplaceAll(state, "\n", " "), "err", err)
+		}
+		return
+	}
+	if d.systemd.notifyFailing.Swap(false) {
+		d.log.Info("systemd notified again", "state", strings.ReplaceAll(state, "\n", " "))
 	}
 }
 
