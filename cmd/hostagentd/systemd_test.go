@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,74 +16,6 @@ import (
 	"hostagent/internal/peertest"
 	"hostagent/manage/apiclient"
 )
-
-// notifySocket is a service manager's NOTIFY_SOCKET, as systemd makes it:
-// a unix datagram socket, one message per datagram, read on a goroutine so
-// that a wait also ends when the daemon exits.
-type notifySocket struct {
-	path     string
-	messages chan string
-}
-
-func listenNotify(t *testing.T, dir string) *notifySocket {
-	t.Helper()
-	s := &notifySocket{path: filepath.Join(dir, "notify.sock"), messages: make(chan string, 1024)}
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: s.path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := make(chan struct{})
-	t.Cleanup(func() {
-		close(closed)
-		conn.Close()
-	})
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				return // closed by the cleanup
-			}
-			select {
-			case s.messages <- string(buf[:n]):
-			case <-closed:
-				return
-			}
-		}
-	}()
-	return s
-}
-
-// await returns the next message with a line starting with prefix, passing
-// over the others; it fails the test when none comes within timeout or the
-// daemon exits first.
-func (s *notifySocket) await(t *testing.T, exited <-chan error, prefix string, timeout time.Duration) string {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		select {
-		case msg := <-s.messages:
-			if lineWith(msg, prefix) != "" {
-				return msg
-			}
-		case err := <-exited:
-			t.Fatalf("hostagentd exited (%v) while waiting for %q", err, prefix)
-		case <-deadline.C:
-			t.Fatalf("no %q from hostagentd within %v", prefix, timeout)
-		}
-	}
-}
-
-// lineWith is msg's first line starting with prefix, without its newline.
-func lineWith(msg, prefix string) string {
-	for line := range strings.Lines(msg) {
-		if strings.HasPrefix(line, prefix) {
-			return strings.TrimSuffix(line, "\n")
-		}
-	}
-	return ""
-}
 
 func monotonicMicros(t *testing.T) int64 {
 	t.Helper()
@@ -125,7 +56,7 @@ func TestSystemdNotifyProtocol(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	notify := listenNotify(t, work)
+	notify := peertest.ListenNotify(t)
 	sock := filepath.Join(work, "api.sock")
 	log := &peertest.Buffer{}
 	d := exec.Command(filepath.Join(bin, "hostagentd"), "--config-dir", etc,
@@ -137,7 +68,7 @@ func TestSystemdNotifyProtocol(t *testing.T) {
 		env = withoutVar(env, name)
 	}
 	const watchdogTimeout = 400 * time.Millisecond
-	d.Env = append(env, "NOTIFY_SOCKET="+notify.path,
+	d.Env = append(env, "NOTIFY_SOCKET="+notify.Path,
 		"WATCHDOG_USEC="+strconv.FormatInt(watchdogTimeout.Microseconds(), 10))
 	d.Stdout, d.Stderr = log, log
 	if err := d.Start(); err != nil {
@@ -169,7 +100,7 @@ func TestSystemdNotifyProtocol(t *testing.T) {
 	}
 
 	// Ready: the API answers at once, asked once.
-	ready := notify.await(t, exited, "READY=1", 60*time.Second)
+	ready := notify.Await(t, exited, "READY=1", 60*time.Second)
 	if got := syscontact(); got != "before the reload" {
 		t.Fatalf("syscontact at READY=1: %q", got)
 	}
@@ -177,7 +108,7 @@ func TestSystemdNotifyProtocol(t *testing.T) {
 		t.Errorf("READY=1 without STATUS=: %q", ready)
 	}
 	for range 3 {
-		notify.await(t, exited, "WATCHDOG=1", 10*time.Second)
+		notify.Await(t, exited, "WATCHDOG=1", 10*time.Second)
 	}
 
 	// reload edits snmp.toml out of the watcher's sight, sends SIGHUP and
@@ -191,13 +122,13 @@ func TestSystemdNotifyProtocol(t *testing.T) {
 		if err := d.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		msg := notify.await(t, exited, "RELOADING=1", 30*time.Second)
+		msg := notify.Await(t, exited, "RELOADING=1", 30*time.Second)
 		after := monotonicMicros(t)
-		usec, err := strconv.ParseInt(strings.TrimPrefix(lineWith(msg, "MONOTONIC_USEC="), "MONOTONIC_USEC="), 10, 64)
+		usec, err := strconv.ParseInt(strings.TrimPrefix(peertest.NotifyLine(msg, "MONOTONIC_USEC="), "MONOTONIC_USEC="), 10, 64)
 		if err != nil || usec < before || usec > after {
 			t.Errorf("RELOADING=1 message %q: want MONOTONIC_USEC between %d and %d (%v)", msg, before, after, err)
 		}
-		notify.await(t, exited, "READY=1", 30*time.Second)
+		notify.Await(t, exited, "READY=1", 30*time.Second)
 	}
 
 	reload("polling = \"off\"\nsyscontact = \"after the reload\"\n")
@@ -215,12 +146,12 @@ func TestSystemdNotifyProtocol(t *testing.T) {
 	if got := syscontact(); got != "after the reload" {
 		t.Errorf("syscontact after an invalid snmp.toml: %q, want the running one kept", got)
 	}
-	notify.await(t, exited, "WATCHDOG=1", 10*time.Second)
+	notify.Await(t, exited, "WATCHDOG=1", 10*time.Second)
 
 	if err := d.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	notify.await(t, exited, "STOPPING=1", 10*time.Second)
+	notify.Await(t, exited, "STOPPING=1", 10*time.Second)
 	select {
 	case err := <-exited:
 		stopped = true
