@@ -156,7 +156,8 @@ const debianPackageName = "hostagent"
 
 // TestDebianPackage builds the package with make deb, has lintian judge
 // it, installs it on this machine with dpkg, runs what it installed (the
-// daemon on the shipped configuration, vicfg-snmp, man, systemd-analyze),
+// unit under a real systemd, the daemon on the shipped configuration,
+// vicfg-snmp, man, systemd-analyze),
 // upgrades it over an edited conffile, removes and purges it: once keeping
 // the state directory, once with HOSTAGENT_PURGE_STATE=yes.
 func TestDebianPackage(t *testing.T) {
@@ -235,6 +236,9 @@ func TestDebianPackage(t *testing.T) {
 		t.Errorf("dpkg knows the conffiles as\n%s", got)
 	}
 
+	// The unit under a real systemd 252 as PID 1 of namespaces of its own
+	// (systemd_test.go): readiness, reload, the watchdog, the stop.
+	t.Run("under systemd", checkUnderSystemd)
 	t.Run("help and man pages", func(t *testing.T) {
 		out, err := exec.Command("/usr/bin/vicfg-snmp", "--help").CombinedOutput()
 		if err != nil || !strings.HasPrefix(string(out), "Usage: vicfg-snmp") || !strings.Contains(string(out), "--targets") {

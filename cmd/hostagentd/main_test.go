@@ -16,7 +16,7 @@ import (
 )
 
 // build compiles the commands once into dir.
-func build(t *testing.T, dir string) {
+func build(t testing.TB, dir string) {
 	t.Helper()
 	cmd := exec.Command("go", "build", "-o", dir, "hostagent/cmd/hostagentd", "hostagent/cmd/vicfg")
 	if out, err := cmd.CombinedOutput(); err != nil {
