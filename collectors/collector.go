@@ -80,6 +80,10 @@ type Stats struct {
 	Failures     uint64
 	LastDuration time.Duration
 	LastError    string
+	// LastRun is when the last run ended (zero before the first).
+	LastRun time.Time
+	// Absent says the last run found no source on this host (ErrAbsent).
+	Absent bool
 }
 
 // Runner polls one Poller at its interval, records how each run went, and
@@ -129,10 +133,13 @@ func (r *Runner) once(ctx context.Context, out Notifier) {
 	defer r.mu.Unlock()
 	r.stats.Runs++
 	r.stats.LastDuration = time.Since(start)
+	r.stats.LastRun = start.Add(r.stats.LastDuration)
 	r.stats.LastError = ""
+	r.stats.Absent = false
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrAbsent):
+		r.stats.Absent = true
 		r.Log.Debug("collector source absent", "collector", r.Name, "err", err)
 	default:
 		r.stats.Failures++

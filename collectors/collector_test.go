@@ -83,3 +83,30 @@ func TestRunnerWakesEarly(t *testing.T) {
 		t.Fatal("no poll after a wake-up, an hour before the interval")
 	}
 }
+
+// TestRunnerRecordsLastRunAndAbsence: Stats carry when the last run ended
+// and whether it found no source.
+func TestRunnerRecordsLastRunAndAbsence(t *testing.T) {
+	absent := true
+	r := &Runner{Name: "s", Interval: time.Hour, Log: slog.New(slog.DiscardHandler),
+		Poller: pollFunc(func(context.Context, Notifier) error {
+			if absent {
+				return ErrAbsent
+			}
+			return nil
+		})}
+	if s := r.Stats(); !s.LastRun.IsZero() || s.Absent {
+		t.Errorf("before a run: %+v", s)
+	}
+	before := time.Now()
+	r.once(context.Background(), discard{})
+	s := r.Stats()
+	if !s.Absent || s.LastError != "" || s.LastRun.Before(before) || s.LastRun.After(time.Now()) {
+		t.Errorf("after an absent run: %+v", s)
+	}
+	absent = false
+	r.once(context.Background(), discard{})
+	if s2 := r.Stats(); s2.Absent || s2.LastRun.Before(s.LastRun) {
+		t.Errorf("after a run that found the source: %+v", s2)
+	}
+}

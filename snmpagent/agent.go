@@ -64,6 +64,29 @@ type Agent struct {
 	// configuration sets none) and engineBoots/engineTime; see SetEngine.
 	engineID []byte
 	clock    *usm.Clock
+
+	// observer, when set, is told of every notification handed to the
+	// targets (SetObserver).
+	observer atomic.Pointer[func(Sent)]
+}
+
+// Sent is a notification as the agent handed it to its targets.
+type Sent struct {
+	Time         time.Time
+	Notification mibs.Notification // the producer's: an observer keeping it must not change it
+	Targets      []string          // each target as snmpconfig.Target.String has it; shared, read only
+}
+
+// SetObserver makes the agent call observe with every notification it
+// hands to its targets, test notifications included; nil stops it.
+// observe runs on the producer's goroutine while the agent fans out: it
+// must return at once (copy what it keeps, never wait).
+func (a *Agent) SetObserver(observe func(Sent)) {
+	if observe == nil {
+		a.observer.Store(nil)
+		return
+	}
+	a.observer.Store(&observe)
 }
 
 // SetEngine gives the agent its SNMPv3 engine: the engine ID the daemon
@@ -117,6 +140,9 @@ type Plan struct {
 	// noAgentAddr lists the new v1 targets whose traps will carry
 	// agent-addr 0.0.0.0 (no IPv4 route found), warned about at Apply.
 	noAgentAddr []string
+	// targets are the senders' targets as strings, in order, for the
+	// observer: made once here rather than per notification.
+	targets []string
 }
 
 // New returns a disabled agent logging to log.
@@ -213,6 +239,9 @@ func (a *Agent) Prepare(ctx context.Context, cfg snmpconfig.Config, r snmpconfig
 	if err := a.prepareV3(ctx, p, s.V3, running, time.Duration(cfg.InformTimeout), cfg.InformRetries, cfg.QueueSize); err != nil {
 		p.Discard()
 		return nil, err
+	}
+	for _, snd := range p.senders {
+		p.targets = append(p.targets, snd.target.String())
 	}
 	return p, nil
 }
@@ -483,6 +512,9 @@ func (a *Agent) send(n mibs.Notification, done chan<- snmpconfig.TestResult) (in
 	}
 	for _, s := range p.senders {
 		s.enqueue(item{enc: enc, done: done})
+	}
+	if observe := a.observer.Load(); observe != nil {
+		(*observe)(Sent{Time: time.Now(), Notification: n, Targets: p.targets})
 	}
 	return len(p.senders), false
 }

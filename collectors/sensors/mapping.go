@@ -17,6 +17,23 @@ const (
 	subsystemVoltage     subsystem = 10
 )
 
+// String is the subsystem's name in VMWARE-ENV-MIB's SubsystemType.
+func (s subsystem) String() string {
+	switch s {
+	case subsystemPowerSupply:
+		return "powerSupply"
+	case subsystemFan:
+		return "fan"
+	case subsystemBattery:
+		return "battery"
+	case subsystemTemperature:
+		return "temperatureSensor"
+	case subsystemVoltage:
+		return "voltage"
+	}
+	return "unknown"
+}
+
 // kind is a class of hwmon sensor, named by its attribute prefix.
 type kind uint8
 

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"hostagent/collectors"
@@ -47,9 +48,16 @@ type Sensors struct {
 	publisher  collectors.Publisher
 	started    time.Time // the origin of vmwEnvLastChange's TimeTicks
 	rowsChange time.Time // when a row was last added (or removed)
+
+	// current is every tracked sensor as of the last complete poll, for
+	// Sensors (any goroutine): replaced whole, never changed in place.
+	current atomic.Pointer[[]collectors.Sensor]
 }
 
-var _ collectors.Poller = (*Sensors)(nil)
+var (
+	_ collectors.Poller         = (*Sensors)(nil)
+	_ collectors.SensorReporter = (*Sensors)(nil)
+)
 
 // tracked is what the collector remembers of one sensor between polls.
 type tracked struct {
@@ -65,6 +73,7 @@ type tracked struct {
 	subsystem subsystem
 	ipmi      *ipmiPair
 	problem   string // the last failure logged, so that each is logged once
+	reading   string // the last value read, with its unit, or why it failed (for the API)
 }
 
 // source is the sysfs class a sensor comes from.
@@ -131,6 +140,7 @@ func (s *Sensors) Poll(ctx context.Context, out collectors.Notifier) error {
 	}
 	s.reportRemoved(p)
 	s.publish()
+	s.snapshot()
 	if p.found == 0 && len(p.errs) == 0 {
 		return fmt.Errorf("no hwmon sensor or power supply under %s: %w", s.paths.Sys("class"), collectors.ErrAbsent)
 	}
@@ -189,6 +199,10 @@ func (s *Sensors) pollHwmonSensor(p *pass, sn *hwmonSensor) {
 	}
 	tr := s.track(p, sn.key, sourceHwmon, sn.title, kinds[sn.kind].subsystem, sn.ipmi)
 	s.noteProblem(tr, r.failure)
+	tr.reading = r.failure
+	if r.failure == "" {
+		tr.reading = formatValue(sn.kind, r.value)
+	}
 	v := judge(r, tr.status, s.hys[sn.kind])
 	if v.status != tr.status {
 		s.change(p, tr, v.status, describeReading(sn.kind, r, v))
@@ -220,6 +234,7 @@ func (s *Sensors) pollSupplies(p *pass) {
 		}
 		tr := s.track(p, "power_supply/"+name, sourceSupply, title, sub, pair)
 		s.noteProblem(tr, problem)
+		tr.reading = detail
 		if st != tr.status {
 			s.change(p, tr, st, detail)
 		}
@@ -296,4 +311,28 @@ func (s *Sensors) change(p *pass, tr *tracked, to status, detail string) {
 	tr.status = to
 	s.log.Info("sensor status changed", "sensor", tr.title, "from", from.String(), "to", to.String(), "detail", detail)
 	s.send(p, tr, from, to, detail)
+}
+
+// snapshot stores every tracked sensor for Sensors; called with s.mu held,
+// at the end of a poll.
+func (s *Sensors) snapshot() {
+	out := make([]collectors.Sensor, 0, len(s.tracked))
+	for _, tr := range s.tracked {
+		reading := tr.reading
+		if tr.gone {
+			reading = "removed"
+		}
+		out = append(out, collectors.Sensor{Name: tr.title, Subsystem: tr.subsystem.String(), Status: tr.status.String(), Reading: reading})
+	}
+	slices.SortFunc(out, func(a, b collectors.Sensor) int { return cmp.Compare(a.Name, b.Name) })
+	s.current.Store(&out)
+}
+
+// Sensors implements collectors.SensorReporter: every sensor as of the
+// last complete poll, removed ones as unknown.
+func (s *Sensors) Sensors() []collectors.Sensor {
+	if p := s.current.Load(); p != nil {
+		return *p
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package vms
 
 import (
+	"cmp"
 	"encoding/xml"
 	"fmt"
 	"math"
@@ -151,8 +152,20 @@ func guestState(p power, hb heartbeat) string {
 	return "unknown"
 }
 
-// publish gives the tables as the registry and the details have them now.
+// vmStateWord is a power state as the management API names it (ESXi's
+// VirtualMachinePowerState words).
+var vmStateWord = map[power]string{powerOn: "poweredOn", powerOff: "poweredOff", powerSuspended: "suspended", powerUnknown: "unknown"}
+
+// publish gives the tables as the registry and the details have them now,
+// and the same VMs to the API's snapshot (collectors.VMReporter).
 func (v *VMs) publish() {
+	snap := make([]collectors.VM, 0, len(v.reg.byUUID))
+	for _, rec := range v.reg.byUUID {
+		snap = append(snap, collectors.VM{ID: rec.ID, Name: rec.Name, State: vmStateWord[rec.Power],
+			ConfigPath: filepath.Join(v.cfg.ConfigDir, rec.Name+".xml")})
+	}
+	slices.SortFunc(snap, func(a, b collectors.VM) int { return cmp.Compare(a.ID, b.ID) })
+	v.snapshot.Store(&snap)
 	if v.publisher == nil {
 		return
 	}
@@ -195,3 +208,11 @@ func (v *VMs) publish() {
 
 // forgetDetails drops what is known of a domain no longer defined.
 func (v *VMs) forgetDetails(uuid string) { delete(v.details, uuid) }
+
+// VMs implements collectors.VMReporter: the VMs as last published.
+func (v *VMs) VMs() []collectors.VM {
+	if p := v.snapshot.Load(); p != nil {
+		return *p
+	}
+	return nil
+}

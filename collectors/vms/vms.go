@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
@@ -46,9 +47,15 @@ type VMs struct {
 	// session's goroutine only.
 	publisher collectors.Publisher
 	details   map[string]details
+	// snapshot is what publish last published, for VMs (any goroutine):
+	// replaced whole, never changed in place.
+	snapshot atomic.Pointer[[]collectors.VM]
 }
 
-var _ collectors.Source = (*VMs)(nil)
+var (
+	_ collectors.Source     = (*VMs)(nil)
+	_ collectors.VMReporter = (*VMs)(nil)
+)
 
 // Resyncs counts the completed comparisons of libvirt's domains with the
 // registry: one per (re)connection. Tests wait on it.
@@ -218,6 +225,7 @@ func (v *VMs) resync(ctx context.Context, l *libvirt.Libvirt, out collectors.Not
 	v.mu.Lock()
 	v.stats.Runs++
 	v.stats.LastDuration = time.Since(start)
+	v.stats.LastRun = start.Add(v.stats.LastDuration)
 	v.stats.LastError = ""
 	v.mu.Unlock()
 	return nil

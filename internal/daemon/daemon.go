@@ -74,6 +74,9 @@ type Options struct {
 	// SNMPDBinary is net-snmp's snmpd for polling; "" looks for snmpd in
 	// PATH, /usr/sbin and /sbin.
 	SNMPDBinary string
+	// SampleInterval is how often the console's history is sampled
+	// (observe.go); 0 is every 10 s. Tests shorten it.
+	SampleInterval time.Duration
 }
 
 // Defaults are the factory configuration of each file: what runs while
@@ -141,6 +144,8 @@ type Daemon struct {
 	restorePending error
 
 	systemd systemdState // readiness, watchdog and reloads (systemd.go)
+
+	observed *observed // what the console watches (observe.go)
 }
 
 // New returns a daemon; nothing runs before Run.
@@ -149,7 +154,8 @@ func New(opts Options, log *slog.Logger) *Daemon {
 	log = slog.New(h)
 	opts.Defaults = opts.Defaults.orFactory()
 	d := &Daemon{opts: opts, log: log, agent: snmpagent.New(log), ready: make(chan struct{}), ownLog: q, view: mibview.New(),
-		systemd: newSystemdState()}
+		systemd: newSystemdState(), observed: newObserved()}
+	d.agent.SetObserver(d.observed.feed.add)
 	d.view.Publish(mibview.SystemSection, mibview.SystemObjects(buildinfo.Name, buildinfo.Version(), buildinfo.Build()))
 	// Informs not yet acknowledged are kept here and resent after a restart.
 	if opts.StateDir != "" {
@@ -249,7 +255,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 
 	// The console: the local socket, every privilege (its permissions check).
-	srv := &http.Server{Handler: apiserver.NewGatedHandler(apiserver.ConsoleGate{}, apiserver.Services{SNMP: d, Syslog: d, Remote: d, Metrics: d, Backup: d}, d.log),
+	srv := &http.Server{Handler: apiserver.NewGatedHandler(apiserver.ConsoleGate{}, apiserver.Services{SNMP: d, Syslog: d, Remote: d, Metrics: d, Backup: d, Observe: d}, d.log),
 		ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -270,6 +276,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	close(d.ready)
 	d.notifyReady()
 	stopWatchdog := d.startWatchdog()
+	stopSampling := d.startSampling()
 
 	ownCtx, stopOwn := context.WithCancel(context.Background())
 	defer stopOwn()
@@ -299,6 +306,7 @@ serve:
 	}
 	d.notifyStopping()
 	stopWatchdog()
+	stopSampling()
 	d.log.Info("hostagentd stopping")
 	shutdown, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()

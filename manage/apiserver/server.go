@@ -76,6 +76,7 @@ type Services struct {
 	Remote  RemoteService
 	Metrics MetricsService
 	Backup  BackupService
+	Observe ObserveService
 }
 
 // BackupService saves, restores and resets the whole configuration.
@@ -118,6 +119,9 @@ func NewGatedHandler(gate Gate, svc Services, log *slog.Logger) http.Handler {
 		mux.HandleFunc("POST "+api.PathBackupReset, g(auth.HostConfigBackup, func(w http.ResponseWriter, r *http.Request) {
 			reply(w, log, struct{}{}, svc.Backup.ResetConfig(r.Context()))
 		}))
+	}
+	if svc.Observe != nil {
+		routeObserve(mux, g, gate, svc.Observe, log)
 	}
 	if svc.Metrics != nil {
 		mux.HandleFunc("GET "+api.PathMetrics, g(auth.SystemRead, svc.Metrics.MetricsHandler().ServeHTTP))
