@@ -194,6 +194,9 @@ type SessionInfo struct {
 	User        string `json:"user"`
 	Role        string `json:"role"`
 	IdleTimeout string `json:"idle_timeout"` // e.g. "30m0s"
+	// Privileges are those the session's role grants (every one for the
+	// console), sorted: a client shows only what they allow to change.
+	Privileges []string `json:"privileges,omitempty"`
 }
 
 // User is one local user as the API shows it (never a password or hash).

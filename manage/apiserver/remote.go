@@ -76,6 +76,22 @@ type RemoteService interface {
 	Denied(r *http.Request, p Principal, err error)
 }
 
+// AuditService reads the audit trail; a RemoteService that implements it
+// gets the route of api.PathAudit.
+type AuditService interface {
+	// QueryAudit answers an audit query; q is valid (api.ParseAuditQuery).
+	QueryAudit(ctx context.Context, q api.AuditQuery) (api.AuditPage, error)
+}
+
+// RolePrivilegesService says what a role grants; a RemoteService that
+// implements it has sessions report their privileges (the console shows
+// or hides its forms by them).
+type RolePrivilegesService interface {
+	// RolePrivileges lists the privileges role grants now, sorted; none
+	// for an unknown role.
+	RolePrivileges(role string) []string
+}
+
 // More errors services return, with their HTTP statuses.
 func Unauthorized(err error) error { return &StatusError{http.StatusUnauthorized, err} }
 func Forbidden(err error) error    { return &StatusError{http.StatusForbidden, err} }
@@ -150,14 +166,29 @@ func routeRemote(mux *http.ServeMux, gate Gate, svc RemoteService, log *slog.Log
 		if tooMany(w, err) {
 			return
 		}
+		if err == nil && s.Privileges == nil {
+			s.Privileges = privileges(svc, Principal{User: s.User, Role: s.Role})
+		}
 		reply(w, log, s, err)
 	})
 	// Who the session is (no token): vicfg-user asks for the current
-	// password only when users change their own.
+	// password only when users change their own; the console shows the
+	// forms the privileges allow.
 	mux.HandleFunc("GET "+api.PathSession, g(auth.Privilege(""), func(w http.ResponseWriter, r *http.Request) {
 		p := PrincipalFrom(r.Context())
-		reply(w, log, api.SessionInfo{User: p.User, Role: p.Role}, nil)
+		reply(w, log, api.SessionInfo{User: p.User, Role: p.Role, Privileges: privileges(svc, p)}, nil)
 	}))
+	if a, ok := svc.(AuditService); ok {
+		mux.HandleFunc("GET "+api.PathAudit, g(auth.HostConfigUsers, func(w http.ResponseWriter, r *http.Request) {
+			q, err := api.ParseAuditQuery(r.URL.Query())
+			if err != nil {
+				reply(w, log, nil, Invalid(err))
+				return
+			}
+			page, err := a.QueryAudit(r.Context(), q)
+			reply(w, log, page, err)
+		}))
+	}
 	mux.HandleFunc("DELETE "+api.PathSession, g(auth.Privilege(""), func(w http.ResponseWriter, r *http.Request) {
 		reply(w, log, struct{}{}, svc.Logout(r.Context(), BearerToken(r)))
 	}))
@@ -233,4 +264,20 @@ func routeRemote(mux *http.ServeMux, gate Gate, svc RemoteService, log *slog.Log
 	mux.HandleFunc("GET "+api.PathHealth, g(auth.SystemRead, func(w http.ResponseWriter, r *http.Request) {
 		reply(w, log, map[string]string{"status": "ok"}, nil)
 	}))
+}
+
+// privileges lists what p holds: every privilege for the console, else
+// what its role grants (nil when svc cannot say).
+func privileges(svc RemoteService, p Principal) []string {
+	if p.Console {
+		var out []string
+		for _, priv := range auth.Privileges() {
+			out = append(out, string(priv))
+		}
+		return out
+	}
+	if rp, ok := svc.(RolePrivilegesService); ok {
+		return rp.RolePrivileges(p.Role)
+	}
+	return nil
 }
