@@ -15,6 +15,7 @@ import (
 	"hostagent/manage/apiserver"
 	"hostagent/manage/audit"
 	"hostagent/manage/auth"
+	"hostagent/manage/console"
 	"hostagent/manage/tlsid"
 	"hostagent/syslogd"
 )
@@ -95,13 +96,19 @@ func (d *Daemon) forwardAudit(r syslogd.Record) {
 	}
 }
 
-// serveHTTPS serves the API with users and privileges on addr.
+// serveHTTPS serves the API with users and privileges on addr, and the
+// web console at /ui/ (/ redirects there).
 func (d *Daemon) serveHTTPS() (*http.Server, net.Listener, error) {
 	ln, err := net.Listen("tcp", d.opts.HTTPSListen)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--https-listen %q: %w", d.opts.HTTPSListen, err)
 	}
-	h := apiserver.NewGatedHandler(d, apiserver.Services{SNMP: d, Syslog: d, Remote: d, Metrics: d, Backup: d}, d.log)
+	h := http.NewServeMux()
+	// The web console: static files only, a client of the API below with
+	// the same sessions and privileges. Here only, never on the socket.
+	h.Handle(console.Prefix, console.Handler())
+	h.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusSeeOther))
+	h.Handle("/", apiserver.NewGatedHandler(d, apiserver.Services{SNMP: d, Syslog: d, Remote: d, Metrics: d, Backup: d, Observe: d}, d.log))
 	t := httpTimeouts
 	srv := &http.Server{
 		Handler:           h,

@@ -1,0 +1,369 @@
+// settings.js: the settings pages (SNMP, syslog, users and roles,
+// lockdown, backup). Each form is one API request through the same
+// validation as vicfg; a role without the privilege sees values only.
+
+import * as api from '../api.js';
+import * as session from '../session.js';
+import { h, setText, clear, table, badge, fmtTime, fmtBytes, scrollBox } from '../dom.js';
+import { settingsForm, showServerError, section } from '../forms.js';
+
+const pages = { snmp, syslog, users, lockdown, backup };
+const titles = { snmp: 'SNMP', syslog: 'Syslog forwarding', users: 'Users and roles', lockdown: 'Lockdown', backup: 'Backup and restore' };
+
+export function mount(main, ctx, which) {
+  main.dataset.form = which;
+  const body = h('div', { class: 'settings-body' }, h('p', { class: 'muted', role: 'status' }, 'Loading\u2026'));
+  main.append(h('h1', {}, titles[which]), body);
+  const alive = { stopped: false };
+  pages[which](body, alive).catch((e) => {
+    if (alive.stopped) return;
+    clear(body);
+    body.append(h('p', { id: `${which}-error`, class: 'form-error', role: 'alert' },
+      api.notAvailable(e) ? 'Not available on this daemon.' : e.message));
+  });
+  return () => { alive.stopped = true; };
+}
+
+function lacks(privilege) {
+  const s = session.current();
+  return `Read only: your role ${s ? s.role : ''} lacks ${privilege}, which changing these settings needs.`;
+}
+
+// ---- SNMP ----------------------------------------------------------------
+
+const snmpFields = [
+  { key: 'enabled', label: 'Agent enabled', type: 'checkbox', group: 'General' },
+  { key: 'port', label: 'Port', type: 'number', help: 'UDP port the agent listens on (161 on ESXi).', group: 'General' },
+  { key: 'communities', label: 'Communities', type: 'lines', help: 'One per line; at most 10.', group: 'General' },
+  { key: 'targets', label: 'Targets', type: 'lines', help: 'One per line: host@port/community, e.g. 192.0.2.10@162/public.', group: 'General' },
+  { key: 'notraps', label: 'Notifications not sent', type: 'lines', help: 'One per line: MIB names or OIDs.', group: 'General' },
+  { key: 'syscontact', label: 'System contact', group: 'General' },
+  { key: 'syslocation', label: 'System location', group: 'General' },
+  { key: 'loglevel', label: 'Log level', type: 'select', options: ['debug', 'info', 'warning', 'error'], group: 'General' },
+  { key: 'engineid', label: 'Engine ID', help: 'Hex; empty for the one the daemon generated.', group: 'SNMPv3' },
+  { key: 'authentication', label: 'Authentication protocol', help: 'none, MD5, SHA1, SHA224, SHA256, SHA384 or SHA512.', group: 'SNMPv3' },
+  { key: 'privacy', label: 'Privacy protocol', help: 'none, AES128 and others vicfg-snmp --help lists.', group: 'SNMPv3' },
+  { key: 'users', label: 'Users', type: 'lines', help: 'One per line: name/authhash/privhash/model (keys from vicfg-snmp --hash).', group: 'SNMPv3' },
+  { key: 'v3targets', label: 'v3 targets', type: 'lines', help: 'One per line: host@port/user/level/trap|inform.', group: 'SNMPv3' },
+  { key: 'remoteusers', label: 'Remote users', type: 'lines', help: 'One per line, for inform receivers.', group: 'SNMPv3' },
+];
+
+const snmpAliases = { community: 'communities', target: 'targets', notrap: 'notraps', 'v3 target': 'v3targets', user: 'users', 'remote user': 'remoteusers', 'engine ID': 'engineid' };
+
+function pick(obj, fields) {
+  const out = {};
+  for (const f of fields) out[f.key] = obj[f.key];
+  return out;
+}
+
+async function snmp(body, alive) {
+  const st = await api.get('/api/v1/snmp');
+  if (alive.stopped) return;
+  const editable = session.can('Host.Config.SNMP');
+  const form = settingsForm('snmp', snmpFields, pick(st.config, snmpFields), {
+    editable,
+    readOnlyNote: lacks('Host.Config.SNMP'),
+    aliases: snmpAliases,
+    submit: async (changes) => pick((await api.patch('/api/v1/snmp', changes)).config, snmpFields),
+  });
+  clear(body);
+  body.append(section('h-snmp-config', 'Agent settings', form));
+  if (editable) body.append(snmpTest());
+}
+
+function snmpTest() {
+  const results = h('ul', { id: 'snmp-test-results', class: 'plain-list' });
+  const error = h('p', { id: 'snmp-test-error', class: 'form-error', role: 'alert' });
+  const status = h('p', { class: 'form-status', role: 'status' });
+  const button = h('button', { id: 'snmp-test', type: 'button', class: 'button-secondary' }, 'Send a test notification');
+  button.addEventListener('click', async () => {
+    setText(error, ''); setText(status, ''); clear(results);
+    button.disabled = true;
+    try {
+      const res = await api.post('/api/v1/snmp/test');
+      setText(status, res && res.length ? `Sent warmStart to ${res.length} target(s):` : 'No targets to test.');
+      for (const r of res || []) {
+        results.append(h('li', { 'data-target': r.target }, badge(r.result, r.result === 'failed' ? 'bad' : 'ok'), ' ', r.target,
+          r.reason ? h('span', { class: 'muted' }, ` (${r.reason})`) : null));
+      }
+    } catch (e) {
+      setText(error, e.message);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return section('h-snmp-test', 'Test', h('p', {}, 'Sends warmStart to every target and reports what became of each, as vicfg-snmp --test.'),
+    error, status, h('div', { class: 'actions' }, button), results);
+}
+
+// ---- Syslog --------------------------------------------------------------
+
+const syslogFields = [
+  { key: 'loghosts', label: 'Loghosts', type: 'lines',
+    help: 'One per line: udp://host:514, tcp://host:1514, ssl://host:1514, relp://host:2514, kafka://broker:9092/TOPIC, nats://server:4222/SUBJECT. None stops forwarding.' },
+];
+
+async function syslog(body, alive) {
+  const st = await api.get('/api/v1/syslog');
+  if (alive.stopped) return;
+  const editable = session.can('Host.Config.Syslog');
+  const form = settingsForm('syslog', syslogFields, { loghosts: st.config.loghosts || [] }, {
+    editable,
+    readOnlyNote: lacks('Host.Config.Syslog'),
+    aliases: { loghost: 'loghosts' },
+    submit: async (changes) => {
+      const now = await api.patch('/api/v1/syslog', changes);
+      showSyslogFile(file, now.config);
+      return { loghosts: now.config.loghosts || [] };
+    },
+  });
+  const file = h('div');
+  showSyslogFile(file, st.config);
+  clear(body);
+  body.append(section('h-syslog-loghosts', 'Loghosts', form),
+    section('h-syslog-file', 'Inputs and limits', h('p', { class: 'muted' }, 'Set in syslog.toml; shown here as the daemon holds them.'), file));
+}
+
+function showSyslogFile(el, c) {
+  clear(el);
+  const v = (x) => (x === '' || x === undefined || x === null ? 'none' : String(x));
+  el.append(h('dl', { class: 'facts' },
+    [['Local socket', v(c.socket)], ['UDP listener', v(c.udp)], ['Hostname', c.hostname || 'this host\u2019s name'],
+      ['Longest line', `${c.max_line} bytes`], ['Spool per loghost', fmtBytes(c.spool_max)],
+      ['Follow symbolic links', c.follow_symlinks ? 'yes' : 'no']]
+      .map(([k, x]) => h('div', {}, h('dt', {}, k), h('dd', {}, x)))));
+  const files = table('syslog-files', 'Files read', ['Pattern', 'Priority', 'Application name']);
+  for (const f of c.files || []) {
+    files.tBodies[0].append(h('tr', {}, h('td', { class: 'mono' }, f.glob), h('td', {}, f.priority || 'local0.info'), h('td', {}, f.app_name || 'from the file name')));
+  }
+  el.append(scrollBox(files));
+  const opts = Object.entries(c.loghost_options || {});
+  if (opts.length) {
+    const t = table('syslog-options', 'Loghost options', ['Loghost', 'Options']);
+    for (const [k, o] of opts) {
+      t.tBodies[0].append(h('tr', {}, h('td', { class: 'mono' }, k),
+        h('td', {}, Object.entries(o).map(([a, b]) => `${a} = ${b}`).join(', '))));
+    }
+    el.append(scrollBox(t));
+  }
+}
+
+// ---- Users and roles -----------------------------------------------------
+
+async function users(body, alive) {
+  if (!session.can('Host.Config.Users')) {
+    clear(body);
+    body.append(h('p', { class: 'notice' }, `Your role ${session.current().role} lacks Host.Config.Users, which listing and changing users needs.`));
+    return;
+  }
+  const [list, roles] = await Promise.all([api.get('/api/v1/users'), api.get('/api/v1/roles')]);
+  if (alive.stopped) return;
+  const reload = () => users(body, alive);
+  const roleNames = roles.map((r) => r.name);
+
+  const userTable = table('users-table', 'Users and their roles', ['User', 'Role', 'Change role', 'Remove'], { hideCaption: true });
+  for (const u of list) userTable.tBodies[0].append(userRow(u, roleNames, reload));
+
+  const add = settingsForm('users', [
+    { key: 'name', label: 'User name' },
+    { key: 'password', label: 'Password', type: 'password', help: 'The server says what it requires.' },
+    { key: 'role', label: 'Role', type: 'select', options: roleNames },
+  ], { name: '', password: '', role: roleNames.includes('ReadOnly') ? 'ReadOnly' : roleNames[0] }, {
+    editable: true,
+    alwaysSend: true,
+    submitLabel: 'Add user',
+    aliases: { user: 'name' },
+    submit: async (u) => { await api.post('/api/v1/users', u); await reload(); return null; },
+  });
+
+  const roleTable = table('roles-table', 'Roles and their privileges', ['Role', 'Privileges', 'Remove'], { hideCaption: true });
+  for (const r of roles) roleTable.tBodies[0].append(roleRow(r, reload));
+
+  clear(body);
+  body.append(
+    section('h-users', 'Users', scrollBox(userTable)),
+    section('h-users-add', 'Add a user', add),
+    section('h-roles', 'Roles', scrollBox(roleTable)),
+    section('h-roles-add', 'Add a role', roleForm(reload)));
+}
+
+// A row's actions each send one request; the row's message shows in it.
+function userRow(u, roleNames, reload) {
+  const selId = `users-role-${u.name}`;
+  const error = h('p', { id: `${selId}-error`, class: 'field-error', role: 'alert' });
+  const select = h('select', { id: selId, 'aria-describedby': `${selId}-error` },
+    roleNames.map((r) => h('option', { value: r, selected: r === u.role }, r)));
+  const change = h('button', { type: 'button', class: 'button-secondary', 'data-action': 'role' }, 'Change');
+  change.addEventListener('click', async () => {
+    setText(error, '');
+    if (select.value === u.role) { setText(error, 'Pick another role first.'); return; }
+    try { await api.patch(`/api/v1/users/${encodeURIComponent(u.name)}`, { role: select.value }); await reload(); } catch (e) { setText(error, e.message); }
+  });
+  const remove = confirmButton(`Remove ${u.name}`, 'Remove', async () => {
+    try { await api.del(`/api/v1/users/${encodeURIComponent(u.name)}`); await reload(); } catch (e) { setText(error, e.message); }
+  });
+  return h('tr', { 'data-user': u.name },
+    h('th', { scope: 'row' }, u.name), h('td', {}, u.role),
+    h('td', {}, h('div', { class: 'inline' }, h('label', { for: selId, class: 'visually-hidden' }, `Role of ${u.name}`), select, change), error),
+    h('td', {}, remove));
+}
+
+function roleRow(r, reload) {
+  const error = h('p', { class: 'field-error', role: 'alert' });
+  return h('tr', { 'data-role': r.name },
+    h('th', { scope: 'row' }, r.name, r.built_in ? h('span', { class: 'muted' }, ' (built in)') : null),
+    h('td', {}, (r.privileges || []).length ? r.privileges.join(', ') : 'none'),
+    h('td', {}, r.built_in ? h('span', { class: 'muted' }, '—') : confirmButton(`Remove role ${r.name}`, 'Remove', async () => {
+      try { await api.del(`/api/v1/roles/${encodeURIComponent(r.name)}`); await reload(); } catch (e) { setText(error, e.message); }
+    }), error));
+}
+
+// confirmButton asks for a second press before fn runs (no modal dialog:
+// it would block keyboard users' flow and browser automation alike).
+function confirmButton(label, text, fn) {
+  const b = h('button', { type: 'button', class: 'button-danger', 'aria-label': label }, text);
+  let armed = false;
+  b.addEventListener('click', async () => {
+    if (!armed) { armed = true; b.textContent = 'Confirm'; b.setAttribute('aria-label', `Confirm: ${label}`); return; }
+    b.disabled = true;
+    await fn();
+    b.disabled = false;
+  });
+  b.addEventListener('blur', () => { armed = false; b.textContent = text; b.setAttribute('aria-label', label); });
+  return b;
+}
+
+const allPrivileges = ['Host.Config.Backup', 'Host.Config.SNMP', 'Host.Config.Syslog', 'Host.Config.Users', 'System.Read'];
+
+function roleForm(reload) {
+  const formError = h('p', { id: 'roles-error', class: 'form-error', role: 'alert' });
+  const status = h('p', { class: 'form-status', role: 'status' });
+  const nameError = h('p', { id: 'roles-name-error', class: 'field-error', role: 'alert' });
+  const privError = h('p', { id: 'roles-privileges-error', class: 'field-error', role: 'alert' });
+  const name = h('input', { id: 'roles-name', type: 'text', 'aria-describedby': 'roles-name-error', spellcheck: 'false' });
+  const boxes = allPrivileges.map((p, i) => h('input', { id: `roles-privileges-${i}`, type: 'checkbox', value: p }));
+  const form = h('form', { id: 'roles-form', class: 'settings-form', novalidate: true },
+    formError, status,
+    h('div', { class: 'field' }, h('label', { for: 'roles-name' }, 'Role name'), name, nameError),
+    h('fieldset', { class: 'field' }, h('legend', {}, 'Privileges'),
+      boxes.map((b, i) => h('div', { class: 'check' }, b, h('label', { for: b.id }, allPrivileges[i]))), privError),
+    h('div', { class: 'actions' }, h('button', { id: 'roles-submit', type: 'submit', class: 'button-primary' }, 'Add role')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    for (const e of [formError, status, nameError, privError]) setText(e, '');
+    try {
+      await api.post('/api/v1/roles', { name: name.value, privileges: boxes.filter((b) => b.checked).map((b) => b.value) });
+      await reload();
+    } catch (e) {
+      showServerError(e, ['name', 'privileges'], { name: nameError, privileges: privError }, formError, { name, privileges: boxes[0] }, { role: 'name', privilege: 'privileges' });
+    }
+  });
+  return form;
+}
+
+// ---- Lockdown ------------------------------------------------------------
+
+async function lockdown(body, alive) {
+  const st = await api.get('/api/v1/lockdown');
+  if (alive.stopped) return;
+  const fields = [
+    { key: 'mode', label: 'Mode', type: 'select', options: ['disabled', 'normal', 'strict'],
+      help: 'Normal and strict: only the exception users log in over the network. Only the console (the local socket) weakens or leaves lockdown.' },
+    { key: 'exception_users', label: 'Exception users', type: 'lines', help: 'One per line.' },
+  ];
+  const form = settingsForm('lockdown', fields, { mode: st.mode, exception_users: st.exception_users || [] }, {
+    editable: session.can('Host.Config.Users'),
+    readOnlyNote: lacks('Host.Config.Users'),
+    aliases: { 'exception user': 'exception_users', 'lockdown mode': 'mode' },
+    submit: async (changes) => {
+      const now = await api.put('/api/v1/lockdown', changes);
+      showMode(now);
+      return { mode: now.mode, exception_users: now.exception_users || [] };
+    },
+  });
+  const mode = h('p', { id: 'lockdown-now' });
+  const showMode = (l) => mode.replaceChildren('In force: ', badge(l.mode, l.enabled ? 'warn' : 'neutral'));
+  showMode(st);
+  clear(body);
+  body.append(section('h-lockdown', 'Lockdown mode', mode, form));
+}
+
+// ---- Backup --------------------------------------------------------------
+
+async function backup(body) {
+  clear(body);
+  if (!session.can('Host.Config.Backup')) {
+    body.append(h('p', { class: 'notice' }, `Your role ${session.current().role} lacks Host.Config.Backup, which backups need.`));
+    return;
+  }
+  body.append(downloadSection(), restoreSection(), resetSection());
+}
+
+function downloadSection() {
+  const error = h('p', { id: 'backup-download-error', class: 'form-error', role: 'alert' });
+  const status = h('p', { class: 'form-status', role: 'status' });
+  const certs = h('input', { id: 'backup-certificates', type: 'checkbox', checked: true });
+  const button = h('button', { id: 'backup-download', type: 'button', class: 'button-primary' }, 'Download a backup');
+  button.addEventListener('click', async () => {
+    setText(error, ''); setText(status, '');
+    button.disabled = true;
+    try {
+      const b = await api.get(`/api/v1/backup${certs.checked ? '' : '?certificates=false'}`);
+      const url = URL.createObjectURL(new Blob([JSON.stringify(b, null, 2)], { type: 'application/json' }));
+      const a = h('a', { href: url, download: `hostagent-${b.host || 'host'}-${(b.created || '').replace(/[:]/g, '')}.json` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      setText(status, `Backup of ${b.host} taken ${fmtTime(b.created)}${(b.omitted || []).length ? `; left out: ${b.omitted.join(', ')}` : ''}.`);
+    } catch (e) {
+      setText(error, e.message);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return section('h-backup-download', 'Download', h('p', {}, 'Every setting in one file, as vicfg-cfgbackup --save.'),
+    error, status, h('div', { class: 'check' }, certs, h('label', { for: 'backup-certificates' }, 'Include the TLS identity')),
+    h('div', { class: 'actions' }, button));
+}
+
+function restoreSection() {
+  const error = h('p', { id: 'backup-error', class: 'form-error', role: 'alert' });
+  const status = h('p', { class: 'form-status', role: 'status' });
+  const file = h('input', { id: 'backup-file', type: 'file', accept: 'application/json,.json', 'aria-describedby': 'backup-error' });
+  const form = h('form', { id: 'backup-form', class: 'settings-form', novalidate: true }, error, status,
+    h('div', { class: 'field' }, h('label', { for: 'backup-file' }, 'Backup file'), file),
+    h('div', { class: 'actions' }, h('button', { id: 'backup-submit', type: 'submit', class: 'button-danger' }, 'Restore')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    setText(error, ''); setText(status, '');
+    const f = file.files[0];
+    if (!f) { setText(error, 'Choose a backup file first.'); return; }
+    let b;
+    try { b = JSON.parse(await f.text()); } catch (e) { setText(error, `${f.name} is not a backup: ${e.message}`); return; }
+    try {
+      await api.put('/api/v1/backup', b);
+      setText(status, `Restored ${f.name}: the daemon applied it.`);
+    } catch (e) {
+      setText(error, e.message);
+    }
+  });
+  return section('h-backup-restore', 'Restore', h('p', {}, 'Replaces the settings with those of a backup, all or nothing, as vicfg-cfgbackup --load.'), form);
+}
+
+function resetSection() {
+  const error = h('p', { id: 'backup-reset-error', class: 'form-error', role: 'alert' });
+  const status = h('p', { class: 'form-status', role: 'status' });
+  const button = confirmButtonWith('backup-reset', 'Reset to factory defaults', async () => {
+    setText(error, ''); setText(status, '');
+    try { await api.post('/api/v1/backup/reset'); setText(status, 'The daemon is back to its factory defaults.'); } catch (e) { setText(error, e.message); }
+  });
+  return section('h-backup-reset', 'Factory defaults', h('p', {}, 'Every setting back to its default; needs every privilege.'),
+    error, status, h('div', { class: 'actions' }, button));
+}
+
+function confirmButtonWith(id, text, fn) {
+  const b = confirmButton(text, text, fn);
+  b.id = id;
+  return b;
+}
