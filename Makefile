@@ -5,6 +5,10 @@ BIN     := bin
 RUN     := .run
 DEMO    := 127.0.0.1:16162
 DEMOLOG := 127.0.0.1:16514
+# make run's web console (and the API over HTTPS), on loopback only.
+HTTPSHOST := 127.0.0.1
+HTTPSPORT := 16443
+DEMOHTTPS := $(HTTPSHOST):$(HTTPSPORT)
 # make run's log bus, when Debian's nats-server is installed: the server
 # (a name looked for in PATH and /usr/sbin, or a path), where it listens
 # with JetStream, and the subject its nats:// loghost publishes to.
@@ -18,11 +22,12 @@ DEMOSUBJ := hostagent.demo
 # snmptrapd, libvirtd (with virsh) serving its test driver, rsyslogd (with
 # its TLS driver and RELP input) as the remote syslog collector, and the
 # real logrotate rotating the files the forwarder reads. The package's own
-# judges: lintian, man (man-db, groff) and systemd-analyze (systemd).
+# judges: lintian, man (man-db, groff) and systemd-analyze (systemd). The
+# web console's browser tests drive chromium, and fetch axe-core with npm.
 TEST_PACKAGES := snmptrapd snmpd snmp libvirt-daemon libvirt-clients rsyslog rsyslog-gnutls rsyslog-relp logrotate python3-pysnmp4 nats-server \
-	lintian man-db groff-base systemd
+	lintian man-db groff-base systemd chromium npm
 
-.PHONY: all build man run test test-deps bench clean install deb
+.PHONY: all build man vendor-js run test test-deps bench clean install deb
 
 # make install: programs, unit, man pages and completion under PREFIX
 # (/usr/local; the package uses /usr), each path below DESTDIR. The
@@ -89,12 +94,28 @@ man: build
 	done
 	$(BIN)/vicfg --completion bash > $(BIN)/completion/vicfg.tmp && mv $(BIN)/completion/vicfg.tmp $(BIN)/completion/vicfg
 
+# The web console's vendored JavaScript library (uPlot, the charts), as
+# manage/console/package-lock.json pins it: npm ci in a temporary copy, so
+# that no node_modules is left in the tree, then its three files copied
+# into the embedded assets. The copies are committed: make build needs
+# neither npm nor the network. Run it after changing the pin.
+CONSOLE := manage/console
+vendor-js:
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	cp $(CONSOLE)/package.json $(CONSOLE)/package-lock.json "$$tmp"/ && \
+	(cd "$$tmp" && npm ci --ignore-scripts --no-audit --no-fund) && \
+	cp "$$tmp"/node_modules/uplot/dist/uPlot.iife.min.js "$$tmp"/node_modules/uplot/dist/uPlot.min.css $(CONSOLE)/assets/vendor/ && \
+	cp "$$tmp"/node_modules/uplot/LICENSE $(CONSOLE)/assets/vendor/LICENSE-uPlot
+
 # The daemon on the bundled configuration, state in .run/, no root needed.
 # Its built-in demo receiver logs every notification it gets, decoded; its
 # demo collector logs every line the forwarder sends it (the files of
 # .run/log, the local socket and the daemon's own log), decoded. With
 # nats-server installed, a second loghost publishes the same lines to a
 # JetStream stream, and --demo-stream logs each record the stream stores.
+# The web console is on https://$(DEMOHTTPS)/ui/ (a self-signed certificate
+# generated in .run/state), with a user "demo" of role Administrator whose
+# random password is printed once and kept in .run/demo.password (0600).
 run: build
 	rm -rf $(RUN) && mkdir -p $(RUN)/etc $(RUN)/state $(RUN)/log
 	cp configs/*.toml $(RUN)/etc/ && cp configs/demo/*.toml $(RUN)/etc/
@@ -135,9 +156,23 @@ run: build
 	fi; \
 	set -- $(BIN)/hostagentd --config-dir $(RUN)/etc --state-dir $(RUN)/state \
 		--api-socket $(RUN)/api.sock --log-root $(CURDIR)/$(RUN)/log \
+		--https-listen $(DEMOHTTPS) \
 		--demo-receiver $(DEMO) --demo-collector $(DEMOLOG) $$stream; \
 	echo "$$@"; \
 	"$$@" & agent=$$!; \
+	until $(BIN)/vicfg-hostops --server unix:$(RUN)/api.sock --show >/dev/null 2>&1; do \
+		kill -0 $$agent 2>/dev/null || break; sleep 0.2; \
+	done; \
+	if kill -0 $$agent 2>/dev/null; then \
+		pw=$$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | cut -c1-16); \
+		(umask 077 && printf '%s\n' "$$pw" > $(RUN)/demo.password) && \
+		$(BIN)/vicfg-user --server unix:$(RUN)/api.sock -o add -n demo -r Administrator \
+			--newpassword-file $(RUN)/demo.password >/dev/null && \
+		fp=$$($(BIN)/vicfg-hostops --server unix:$(RUN)/api.sock --show | sed -n 's/^Certificate SHA-256 fingerprint : //p') && \
+		echo && echo "web console: https://$(DEMOHTTPS)/ui/  (user demo, password $$pw, also in $(RUN)/demo.password)" && \
+		echo "  its self-signed certificate's SHA-256 fingerprint: $$fp" && \
+		echo "  $(BIN)/vicfg-snmp --server $(HTTPSHOST) --portnumber $(HTTPSPORT) --username demo --password-file $(RUN)/demo.password --thumbprint $$fp --show" && echo; \
+	fi; \
 	wait $$agent; status=$$?; agent=; exit $$status
 
 test: test-deps
