@@ -231,7 +231,8 @@ func (d *Daemon) syslogStateLocked() api.SyslogState {
 	for _, s := range d.syslog.Status() {
 		st.Loghosts = append(st.Loghosts, api.LoghostStatus{Loghost: s.Loghost, Connected: s.Connected,
 			Guarantee: s.Guarantee, Queued: s.Queued, Sent: s.Sent, Confirmed: s.Confirmed, Unconfirmed: s.Unconfirmed,
-			Dropped: s.Dropped, SendFailed: s.SendFailures, Lost: s.Lost, Failed: s.Failed, AckLatency: s.AckLatency, LastError: s.LastError})
+			Dropped: s.Dropped, SendFailed: s.SendFailures, Lost: s.Lost, Failed: s.Failed, AckLatency: s.AckLatency, LastError: s.LastError,
+			LagBytes: s.Queued + s.FilesBehind, OldestUnsent: s.OldestUnsent})
 	}
 	return st
 }
@@ -254,6 +255,10 @@ func (d *Daemon) UpdateSyslog(ctx context.Context, patch api.SyslogPatch) (api.S
 				delete(cfg.Options, key)
 			}
 		}
+	}
+	if patch.Files != nil {
+		// A list given replaces the whole list, as a hand edit of [[files]].
+		cfg.Files = append([]syslogd.FileInput{}, (*patch.Files)...)
 	}
 	if reflect.DeepEqual(cfg, d.syslog.Config()) {
 		return d.syslogStateLocked(), nil

@@ -149,6 +149,13 @@ type LoghostStatus struct {
 	Dropped     uint64 `json:"dropped"`     // socket messages the spool could not take (full, or the disk)
 	SendFailed  uint64 `json:"send_failed"` // UDP datagrams the local kernel refused
 	Lost        uint64 `json:"lost"`        // parts of log files deleted or truncated before they were read
+	// LagBytes is what this loghost has not confirmed yet: Queued, plus
+	// the bytes of the followed files past its positions (read and
+	// unconfirmed, or not read yet; generations rotated away not counted).
+	LagBytes int64 `json:"lag_bytes"`
+	// OldestUnsent is when the oldest line read and not yet confirmed by
+	// this loghost was read; omitted when none waits.
+	OldestUnsent time.Time `json:"oldest_unsent,omitzero"`
 	// A log bus's: records whose publication failed and were published
 	// again, and the sum of publish-to-acknowledgement times of the
 	// confirmed ones (divide by Confirmed for the mean).
@@ -157,9 +164,13 @@ type LoghostStatus struct {
 	LastError  string        `json:"last_error,omitempty"`
 }
 
-// SyslogPatch changes the loghosts; nil leaves them.
+// SyslogPatch changes the loghosts and the log files; nil leaves them, a
+// list given replaces the whole list.
 type SyslogPatch struct {
 	Loghosts *[]string `json:"loghosts,omitempty"`
+	// Files are syslog.toml's [[files]]. Over the network a glob not in
+	// force must name files under the daemon's log roots (--log-root).
+	Files *[]syslogd.FileInput `json:"files,omitempty"`
 	// Reset returns every setting to the factory default first (loghosts
 	// none), as esxcli system syslog config set --reset.
 	Reset bool `json:"reset,omitempty"`

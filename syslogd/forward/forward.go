@@ -374,13 +374,21 @@ type Status struct {
 	Queued  int64  // bytes of socket messages waiting in the spool
 	Dropped uint64 // socket messages the spool could not take
 	Lost    uint64 // parts of files gone before they were read (see tail.Loss)
+	// FilesBehind is the bytes of the followed files past this loghost's
+	// positions: read and unconfirmed, or not read yet (tail.Positions.Behind).
+	FilesBehind int64
+	// OldestUnsent is when the oldest record read and not yet confirmed
+	// by this loghost was read; zero when none waits.
+	OldestUnsent time.Time
 }
 
-// Status reports every loghost.
+// Status reports every loghost. It takes no lock the pipelines deliver
+// under; the files' lag costs a stat per followed file.
 func (f *Forwarder) Status() []Status {
 	var out []Status
 	for _, pl := range f.pipelines {
-		out = append(out, Status{Stats: pl.out.Stats(), Scheme: pl.host.Scheme, Queued: pl.sp.Size(), Dropped: pl.dropped.Load(), Lost: pl.lost.Load()})
+		out = append(out, Status{Stats: pl.out.Stats(), Scheme: pl.host.Scheme, Queued: pl.sp.Size(), Dropped: pl.dropped.Load(), Lost: pl.lost.Load(),
+			FilesBehind: pl.pos.Behind(f.plan.globs), OldestUnsent: pl.oldestUnsent()})
 	}
 	return out
 }

@@ -59,8 +59,17 @@ type pipeline struct {
 	dir   string
 	log   *slog.Logger
 
-	lines    chan []tail.Line
-	leftover []tail.Line // lines received that did not fit the last batch
+	lines        chan []tail.Line
+	leftover     []tail.Line // lines received that did not fit the last batch
+	leftoverRead time.Time   // when the leftover lines were taken from lines
+
+	// batchRead is when the first record of the batch being delivered was
+	// read (zero between batches); run's goroutine only, like delivered.
+	batchRead time.Time
+	// oldest is the read time (Unix nanoseconds) of the oldest record read
+	// and not yet confirmed, 0 when none: kept by run's goroutine for
+	// Status, which any goroutine calls, without a lock.
+	oldest atomic.Int64
 
 	mu      sync.Mutex
 	seq     map[string]uint64 // last sequence number per socket source; file lines carry theirs
@@ -93,6 +102,7 @@ type deliveredBatch struct {
 	id    uint64
 	marks []lineMark
 	spool spool.Cursor
+	read  time.Time // when its first record was read (see collect)
 }
 
 // lineMark is the last line of a run of lines from one file.
@@ -256,13 +266,15 @@ func (p *pipeline) run(ctx context.Context, stopping <-chan struct{}, globs []st
 			p.checkpoint()
 			continue
 		}
+		p.noteOldest() // the batch is in flight now
 		id, err := p.out.Deliver(ctx, batch)
 		if err != nil {
 			// Cancelled: what is not confirmed stays undelivered. Its file
 			// lines are read again at the next start, its spooled records too.
 			return
 		}
-		p.delivered = append(p.delivered, deliveredBatch{id: id, marks: marks(lines), spool: p.sp.Cursor()})
+		p.delivered = append(p.delivered, deliveredBatch{id: id, marks: marks(lines), spool: p.sp.Cursor(), read: p.batchRead})
+		p.batchRead = time.Time{}
 		p.checkpoint()
 	}
 }
@@ -282,24 +294,41 @@ func marks(lines []tail.Line) []lineMark {
 }
 
 // collect waits for the first record, then takes what else is ready, up
-// to maxBatch or until batchWait passes without more.
+// to maxBatch or until batchWait passes without more. It sets batchRead
+// to when the batch's first record was read: its lines' when they came
+// from lines, its socket messages' when they came from the spool (the
+// spool keeps no time of its own, so a message spooled while another
+// batch was in flight counts from the moment this batch took it).
 func (p *pipeline) collect(ctx context.Context, stopping <-chan struct{}) ([]syslogd.Record, []tail.Line, error) {
 	var batch []syslogd.Record
 	var lines []tail.Line
+	var read time.Time
+	readAt := func(t time.Time) {
+		if read.IsZero() || t.Before(read) {
+			read = t
+		}
+	}
+	defer func() { p.batchRead = read }()
 	batch = p.announceDrops(batch)
 	spooled, err := p.sp.Read(maxBatch)
 	batch = append(batch, spooled...)
-	take := func(ls []tail.Line) {
+	if len(batch) > 0 {
+		readAt(time.Now())
+	}
+	take := func(ls []tail.Line, at time.Time) {
 		n := min(len(ls), maxBatch-len(batch))
 		now := time.Now()
 		for i := range ls[:n] {
 			batch = append(batch, p.fileRecord(&ls[i], now))
 		}
+		if n > 0 {
+			readAt(at)
+		}
 		lines = append(lines, ls[:n]...)
-		p.leftover = ls[n:]
+		p.leftover, p.leftoverRead = ls[n:], at
 	}
 	if len(p.leftover) > 0 && len(batch) < maxBatch {
-		take(p.leftover)
+		take(p.leftover, p.leftoverRead)
 	}
 	// With batches awaiting confirmation, do not wait long for a record:
 	// an idle pass checks the connection and checkpoints them.
@@ -319,14 +348,20 @@ func (p *pipeline) collect(ctx context.Context, stopping <-chan struct{}) ([]sys
 		case <-stopping:
 			return batch, lines, err
 		case ls := <-p.lines:
-			take(ls)
+			take(ls, time.Now())
 			continue
 		case <-p.sp.Ready():
 			more, rerr := p.sp.Read(maxBatch - len(batch))
 			batch, err = append(batch, more...), errors.Join(err, rerr)
+			if len(more) > 0 {
+				readAt(time.Now())
+			}
 			continue
 		case <-p.alarm:
-			batch = p.announceDrops(batch)
+			n := len(batch)
+			if batch = p.announceDrops(batch); len(batch) > n {
+				readAt(time.Now())
+			}
 			continue
 		case <-timer.C:
 		}
@@ -400,6 +435,7 @@ type lineSource struct {
 // memory now, and the saver writes them, the sequence numbers and the
 // spool's position shortly after.
 func (p *pipeline) checkpoint() {
+	defer p.noteOldest()
 	confirmed := p.out.Confirmed()
 	n := 0
 	for n < len(p.delivered) && p.delivered[n].id <= confirmed {
@@ -425,6 +461,34 @@ func (p *pipeline) checkpoint() {
 	case p.saveWake <- struct{}{}:
 	default:
 	}
+}
+
+// noteOldest publishes, for Status, the read time of the oldest record
+// not yet confirmed: batches are read in order, so it is the first
+// delivered batch's, else the one in flight's, else the lines left over.
+func (p *pipeline) noteOldest() {
+	var t time.Time
+	switch {
+	case len(p.delivered) > 0:
+		t = p.delivered[0].read
+	case !p.batchRead.IsZero():
+		t = p.batchRead
+	case len(p.leftover) > 0:
+		t = p.leftoverRead
+	}
+	var ns int64
+	if !t.IsZero() {
+		ns = t.UnixNano()
+	}
+	p.oldest.Store(ns)
+}
+
+// oldestUnsent is what noteOldest published; zero when nothing waits.
+func (p *pipeline) oldestUnsent() time.Time {
+	if ns := p.oldest.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
 }
 
 // saver writes checkpoints when there are new ones, at most every

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -247,6 +248,40 @@ func (p *Positions) paths() []string {
 		}
 	}
 	return out
+}
+
+// Behind is how many bytes of the files the globs match lie past their
+// recorded offsets: what is not delivered yet of each file still under
+// the path it was recorded with, up to its end (a last line not ended
+// yet included). A generation rotated away is not counted (its path names
+// another file now), nor a file no glob matches any more. It costs a stat
+// per recorded file, taken outside the lock.
+func (p *Positions) Behind(globs []string) int64 {
+	type entry struct {
+		key    inodeKey
+		path   string
+		offset int64
+	}
+	p.mu.Lock()
+	entries := make([]entry, 0, len(p.entries))
+	for k, e := range p.entries {
+		entries = append(entries, entry{key: k, path: e.path, offset: e.offset})
+	}
+	p.mu.Unlock()
+	var behind int64
+	for _, e := range entries {
+		if !slices.ContainsFunc(globs, func(g string) bool { ok, _ := filepath.Match(g, e.path); return ok }) {
+			continue
+		}
+		fi, err := os.Stat(e.path)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if k, ok := statKey(fi); ok && k == e.key && fi.Size() > e.offset {
+			behind += fi.Size() - e.offset
+		}
+	}
+	return behind
 }
 
 // savedAt is when the positions file was written before it was loaded;

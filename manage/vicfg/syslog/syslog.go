@@ -278,6 +278,12 @@ func show(w io.Writer, st api.SyslogState) {
 		if l.Lost > 0 {
 			fmt.Fprintf(tw, "  file parts lost %d", l.Lost)
 		}
+		if l.LagBytes > 0 {
+			fmt.Fprintf(tw, "  lag %d bytes", l.LagBytes)
+		}
+		if !l.OldestUnsent.IsZero() {
+			fmt.Fprintf(tw, "  oldest unsent read at %s", l.OldestUnsent.Format(time.RFC3339))
+		}
 		fmt.Fprintf(tw, "%s\n", last)
 		if l.Guarantee != "" {
 			fmt.Fprintf(tw, "\t\tdelivery: %s\n", l.Guarantee)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"hostagent/manage/api"
 	"hostagent/manage/apiserver"
@@ -91,7 +92,7 @@ func (s *service) ReloadSyslog(context.Context) (api.SyslogState, error) {
 var status = []api.LoghostStatus{
 	{Loghost: "tcp://a:1514", Connected: true, Sent: 1200, Confirmed: 1100, Unconfirmed: 100, Guarantee: "read by the collector's process"},
 	{Loghost: "udp://b:514", Connected: true, Sent: 10, SendFailed: 2, Guarantee: "none: UDP cannot confirm delivery"},
-	{Loghost: "ssl://c:1514", Queued: 5, Lost: 1, LastError: "connect: connection refused"},
+	{Loghost: "ssl://c:1514", Queued: 5, Lost: 1, LagBytes: 4101, OldestUnsent: time.Date(2026, 12, 3, 4, 5, 6, 0, time.UTC), LastError: "connect: connection refused"},
 }
 
 // The --show lines for status and the default configuration.
@@ -101,7 +102,7 @@ const (
 		"                         delivery: read by the collector's process\n" +
 		"udp://b:514   connected  queued 0  sent 10  confirmed 0  unconfirmed 0  dropped 0  send failed 2\n" +
 		"                         delivery: none: UDP cannot confirm delivery\n" +
-		"ssl://c:1514  down       queued 5  sent 0  confirmed 0  unconfirmed 0  dropped 0  file parts lost 1  (last error: connect: connection refused)\n"
+		"ssl://c:1514  down       queued 5  sent 0  confirmed 0  unconfirmed 0  dropped 0  file parts lost 1  lag 4101 bytes  oldest unsent read at 2026-12-03T04:05:06Z  (last error: connect: connection refused)\n"
 	showLocal = "\nLocal syslog socket : /run/hostagent/syslog.sock\n" +
 		"Local UDP listener  : none\n" +
 		"Log files :\n" +

@@ -124,6 +124,18 @@ function rateOf(l, state, now) {
   return state.historyRate.get(l.loghost);
 }
 
+// A loghost more than this behind is shown as needing attention.
+const LAG_ATTENTION_MS = 60000;
+
+// lagText is what a loghost has not confirmed: bytes (spool and files)
+// and how long ago its oldest unsent line was read ("4.0 KiB, 12 s
+// behind"); a daemon without lag_bytes gives the unconfirmed count.
+function lagText(l, now) {
+  if (typeof l.lag_bytes !== 'number') return `${fmtNum(l.unconfirmed)} unconfirmed`;
+  if (!l.oldest_unsent) return l.lag_bytes ? fmtBytes(l.lag_bytes) : 'none';
+  return `${fmtBytes(l.lag_bytes)}, ${fmtDuration((now - Date.parse(l.oldest_unsent)) / 1000)} behind`;
+}
+
 function showLoghosts(tbody, syslog, state) {
   const list = syslog.loghosts || [];
   if (!list.length) { emptyRow(tbody, 6, 'No loghosts: set them under Settings, Syslog.'); return; }
@@ -140,7 +152,10 @@ function showLoghosts(tbody, syslog, state) {
       if (c.textContent !== word) c.replaceChildren(badge(word, toneOf(word)));
       const rate = rateOf(l, state, now);
       setText(row.querySelector('.rate'), typeof rate === 'number' ? rate.toFixed(rate < 10 ? 1 : 0) : '—');
-      setText(row.querySelector('.lag'), `${fmtNum(l.unconfirmed)} unconfirmed`);
+      const lag = row.querySelector('.lag');
+      setText(lag, lagText(l, now));
+      lag.title = l.oldest_unsent ? `Oldest unsent line read ${fmtTime(l.oldest_unsent)}; ${fmtNum(l.unconfirmed)} messages unconfirmed` : '';
+      lag.classList.toggle('attention', !!l.oldest_unsent && now - Date.parse(l.oldest_unsent) > LAG_ATTENTION_MS);
       const spool = `${fmtBytes(l.queued)}${spoolMax ? ` of ${fmtBytes(spoolMax)}` : ''}${l.dropped ? `, ${fmtNum(l.dropped)} dropped` : ''}`;
       setText(row.querySelector('.spool'), spool);
       row.querySelector('.spool').classList.toggle('attention', l.dropped > 0);

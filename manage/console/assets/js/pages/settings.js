@@ -5,7 +5,7 @@
 import * as api from '../api.js';
 import * as session from '../session.js';
 import { h, setText, clear, table, badge, fmtTime, fmtBytes, scrollBox } from '../dom.js';
-import { settingsForm, showServerError, section } from '../forms.js';
+import { settingsForm, showServerError, fieldOf, section } from '../forms.js';
 
 const pages = { snmp, syslog, users, lockdown, backup };
 const titles = { snmp: 'SNMP', syslog: 'Syslog forwarding', users: 'Users and roles', lockdown: 'Lockdown', backup: 'Backup and restore' };
@@ -98,30 +98,172 @@ function snmpTest() {
 
 // ---- Syslog --------------------------------------------------------------
 
-const syslogFields = [
-  { key: 'loghosts', label: 'Loghosts', type: 'lines',
-    help: 'One per line: udp://host:514, tcp://host:1514, ssl://host:1514, relp://host:2514, kafka://broker:9092/TOPIC, nats://server:4222/SUBJECT. None stops forwarding.' },
+// The syslog form is its own (not settingsForm): besides the loghosts it
+// edits the list of [[files]], a fieldset per file, and sends both in one
+// PATCH. A list sent replaces the daemon's whole list, so every row goes
+// as it stands and the server's "files[n].key" names row n.
+
+const loghostsHelp = 'One per line: udp://host:514, tcp://host:1514, ssl://host:1514, relp://host:2514, kafka://broker:9092/TOPIC, nats://server:4222/SUBJECT. None stops forwarding. Per-loghost options (format, framing, TLS files) are set in syslog.toml\u2019s loghost_options.';
+
+// The keys of a file (syslogd.FileInput), as syslog.toml and the API name them.
+const fileKeys = [
+  { key: 'glob', label: 'Pattern', help: 'An absolute path pattern, e.g. /var/log/vmware/*.log. Over the network it must lie under the daemon\u2019s log roots (--log-root).' },
+  { key: 'priority', label: 'Priority', help: 'facility.severity of its lines; empty for local0.info.' },
+  { key: 'app_name', label: 'Application name', help: 'Empty: the file\u2019s name without .log (hostd.log \u2192 hostd).' },
 ];
 
 async function syslog(body, alive) {
   const st = await api.get('/api/v1/syslog');
   if (alive.stopped) return;
-  const editable = session.can('Host.Config.Syslog');
-  const form = settingsForm('syslog', syslogFields, { loghosts: st.config.loghosts || [] }, {
-    editable,
-    readOnlyNote: lacks('Host.Config.Syslog'),
-    aliases: { loghost: 'loghosts' },
-    submit: async (changes) => {
-      const now = await api.patch('/api/v1/syslog', changes);
-      showSyslogFile(file, now.config);
-      return { loghosts: now.config.loghosts || [] };
-    },
-  });
   const file = h('div');
   showSyslogFile(file, st.config);
+  const editable = session.can('Host.Config.Syslog');
+  const form = editable
+    ? syslogForm(st.config, (config) => showSyslogFile(file, config))
+    : syslogReadOnly(st.config);
   clear(body);
-  body.append(section('h-syslog-loghosts', 'Loghosts', form),
+  body.append(section('h-syslog-loghosts', 'Loghosts and log files', form),
     section('h-syslog-file', 'Inputs and limits', h('p', { class: 'muted' }, 'Set in syslog.toml; shown here as the daemon holds them.'), file));
+}
+
+function fileText(f) {
+  return `${f.glob}  ${f.priority || 'local0.info'}${f.app_name ? `  app_name ${f.app_name}` : ''}`;
+}
+
+function syslogReadOnly(c) {
+  const files = c.files || [];
+  return h('div', { class: 'readonly-form', 'data-form': 'syslog' },
+    h('p', { class: 'notice' }, lacks('Host.Config.Syslog')),
+    h('dl', { class: 'facts facts-wide' },
+      h('div', {}, h('dt', {}, 'Loghosts'), h('dd', { 'data-field': 'loghosts', class: 'pre' }, (c.loghosts || []).length ? c.loghosts.join('\n') : 'none')),
+      h('div', {}, h('dt', {}, 'Log files'), h('dd', { 'data-field': 'files', class: 'pre' }, files.length ? files.map(fileText).join('\n') : 'none'))));
+}
+
+// normalFiles is a list of files as the form reads it back.
+function normalFiles(files) {
+  return (files || []).map((f) => ({ glob: f.glob || '', priority: f.priority || '', app_name: f.app_name || '' }));
+}
+
+function syslogForm(config, shown) {
+  let original = { loghosts: config.loghosts || [], files: normalFiles(config.files) };
+  const formError = h('p', { id: 'syslog-error', class: 'form-error', role: 'alert' });
+  const status = h('p', { id: 'syslog-status', class: 'form-status', role: 'status' });
+  const loghosts = h('textarea', { id: 'syslog-loghosts', name: 'loghosts', rows: Math.max(3, Math.min(10, original.loghosts.length + 1)),
+    spellcheck: 'false', 'aria-describedby': 'syslog-loghosts-help syslog-loghosts-error' }, original.loghosts.join('\n'));
+  const loghostsError = h('p', { id: 'syslog-loghosts-error', class: 'field-error', role: 'alert' });
+  const filesError = h('p', { id: 'syslog-files-error', class: 'field-error', role: 'alert' });
+  const rows = h('div', { id: 'syslog-files' });
+  const add = h('button', { id: 'syslog-files-add', type: 'button', class: 'button-secondary' }, 'Add a file');
+  const button = h('button', { id: 'syslog-submit', type: 'submit', class: 'button-primary' }, 'Save');
+  const form = h('form', { id: 'syslog-form', class: 'settings-form', 'data-form': 'syslog', novalidate: true },
+    formError, status,
+    h('div', { class: 'field field-lines' }, h('label', { for: 'syslog-loghosts' }, 'Loghosts'), loghosts,
+      h('p', { id: 'syslog-loghosts-help', class: 'help' }, loghostsHelp), loghostsError),
+    h('fieldset', { 'data-group': 'files', 'aria-describedby': 'syslog-files-error' }, h('legend', {}, 'Log files'),
+      h('p', { class: 'help' }, 'Each file pattern\u2019s lines go to every loghost. An empty list reads no file.'),
+      rows, filesError, h('div', { class: 'actions' }, add)),
+    h('div', { class: 'actions' }, button));
+
+  // Rows are numbered by their place: the ids say which entry of the list
+  // sent each one is, as the server's messages do.
+  const renumber = () => [...rows.children].forEach((row, n) => fileRow(row, n));
+  const addRow = (f) => { rows.append(fileRow(null, rows.children.length, f, () => { renumber(); })); };
+  const setFiles = (files) => { clear(rows); for (const f of files) addRow(f); };
+  setFiles(original.files);
+  add.addEventListener('click', () => {
+    addRow({ glob: '', priority: '', app_name: '' });
+    rows.lastElementChild.querySelector('input').focus();
+  });
+
+  const readFiles = () => [...rows.children].map((row) => {
+    const f = {};
+    for (const k of fileKeys) f[k.key] = row.querySelector(`input[name="${k.key}"]`).value.trim();
+    return f;
+  });
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    for (const e of form.querySelectorAll('.field-error, .form-error, .form-status')) setText(e, '');
+    const changes = {};
+    const lh = loghosts.value.split('\n').map((x) => x.trim()).filter((x) => x !== '');
+    if (JSON.stringify(lh) !== JSON.stringify(original.loghosts)) changes.loghosts = lh;
+    const files = readFiles();
+    if (JSON.stringify(files) !== JSON.stringify(original.files)) changes.files = files;
+    if (!Object.keys(changes).length) { setText(status, 'Nothing changed.'); return; }
+    button.disabled = true;
+    try {
+      const now = await api.patch('/api/v1/syslog', changes);
+      original = { loghosts: now.config.loghosts || [], files: normalFiles(now.config.files) };
+      loghosts.value = original.loghosts.join('\n');
+      setFiles(original.files);
+      shown(now.config);
+      setText(status, 'Saved: the daemon accepted the change.');
+    } catch (e) {
+      showSyslogError(e, form, { loghosts: loghostsError, files: filesError }, formError, { loghosts, files: add });
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+// fileRow builds (row null) or renumbers the fieldset of file n: ids
+// "syslog-files-<n>-<key>", each control with its label and its error.
+function fileRow(row, n, f, removed) {
+  const id = (key) => `syslog-files-${n}-${key}`;
+  if (row) {
+    row.dataset.file = String(n);
+    setText(row.querySelector('legend'), `File ${n + 1}`);
+    for (const k of fileKeys) {
+      const input = row.querySelector(`input[name="${k.key}"]`);
+      input.id = id(k.key);
+      input.setAttribute('aria-describedby', `${id(k.key)}-help ${id(k.key)}-error`);
+      row.querySelector(`label[data-key="${k.key}"]`).htmlFor = id(k.key);
+      row.querySelector(`.help[data-key="${k.key}"]`).id = `${id(k.key)}-help`;
+      row.querySelector(`.field-error[data-key="${k.key}"]`).id = `${id(k.key)}-error`;
+    }
+    row.querySelector('button[data-action="remove"]').setAttribute('aria-label', `Remove file ${n + 1}`);
+    return row;
+  }
+  const remove = h('button', { type: 'button', class: 'button-danger', 'data-action': 'remove', 'aria-label': `Remove file ${n + 1}` }, 'Remove');
+  const el = h('fieldset', { class: 'file-input', 'data-file': String(n) }, h('legend', {}, `File ${n + 1}`),
+    fileKeys.map((k) => h('div', { class: 'field' },
+      h('label', { for: id(k.key), 'data-key': k.key }, k.label),
+      h('input', { id: id(k.key), name: k.key, type: 'text', spellcheck: 'false', autocomplete: 'off', value: f[k.key] || '',
+        'aria-describedby': `${id(k.key)}-help ${id(k.key)}-error` }),
+      h('p', { id: `${id(k.key)}-help`, class: 'help', 'data-key': k.key }, k.help),
+      h('p', { id: `${id(k.key)}-error`, class: 'field-error', role: 'alert', 'data-key': k.key }))),
+    h('div', { class: 'actions' }, remove));
+  remove.addEventListener('click', () => {
+    const next = el.nextElementSibling || el.previousElementSibling;
+    el.remove();
+    removed();
+    (next ? next.querySelector('input') : document.getElementById('syslog-files-add')).focus();
+  });
+  return el;
+}
+
+// showSyslogError puts each line of the server's message next to what it
+// names: "files[n].key" the field of file n, else the loghosts or the
+// files as a whole, else above the form; the first field named gets the
+// focus.
+function showSyslogError(e, form, errors, formError, controls) {
+  const general = [];
+  let first = null;
+  const put = (el, line, control) => {
+    setText(el, el.textContent ? `${el.textContent} ${line}` : line);
+    if (!first) first = control;
+  };
+  for (const line of String(e && e.message ? e.message : e).split('\n').filter((l) => l.trim() !== '')) {
+    const m = /files\[(\d+)\]\.(glob|priority|app_name)\b/.exec(line);
+    const input = m && form.querySelector(`#syslog-files-${m[1]}-${m[2]}`);
+    if (input) { put(form.querySelector(`#syslog-files-${m[1]}-${m[2]}-error`), line, input); continue; }
+    const key = fieldOf(line, ['loghosts', 'files'], { loghost: 'loghosts' });
+    if (key) put(errors[key], line, controls[key]);
+    else general.push(line);
+  }
+  if (general.length) setText(formError, general.join(' '));
+  if (first) first.focus();
 }
 
 function showSyslogFile(el, c) {
