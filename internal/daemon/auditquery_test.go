@@ -185,3 +185,36 @@ func TestSessionPrivileges(t *testing.T) {
 		t.Errorf("console GET session: %+v %v, want root with %q", console, err, all)
 	}
 }
+
+// TestAuditHidesRefusedSNMPDetails: the reason a change of the SNMP
+// configuration was refused quotes the value refused, a community
+// included; a reader of the trail without Host.Config.SNMP gets the entry
+// with that reason hidden, a holder (and the console) in full.
+func TestAuditHidesRefusedSNMPDetails(t *testing.T) {
+	e := startPrivileges(t)
+	alice := e.as("alice", "alice-passw0rd")    // Administrator
+	ursula := e.as("ursula", "ursula-passw0rd") // UsersOnly: may read the trail, not set SNMP
+	const secret = "Sup3rSecretCommunity"
+	if code, body, _ := alice.do("PATCH", api.PathSNMP, api.SNMPPatch{Targets: &[]string{"bad host@99999/" + secret}}); code != http.StatusBadRequest {
+		t.Fatalf("PATCH a bad target: %d %s, want 400", code, body)
+	}
+	detail := func(p api.AuditPage) string {
+		for _, en := range p.Entries {
+			if en.Action == "snmp.update" && en.Result == "invalid" {
+				return en.Detail
+			}
+		}
+		t.Fatalf("no refused snmp.update in %+v", p.Entries)
+		return ""
+	}
+	if d := detail(auditPage(t, alice, "action=snmp.")); !strings.Contains(d, secret) {
+		t.Errorf("an SNMP holder reads the reason %q: want it whole", d)
+	}
+	if d := detail(auditPage(t, ursula, "action=snmp.")); strings.Contains(d, secret) || !strings.Contains(d, "hidden") {
+		t.Errorf("a reader without Host.Config.SNMP reads the reason %q: want it hidden", d)
+	}
+	var console api.AuditPage
+	if err := json.Unmarshal(e.consoleOK("GET", api.PathAudit+"?action=snmp.", nil), &console); err != nil || !strings.Contains(detail(console), secret) {
+		t.Errorf("the console reads %q (%v): want it whole", detail(console), err)
+	}
+}

@@ -147,6 +147,9 @@ func (r *sentRing) after(seq uint64) ([]*sentEntry, uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	latest := r.next - 1
+	if seq >= latest {
+		return nil, latest // nothing newer (seq+1 would wrap at the largest seq)
+	}
 	size := uint64(len(r.entries))
 	first := max(seq+1, 1)
 	if latest >= size {

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func TestSentRingBounds(t *testing.T) {
 	for range 5 {
 		r.add(snmpagent.Sent{Notification: n})
 	}
-	for after, want := range map[uint64][]uint64{0: {5, 6, 7}, 4: {5, 6, 7}, 5: {6, 7}, 6: {7}, 7: nil, 100: nil} {
+	for after, want := range map[uint64][]uint64{0: {5, 6, 7}, 4: {5, 6, 7}, 5: {6, 7}, 6: {7}, 7: nil, 100: nil, math.MaxUint64: nil} {
 		if got, latest := seqs(after); !slices.Equal(got, want) || latest != 7 {
 			t.Errorf("after=%d: %v latest %d, want %v latest 7", after, got, latest, want)
 		}

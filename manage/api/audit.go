@@ -118,3 +118,24 @@ func (q AuditQuery) Values() url.Values {
 	}
 	return v
 }
+
+// hiddenDetail replaces the detail of an entry WithoutSNMPDetails hides.
+const hiddenDetail = "(hidden: the reason may quote an SNMP community; Host.Config.SNMP shows it)"
+
+// WithoutSNMPDetails is the page for a reader who may not see SNMP
+// communities (no Host.Config.SNMP): the audit trail hides communities in
+// the old and new values, but the reason a change of the SNMP
+// configuration or a restore was refused is the validator's message, which
+// quotes the value refused, and a community mistyped by one character is
+// all but the community. Those details are hidden.
+func (p AuditPage) WithoutSNMPDetails() AuditPage {
+	out := AuditPage{Entries: make([]AuditEntry, len(p.Entries)), Truncated: p.Truncated}
+	for i, e := range p.Entries {
+		if e.Detail != "" && e.Result != "ok" &&
+			(strings.HasPrefix(e.Action, "snmp.") || strings.HasPrefix(e.Action, "backup.")) {
+			e.Detail = hiddenDetail
+		}
+		out.Entries[i] = e
+	}
+	return out
+}

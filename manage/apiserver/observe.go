@@ -40,7 +40,14 @@ func routeObserve(mux *http.ServeMux, g func(auth.Privilege, http.HandlerFunc) h
 	}))
 	mux.HandleFunc("GET "+api.PathNotifications, g(auth.SystemRead, func(w http.ResponseWriter, r *http.Request) {
 		var after uint64
-		if v := r.URL.Query().Get("after"); v != "" {
+		query := r.URL.Query()
+		for name, values := range query {
+			if name != "after" || len(values) > 1 {
+				reply(w, log, nil, Invalid(fmt.Errorf("query parameter %q: unknown or repeated (allowed: after, once)", name)))
+				return
+			}
+		}
+		if v := query.Get("after"); v != "" {
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
 				reply(w, log, nil, Invalid(fmt.Errorf("after=%q: must be a non-negative integer, the sequence number of the last notification seen", v)))

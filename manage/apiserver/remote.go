@@ -186,6 +186,9 @@ func routeRemote(mux *http.ServeMux, gate Gate, svc RemoteService, log *slog.Log
 				return
 			}
 			page, err := a.QueryAudit(r.Context(), q)
+			if _, denied := gate.Admit(r, auth.HostConfigSNMP); err == nil && denied != nil {
+				page = page.WithoutSNMPDetails()
+			}
 			reply(w, log, page, err)
 		}))
 	}

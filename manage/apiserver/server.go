@@ -205,6 +205,11 @@ func decode(r *http.Request, v any) error {
 
 func reply(w http.ResponseWriter, log *slog.Logger, v any, err error) {
 	w.Header().Set("Content-Type", "application/json")
+	// Answers may hold secrets (communities, a backup's hashes and key):
+	// no cache along the way keeps them, and no browser reads them as
+	// anything but JSON.
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if err != nil {
 		code := http.StatusInternalServerError
 		var se *StatusError
