@@ -23,9 +23,11 @@ DEMOSUBJ := hostagent.demo
 # its TLS driver and RELP input) as the remote syslog collector, and the
 # real logrotate rotating the files the forwarder reads. The package's own
 # judges: lintian, man (man-db, groff) and systemd-analyze (systemd). The
-# web console's browser tests drive chromium, and fetch axe-core with npm.
+# web console's browser tests drive chromium, and fetch axe-core with the
+# machine's npm (Node.js's own, which Debian's npm package would conflict
+# with where Node.js came from elsewhere: not installed here).
 TEST_PACKAGES := snmptrapd snmpd snmp libvirt-daemon libvirt-clients rsyslog rsyslog-gnutls rsyslog-relp logrotate python3-pysnmp4 nats-server \
-	lintian man-db groff-base systemd chromium npm
+	lintian man-db groff-base systemd chromium
 
 .PHONY: all build man vendor-js run test test-deps bench clean install deb
 
