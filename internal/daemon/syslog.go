@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"sync"
@@ -248,6 +249,9 @@ func (d *Daemon) UpdateSyslog(ctx context.Context, patch api.SyslogPatch) (api.S
 	if patch.Reset {
 		cfg = d.opts.Defaults.Syslog()
 	}
+	// The map may be the one in force: changed on a copy, so that a
+	// refused PATCH leaves the running configuration as it was.
+	cfg.Options = maps.Clone(cfg.Options)
 	if patch.Loghosts != nil {
 		cfg.Loghosts = append([]string{}, (*patch.Loghosts)...)
 		for key := range cfg.Options { // options of a loghost no longer listed go with it
@@ -259,6 +263,14 @@ func (d *Daemon) UpdateSyslog(ctx context.Context, patch api.SyslogPatch) (api.S
 	if patch.Files != nil {
 		// A list given replaces the whole list, as a hand edit of [[files]].
 		cfg.Files = append([]syslogd.FileInput{}, (*patch.Files)...)
+	}
+	if patch.Options != nil {
+		// The map given replaces the whole map, as a hand edit of
+		// [loghost_options].
+		cfg.Options = maps.Clone(*patch.Options)
+	}
+	if len(cfg.Options) == 0 {
+		cfg.Options = nil // none, stored as a file without the table loads
 	}
 	if reflect.DeepEqual(cfg, d.syslog.Config()) {
 		return d.syslogStateLocked(), nil

@@ -171,6 +171,13 @@ type SyslogPatch struct {
 	// Files are syslog.toml's [[files]]. Over the network a glob not in
 	// force must name files under the daemon's log roots (--log-root).
 	Files *[]syslogd.FileInput `json:"files,omitempty"`
+	// Options are syslog.toml's [loghost_options."<uri>"], keyed by the
+	// loghost as written in the loghosts; the map given replaces the whole
+	// map (a loghost left out takes its scheme's defaults). They hold no
+	// secret, only the files secrets are read from: over the network such
+	// a path (ca_file, cert_file, key_file, a bus's secret files) may not
+	// change (see internal/daemon/paths.go).
+	Options *map[string]syslogd.LoghostOptions `json:"loghost_options,omitempty"`
 	// Reset returns every setting to the factory default first (loghosts
 	// none), as esxcli system syslog config set --reset.
 	Reset bool `json:"reset,omitempty"`

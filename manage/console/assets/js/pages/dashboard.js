@@ -8,6 +8,7 @@ import { h, setText, syncRows, scrollBox, emptyRow, table, badge, toneOf, clear,
 
 const POLL_MS = 2000;
 const HISTORY_EVERY = 5; // polls: 10 s
+const HISTORY_INTERVAL_S = 10; // the daemon samples its history this often
 const palette = ['#1f5fa8', '#b3541e', '#2e7d4f', '#7b3fa0', '#a8323e', '#56606b', '#b08a00', '#1a7f86'];
 
 export function mount(main) {
@@ -37,10 +38,15 @@ export function mount(main) {
     h('section', { 'aria-labelledby': 'h-host', class: 'card' }, h('h2', { id: 'h-host' }, 'Host'),
       scrollBox(collectors), scrollBox(vms), scrollBox(sensors)));
 
-  const state = { prev: new Map(), historyRate: new Map(), charts: {}, polls: 0, stopped: false, timer: 0 };
+  // configured: how many loghosts and targets the settings name (null
+  // until known), so that a chart without samples can say whether they
+  // are coming or nothing is configured; waiting: no sample yet, so the
+  // history is asked for at every poll until the first one shows.
+  const state = { prev: new Map(), historyRate: new Map(), charts: {}, polls: 0, stopped: false, timer: 0,
+    configured: { loghosts: null, targets: null }, waiting: true };
 
   async function poll() {
-    const history = state.polls % HISTORY_EVERY === 0;
+    const history = state.waiting || state.polls % HISTORY_EVERY === 0;
     state.polls++;
     const [snmp, syslog, host, hist] = await Promise.allSettled([
       api.get('/api/v1/snmp'), api.get('/api/v1/syslog'), api.get('/api/v1/host'),
@@ -50,8 +56,14 @@ export function mount(main) {
     setText(error, failed.length ? `Not updated: ${failed[0]}. Retrying every 2 s.` : '');
     const val = (r) => (r.status === 'fulfilled' ? r.value : null);
     showAgent(agent, val(snmp), val(syslog), host);
-    if (snmp.status === 'fulfilled') showTargets(targets.tBodies[0], snmp.value.targets || []);
-    if (syslog.status === 'fulfilled') showLoghosts(loghosts.tBodies[0], syslog.value, state);
+    if (snmp.status === 'fulfilled') {
+      showTargets(targets.tBodies[0], snmp.value.targets || []);
+      state.configured.targets = (snmp.value.targets || []).length;
+    }
+    if (syslog.status === 'fulfilled') {
+      showLoghosts(loghosts.tBodies[0], syslog.value, state);
+      state.configured.loghosts = (syslog.value.loghosts || []).length;
+    }
     showHost(collectors.tBodies[0], vms.tBodies[0], sensors.tBodies[0], host);
     if (history) showHistory(hist, chartLoghosts, chartTargets, state);
     state.timer = setTimeout(poll, POLL_MS);
@@ -211,12 +223,14 @@ function setBadge(td, word) {
 
 function showHistory(hist, elLoghosts, elTargets, state) {
   if (!hist || hist.status !== 'fulfilled') {
+    state.waiting = false; // back to every 10 s: no asking every poll while it fails
     const why = hist && api.notAvailable(hist.reason) ? 'Not available on this daemon.' : `Not updated: ${hist ? hist.reason.message : ''}`;
     for (const el of [elLoghosts, elTargets]) if (!el.querySelector('canvas')) note(el, why);
     return;
   }
   const H = hist.value;
   const xs = (H.times || []).map((t) => Date.parse(t) / 1000);
+  state.waiting = !xs.length;
   const lh = H.loghosts || [];
   const tg = H.targets || [];
   for (const l of lh) {
@@ -227,7 +241,11 @@ function showHistory(hist, elLoghosts, elTargets, state) {
   draw('targets', elTargets, xs, tg.map((t) => t.target), tg.map((t) => t.notifications_per_minute || []), 'notifications/min', state);
 }
 
+// note puts text in place of a chart (kept as it is when unchanged: it is
+// set at every poll while no sample came).
 function note(el, text) {
+  const p = el.firstElementChild;
+  if (p && p.classList.contains('chart-note') && el.childElementCount === 1) { setText(p, text); return; }
   el.replaceChildren(h('p', { class: 'chart-note' }, text));
 }
 
@@ -235,12 +253,26 @@ function chartWidth(el) {
   return Math.max(240, Math.floor(el.getBoundingClientRect().width || 480));
 }
 
+// The x scale is always the last hour, ending now (or at the newest
+// sample if the daemon's clock is ahead): with few samples uPlot would
+// otherwise stretch them over years. Seconds, as uPlot's time scale takes.
+const WINDOW_S = 3600;
+
+function lastHour(u) {
+  const xs = u.data[0];
+  const end = Math.max(Date.now() / 1000, xs.length ? xs[xs.length - 1] : 0);
+  return [end - WINDOW_S, end];
+}
+
 function draw(key, el, xs, names, series, unit, state) {
   const uPlot = globalThis.uPlot;
   if (!uPlot) { note(el, 'Charts unavailable: the chart library did not load.'); return; }
   if (!names.length || !xs.length) {
     if (state.charts[key]) { state.charts[key].plot.destroy(); delete state.charts[key]; }
-    note(el, names.length ? 'No samples yet.' : 'Nothing to draw: none configured.');
+    // History names only what it sampled: before the first sample the
+    // settings tell whether something is configured.
+    const configured = names.length || state.configured[key] > 0;
+    note(el, configured ? `Collecting: the first sample comes within ${fmtDuration(HISTORY_INTERVAL_S)}.` : 'Nothing to draw: none configured.');
     return;
   }
   const data = [xs, ...series];
@@ -252,13 +284,15 @@ function draw(key, el, xs, names, series, unit, state) {
   const opts = {
     width: chartWidth(el),
     height: 200,
-    scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+    scales: { x: { time: true, range: lastHour }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
     axes: [
       { stroke: '#4a5561', grid: { stroke: '#e3e7ec', width: 1 }, ticks: { stroke: '#e3e7ec', width: 1 } },
       { stroke: '#4a5561', grid: { stroke: '#e3e7ec', width: 1 }, ticks: { stroke: '#e3e7ec', width: 1 }, size: 56, label: unit, labelSize: 18 },
     ],
     series: [{ label: 'time' }, ...names.map((n, i) => ({
-      label: n, stroke: palette[i % palette.length], width: 1.5, points: { show: false },
+      // Points: uPlot's default shows them only while they are sparse,
+      // so a first lone sample is visible.
+      label: n, stroke: palette[i % palette.length], width: 1.5,
       value: (u, v) => (v == null ? '—' : v.toFixed(v < 10 ? 2 : 0)),
     }))],
   };

@@ -103,7 +103,61 @@ function snmpTest() {
 // PATCH. A list sent replaces the daemon's whole list, so every row goes
 // as it stands and the server's "files[n].key" names row n.
 
-const loghostsHelp = 'One per line: udp://host:514, tcp://host:1514, ssl://host:1514, relp://host:2514, kafka://broker:9092/TOPIC, nats://server:4222/SUBJECT. None stops forwarding. Per-loghost options (format, framing, TLS files) are set in syslog.toml\u2019s loghost_options.';
+const loghostsHelp = 'One per line: udp://host:514, tcp://host:1514, ssl://host:1514, relp://host:2514, kafka://broker:9092/TOPIC, nats://server:4222/SUBJECT. None stops forwarding. Each loghost\u2019s options follow below.';
+
+// The keys of a loghost's options (syslogd.LoghostOptions), as syslog.toml
+// and the API name them; empty is the scheme's default. kind: text,
+// number, select (choices: [value, text]) or bool (true, or absent).
+const dflt = ['', 'default'];
+const optionKeys = [
+  { key: 'format', label: 'Format', kind: 'select', choices: [dflt, ['rfc5424', 'RFC 5424'], ['rfc3164', 'RFC 3164 (BSD)']] },
+  { key: 'framing', label: 'Framing', kind: 'select', choices: [dflt, ['octet-counting', 'octet counting'], ['newline', 'newline']], help: 'tcp:// and ssl:// only.' },
+  { key: 'max_message', label: 'Longest message', kind: 'number', help: 'Octets, 480 to 65535; empty for the default.' },
+  { key: 'retry_max', label: 'Longest reconnection wait', kind: 'text', help: 'e.g. 30s or 5m; empty for the default.' },
+  { key: 'ca_file', label: 'CA file', kind: 'text', help: 'TLS loghosts. Over the network a path may not change: set it from the local console or in syslog.toml.' },
+  { key: 'cert_file', label: 'Client certificate file', kind: 'text' },
+  { key: 'key_file', label: 'Client key file', kind: 'text' },
+  { key: 'verify', label: 'Verify the server', kind: 'select', choices: [['', 'default (yes)'], ['true', 'yes'], ['false', 'no']] },
+  { key: 'tls', label: 'TLS to the bus', kind: 'bool', help: 'kafka:// and nats://; kafkas:// always uses TLS.' },
+  { key: 'sasl', label: 'Kafka SASL', kind: 'select', choices: [['', 'none'], ['plain', 'plain'], ['scram-sha-256', 'scram-sha-256'], ['scram-sha-512', 'scram-sha-512']] },
+  { key: 'username', label: 'User name', kind: 'text', help: 'Kafka SASL or NATS user.' },
+  { key: 'password_file', label: 'Password file', kind: 'text', help: 'The password is read from this file, never shown or stored here.' },
+  { key: 'key', label: 'Kafka record key', kind: 'select', choices: [['', 'default (hostname)'], ['hostname', 'hostname'], ['source', 'source'], ['none', 'none']] },
+  { key: 'compression', label: 'Kafka compression', kind: 'select', choices: [['', 'default (none)'], ['none', 'none'], ['gzip', 'gzip'], ['snappy', 'snappy'], ['lz4', 'lz4'], ['zstd', 'zstd']] },
+  { key: 'credentials_file', label: 'NATS credentials file', kind: 'text' },
+  { key: 'nkey_file', label: 'NATS NKey seed file', kind: 'text' },
+];
+
+// optionValues is a loghost's options as the form's strings.
+function optionValues(o) {
+  const v = {};
+  for (const k of optionKeys) {
+    const x = (o || {})[k.key];
+    if (x === undefined || x === null || x === 0) v[k.key] = '';
+    else if (typeof x === 'boolean') v[k.key] = k.kind === 'bool' && !x ? '' : String(x); // tls false is absent
+    else v[k.key] = String(x);
+  }
+  return v;
+}
+
+// optionsOf is the options the form's strings say, empty ones left out
+// (the scheme's default), each in the type the API takes.
+function optionsOf(v) {
+  const o = {};
+  for (const k of optionKeys) {
+    const x = v[k.key];
+    if (x === '') continue;
+    if (k.kind === 'number') o[k.key] = /^-?\d+$/.test(x) ? Number(x) : x; // not a number: the server says so
+    else if (k.kind === 'bool' || k.key === 'verify') o[k.key] = x === 'true';
+    else o[k.key] = x;
+  }
+  return o;
+}
+
+function optionsText(o) {
+  const v = optionValues(o);
+  return optionKeys.filter((k) => v[k.key] !== '').map((k) => `${k.key} = ${v[k.key]}`).join(', ');
+}
 
 // The keys of a file (syslogd.FileInput), as syslog.toml and the API name them.
 const fileKeys = [
@@ -136,7 +190,10 @@ function syslogReadOnly(c) {
     h('p', { class: 'notice' }, lacks('Host.Config.Syslog')),
     h('dl', { class: 'facts facts-wide' },
       h('div', {}, h('dt', {}, 'Loghosts'), h('dd', { 'data-field': 'loghosts', class: 'pre' }, (c.loghosts || []).length ? c.loghosts.join('\n') : 'none')),
-      h('div', {}, h('dt', {}, 'Log files'), h('dd', { 'data-field': 'files', class: 'pre' }, files.length ? files.map(fileText).join('\n') : 'none'))));
+      h('div', {}, h('dt', {}, 'Log files'), h('dd', { 'data-field': 'files', class: 'pre' }, files.length ? files.map(fileText).join('\n') : 'none')),
+      h('div', {}, h('dt', {}, 'Loghost options'), h('dd', { 'data-field': 'loghost_options', class: 'pre' },
+        (c.loghosts || []).filter((l) => optionsText((c.loghost_options || {})[l]) !== '')
+          .map((l) => `${l}: ${optionsText(c.loghost_options[l])}`).join('\n') || 'defaults'))));
 }
 
 // normalFiles is a list of files as the form reads it back.
@@ -145,7 +202,7 @@ function normalFiles(files) {
 }
 
 function syslogForm(config, shown) {
-  let original = { loghosts: config.loghosts || [], files: normalFiles(config.files) };
+  let original = { loghosts: config.loghosts || [], files: normalFiles(config.files), options: config.loghost_options || {} };
   const formError = h('p', { id: 'syslog-error', class: 'form-error', role: 'alert' });
   const status = h('p', { id: 'syslog-status', class: 'form-status', role: 'status' });
   const loghosts = h('textarea', { id: 'syslog-loghosts', name: 'loghosts', rows: Math.max(3, Math.min(10, original.loghosts.length + 1)),
@@ -154,6 +211,7 @@ function syslogForm(config, shown) {
   const filesError = h('p', { id: 'syslog-files-error', class: 'field-error', role: 'alert' });
   const rows = h('div', { id: 'syslog-files' });
   const add = h('button', { id: 'syslog-files-add', type: 'button', class: 'button-secondary' }, 'Add a file');
+  const optionRows = h('div', { id: 'syslog-options' });
   const button = h('button', { id: 'syslog-submit', type: 'submit', class: 'button-primary' }, 'Save');
   const form = h('form', { id: 'syslog-form', class: 'settings-form', 'data-form': 'syslog', novalidate: true },
     formError, status,
@@ -162,7 +220,32 @@ function syslogForm(config, shown) {
     h('fieldset', { 'data-group': 'files', 'aria-describedby': 'syslog-files-error' }, h('legend', {}, 'Log files'),
       h('p', { class: 'help' }, 'Each file pattern\u2019s lines go to every loghost. An empty list reads no file.'),
       rows, filesError, h('div', { class: 'actions' }, add)),
+    h('div', { 'data-group': 'loghost_options' }, h('h3', {}, 'Loghost options'),
+      h('p', { class: 'help' }, 'One set per loghost listed above; empty fields take the scheme\u2019s defaults. Options of a loghost removed from the list go with it.'),
+      optionRows),
     h('div', { class: 'actions' }, button));
+
+  // The options fieldsets follow the loghosts as typed: rebuilt when the
+  // list changes, what was entered kept by loghost.
+  let entered = {};
+  const listed = () => loghosts.value.split('\n').map((x) => x.trim()).filter((x) => x !== '');
+  const readOptions = () => {
+    for (const set of optionRows.children) {
+      const v = {};
+      for (const k of optionKeys) v[k.key] = set.querySelector(`[name="${k.key}"]`).value.trim();
+      entered[set.dataset.loghost] = v;
+    }
+    return entered;
+  };
+  const setOptions = () => {
+    readOptions();
+    const want = listed();
+    if (JSON.stringify(want) === JSON.stringify([...optionRows.children].map((x) => x.dataset.loghost))) return;
+    clear(optionRows);
+    want.forEach((uri, n) => optionRows.append(optionSet(n, uri, entered[uri] || optionValues(original.options[uri]))));
+  };
+  loghosts.addEventListener('input', setOptions);
+  setOptions();
 
   // Rows are numbered by their place: the ids say which entry of the list
   // sent each one is, as the server's messages do.
@@ -189,17 +272,34 @@ function syslogForm(config, shown) {
     if (JSON.stringify(lh) !== JSON.stringify(original.loghosts)) changes.loghosts = lh;
     const files = readFiles();
     if (JSON.stringify(files) !== JSON.stringify(original.files)) changes.files = files;
+    // The map sent replaces the daemon's: sent only when an option was
+    // edited, with each loghost whose options were not edited as the
+    // daemon gave them (unchanged, so over the network a path in force,
+    // such as a bus's secret file, stays allowed).
+    const values = readOptions();
+    if (lh.some((uri) => JSON.stringify(values[uri]) !== JSON.stringify(optionValues(original.options[uri])))) {
+      const opts = {};
+      for (const uri of lh) {
+        const o = JSON.stringify(values[uri]) === JSON.stringify(optionValues(original.options[uri])) && original.options[uri]
+          ? original.options[uri] : optionsOf(values[uri]);
+        if (Object.keys(o).length) opts[uri] = o;
+      }
+      changes.loghost_options = opts;
+    }
     if (!Object.keys(changes).length) { setText(status, 'Nothing changed.'); return; }
     button.disabled = true;
     try {
       const now = await api.patch('/api/v1/syslog', changes);
-      original = { loghosts: now.config.loghosts || [], files: normalFiles(now.config.files) };
+      original = { loghosts: now.config.loghosts || [], files: normalFiles(now.config.files), options: now.config.loghost_options || {} };
       loghosts.value = original.loghosts.join('\n');
       setFiles(original.files);
+      entered = {};
+      clear(optionRows);
+      setOptions();
       shown(now.config);
       setText(status, 'Saved: the daemon accepted the change.');
     } catch (e) {
-      showSyslogError(e, form, { loghosts: loghostsError, files: filesError }, formError, { loghosts, files: add });
+      showSyslogError(e, form, lh, { loghosts: loghostsError, files: filesError }, formError, { loghosts, files: add });
     } finally {
       button.disabled = false;
     }
@@ -243,11 +343,35 @@ function fileRow(row, n, f, removed) {
   return el;
 }
 
+// optionSet is the fieldset of loghost n's options: ids
+// "syslog-options-<n>-<key>", each control with its label and its error;
+// "syslog-options-<n>-error" for a message naming the loghost only.
+function optionSet(n, uri, v) {
+  const id = (key) => `syslog-options-${n}-${key}`;
+  const control = (k) => {
+    const attrs = { id: id(k.key), name: k.key, 'aria-describedby': `${k.help ? `${id(k.key)}-help ` : ''}${id(k.key)}-error` };
+    if (k.kind === 'select' || k.kind === 'bool') {
+      const choices = k.kind === 'bool' ? [['', 'no'], ['true', 'yes']] : [...k.choices];
+      if (!choices.some(([c]) => c === v[k.key])) choices.push([v[k.key], v[k.key]]); // a value the form does not know: kept
+      return h('select', attrs, choices.map(([c, text]) => h('option', { value: c, selected: c === v[k.key] }, text)));
+    }
+    return h('input', { ...attrs, type: 'text', inputmode: k.kind === 'number' ? 'numeric' : null, spellcheck: 'false', autocomplete: 'off', value: v[k.key] });
+  };
+  return h('fieldset', { class: 'loghost-options', 'data-loghost': uri, 'aria-describedby': id('error') },
+    h('legend', {}, `Options of ${uri}`),
+    h('p', { id: id('error'), class: 'field-error', role: 'alert' }),
+    optionKeys.map((k) => h('div', { class: 'field' },
+      h('label', { for: id(k.key) }, k.label), control(k),
+      k.help ? h('p', { id: `${id(k.key)}-help`, class: 'help' }, k.help) : null,
+      h('p', { id: `${id(k.key)}-error`, class: 'field-error', role: 'alert' }))));
+}
+
 // showSyslogError puts each line of the server's message next to what it
-// names: "files[n].key" the field of file n, else the loghosts or the
-// files as a whole, else above the form; the first field named gets the
-// focus.
-function showSyslogError(e, form, errors, formError, controls) {
+// names: "files[n].key" the field of file n, a loghost's option (the
+// message quotes the loghost, then the key) its field in that loghost's
+// fieldset, else the loghosts or the files as a whole, else above the
+// form; the first field named gets the focus.
+function showSyslogError(e, form, sent, errors, formError, controls) {
   const general = [];
   let first = null;
   const put = (el, line, control) => {
@@ -258,6 +382,15 @@ function showSyslogError(e, form, errors, formError, controls) {
     const m = /files\[(\d+)\]\.(glob|priority|app_name)\b/.exec(line);
     const input = m && form.querySelector(`#syslog-files-${m[1]}-${m[2]}`);
     if (input) { put(form.querySelector(`#syslog-files-${m[1]}-${m[2]}-error`), line, input); continue; }
+    const o = /loghost_options\.?\s*"([^"]+)"[.:]?\s*([a-z_]+)?/.exec(line);
+    const n = o ? sent.indexOf(o[1]) : -1;
+    if (n >= 0) {
+      const key = optionKeys.some((k) => k.key === o[2]) ? o[2] : '';
+      const field = key && form.querySelector(`#syslog-options-${n}-${key}`);
+      if (field) put(form.querySelector(`#syslog-options-${n}-${key}-error`), line, field);
+      else put(form.querySelector(`#syslog-options-${n}-error`), line, form.querySelector(`#syslog-options-${n}-format`));
+      continue;
+    }
     const key = fieldOf(line, ['loghosts', 'files'], { loghost: 'loghosts' });
     if (key) put(errors[key], line, controls[key]);
     else general.push(line);
@@ -274,20 +407,6 @@ function showSyslogFile(el, c) {
       ['Longest line', `${c.max_line} bytes`], ['Spool per loghost', fmtBytes(c.spool_max)],
       ['Follow symbolic links', c.follow_symlinks ? 'yes' : 'no']]
       .map(([k, x]) => h('div', {}, h('dt', {}, k), h('dd', {}, x)))));
-  const files = table('syslog-files', 'Files read', ['Pattern', 'Priority', 'Application name']);
-  for (const f of c.files || []) {
-    files.tBodies[0].append(h('tr', {}, h('td', { class: 'mono' }, f.glob), h('td', {}, f.priority || 'local0.info'), h('td', {}, f.app_name || 'from the file name')));
-  }
-  el.append(scrollBox(files));
-  const opts = Object.entries(c.loghost_options || {});
-  if (opts.length) {
-    const t = table('syslog-options', 'Loghost options', ['Loghost', 'Options']);
-    for (const [k, o] of opts) {
-      t.tBodies[0].append(h('tr', {}, h('td', { class: 'mono' }, k),
-        h('td', {}, Object.entries(o).map(([a, b]) => `${a} = ${b}`).join(', '))));
-    }
-    el.append(scrollBox(t));
-  }
 }
 
 // ---- Users and roles -----------------------------------------------------
