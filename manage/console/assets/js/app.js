@@ -4,24 +4,26 @@
 
 import * as api from './api.js';
 import * as session from './session.js';
-import { setText, fmtDuration } from './dom.js';
+import { h, setText, fmtDuration } from './dom.js';
 import * as login from './pages/login.js';
 import * as dashboard from './pages/dashboard.js';
 import * as notifications from './pages/notifications.js';
 import * as settings from './pages/settings.js';
 import * as audit from './pages/audit.js';
 
-// Each route: its page module, the id of <main>, and the argument given.
+// Each route: its page module, the id of <main>, the argument given, and
+// the privilege without which the page is not mounted (its polls would
+// only be refused, and each refusal audited).
 const routes = {
   'login': { page: login, id: 'page-login', title: 'Log in' },
-  'dashboard': { page: dashboard, id: 'page-dashboard', title: 'Dashboard' },
-  'notifications': { page: notifications, id: 'page-notifications', title: 'Notifications' },
+  'dashboard': { page: dashboard, id: 'page-dashboard', title: 'Dashboard', needs: 'System.Read' },
+  'notifications': { page: notifications, id: 'page-notifications', title: 'Notifications', needs: 'System.Read' },
   'settings/snmp': { page: settings, id: 'page-settings', arg: 'snmp', title: 'SNMP settings' },
   'settings/syslog': { page: settings, id: 'page-settings', arg: 'syslog', title: 'Syslog settings' },
   'settings/users': { page: settings, id: 'page-settings', arg: 'users', title: 'Users and roles' },
   'settings/lockdown': { page: settings, id: 'page-settings', arg: 'lockdown', title: 'Lockdown' },
   'settings/backup': { page: settings, id: 'page-settings', arg: 'backup', title: 'Backup' },
-  'audit': { page: audit, id: 'page-audit', title: 'Audit trail' },
+  'audit': { page: audit, id: 'page-audit', title: 'Audit trail', needs: 'Host.Config.Users' },
 };
 
 const main = document.getElementById('main');
@@ -59,6 +61,11 @@ function render() {
   for (const a of nav.querySelectorAll('a')) {
     if (a.dataset.route === name) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
+  }
+  if (r.needs && !session.can(r.needs)) {
+    main.append(h('h1', {}, r.title),
+      h('p', { class: 'notice', role: 'status' }, `Your role (${session.current()?.role || 'none'}) lacks ${r.needs}, which this page needs.`));
+    return;
   }
   const ctx = { loggedIn, notice: loginNotice, go };
   loginNotice = '';

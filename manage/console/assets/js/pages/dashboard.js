@@ -114,7 +114,16 @@ function showAgent(dl, snmp, syslog, host) {
 function showTargets(tbody, list) {
   if (!list.length) { emptyRow(tbody, 7, 'No targets: set them under Settings, SNMP.'); return; }
   tbody.querySelector('tr.empty')?.remove();
-  syncRows(tbody, list, (t) => t.target, 'target',
+  // Keyed by the target as shown; a reader without Host.Config.SNMP sees
+  // communities as ****, so two targets differing only by community would
+  // share a key: the second and later take a suffix.
+  const seen = new Map();
+  const keyed = list.map((t) => {
+    const n = (seen.get(t.target) || 0) + 1;
+    seen.set(t.target, n);
+    return { ...t, key: n === 1 ? t.target : `${t.target} #${n}` };
+  });
+  syncRows(tbody, keyed, (t) => t.key, 'target',
     (t) => h('tr', {}, h('th', { scope: 'row' }, t.target), h('td', { class: 'kind' }),
       ...['sent', 'acknowledged', 'failed', 'dropped', 'queued'].map((c) => h('td', { class: `${c} num` }))),
     (row, t) => {
@@ -238,7 +247,7 @@ function showHistory(hist, elLoghosts, elTargets, state) {
     if (v.length) state.historyRate.set(l.loghost, v[v.length - 1]);
   }
   draw('loghosts', elLoghosts, xs, lh.map((l) => l.loghost), lh.map((l) => l.lines_per_second || []), 'lines/s', state);
-  draw('targets', elTargets, xs, tg.map((t) => t.target), tg.map((t) => t.notifications_per_minute || []), 'notifications/min', state);
+  draw('targets', elTargets, xs, distinct(tg.map((t) => t.target)), tg.map((t) => t.notifications_per_minute || []), 'notifications/min', state);
 }
 
 // note puts text in place of a chart (kept as it is when unchanged: it is
@@ -297,4 +306,15 @@ function draw(key, el, xs, names, series, unit, state) {
     }))],
   };
   state.charts[key] = { sig, plot: new uPlot(opts, data, el) };
+}
+
+// distinct suffixes the second and later of equal names (targets a reader
+// sees with **** for their communities) so that each series is told apart.
+function distinct(names) {
+  const seen = new Map();
+  return names.map((n) => {
+    const k = (seen.get(n) || 0) + 1;
+    seen.set(n, k);
+    return k === 1 ? n : `${n} #${k}`;
+  });
 }
