@@ -158,12 +158,7 @@ func TestSyslogFilesOverTheAPI(t *testing.T) {
 			t.Errorf("the refusal does not name %q: %s", want, body)
 		}
 	}
-	if after := r.daemon.SyslogState().Config; !reflect.DeepEqual(after, before) {
-		t.Errorf("a refused PATCH changed the configuration:\n%+v\nwas\n%+v", after, before)
-	}
-	if after, _ := os.ReadFile(file); string(after) != string(stored) {
-		t.Errorf("a refused PATCH rewrote syslog.toml:\n%s", after)
-	}
+	syslogUnchanged(t, r, before, file, stored)
 	waitFor(t, "the refusals audited", func() bool {
 		code, body := consoleDo("GET", api.PathAudit+"?action=syslog.update&result=invalid&user=ops", nil)
 		return code == http.StatusOK && strings.Contains(string(body), "files[2].glob") && strings.Contains(string(body), "local9.loud")
@@ -173,5 +168,18 @@ func TestSyslogFilesOverTheAPI(t *testing.T) {
 	code, body, _ = c.do("PATCH", api.PathSyslog, api.SyslogPatch{Files: &[]syslogd.FileInput{}})
 	if code != http.StatusOK || len(r.daemon.SyslogState().Config.Files) != 0 {
 		t.Errorf("empty files: %d %s", code, body)
+	}
+}
+
+// syslogUnchanged fails t unless a refused change left both the running
+// syslog configuration (before) and syslog.toml (stored, at file) as they
+// were: nothing half-applied.
+func syslogUnchanged(t *testing.T, r running, before syslogd.Config, file string, stored []byte) {
+	t.Helper()
+	if after := r.daemon.SyslogState().Config; !reflect.DeepEqual(after, before) {
+		t.Errorf("a refused PATCH changed the configuration:\n%+v\nwas\n%+v", after, before)
+	}
+	if after, _ := os.ReadFile(file); string(after) != string(stored) {
+		t.Errorf("a refused PATCH rewrote syslog.toml:\n%s", after)
 	}
 }
