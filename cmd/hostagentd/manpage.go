@@ -31,7 +31,7 @@ It runs an SNMP notification agent that sends ESXi's notifications (SNMPv1 and v
 
 It forwards the host's log files, and the messages of its local syslog socket, to remote loghosts over UDP, TCP, TLS or RELP, or to a log bus (Kafka, NATS JetStream), keeping its place in each file until a line counts as delivered.
 
-It serves the management API the vicfg commands use: to root and one group on a unix socket, and, with --https-listen, to named users over HTTPS, with roles, lockdown mode and an audit trail.
+It serves the management API the vicfg commands use: to root and one group on a unix socket, and, with --https-listen, to named users over HTTPS, with roles, lockdown mode and an audit trail; there it also serves a web console at https://HOST:PORT/ui/, a client of the same API.
 
 The configuration is TOML in the configuration directory (--config-dir). The daemon watches the directory and applies an edit as soon as the file is written: an invalid edit is refused with a logged error naming the file, the setting and the value, and the previous configuration keeps running. Each configuration put in force is kept in the state directory as a last good copy; a file found invalid at start is replaced by that copy, with an error logged, until it is fixed. Without any file, the daemon runs the defaults: the agent off and no loghost, as an ESXi host leaves the factory.
 
