@@ -1,8 +1,6 @@
 package daemon_test
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,7 +14,6 @@ import (
 	"hostagent/internal/daemon"
 	"hostagent/internal/peertest"
 	"hostagent/manage/api"
-	"hostagent/manage/tlsid"
 )
 
 // TestObserveEndpoints: what the web console watches, from a daemon with
@@ -179,20 +176,7 @@ func TestObserveEndpoints(t *testing.T) {
 			t.Fatalf("add %s: %d %s", u.Name, code, out)
 		}
 	}
-	id, err := tlsid.Load(filepath.Join(dir, "state"), "", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(id.Leaf)
-	as := func(user, password string) *httpsClient {
-		c := &httpsClient{t: t, base: "https://" + d.daemon.HTTPSAddr(),
-			http: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}}
-		if code, body := c.login(user, password); code != http.StatusOK {
-			t.Fatalf("login %s: %d %s", user, code, body)
-		}
-		return c
-	}
+	as := httpsLogin(t, dir, d.daemon)
 	nora, bob := as("nora", "nora-passw0rd"), as("bob", "bob-passw0rd")
 	for _, path := range []string{api.PathHost, api.PathHistory, api.PathNotifications} {
 		if code, out, _ := nora.do("GET", path, nil); code != http.StatusForbidden || !strings.Contains(out, "System.Read") {

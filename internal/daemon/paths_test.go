@@ -79,21 +79,27 @@ func remoteSetup(t *testing.T, dir string, adjust func(*daemon.Options)) (runnin
 	})
 	console := consoleClient(r.sock)
 	consoleDo := func(method, path string, in any) (int, []byte) { return call(t, console, method, path, in) }
+	return r, httpsLogin(t, dir, r.daemon), consoleDo
+}
+
+// httpsLogin returns what logs a user in over HTTPS to d, whose state
+// directory is in dir, trusting only its certificate.
+func httpsLogin(t *testing.T, dir string, d *daemon.Daemon) func(user, password string) *httpsClient {
+	t.Helper()
 	id, err := tlsid.Load(filepath.Join(dir, "state"), "", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(id.Leaf)
-	login := func(user, password string) *httpsClient {
-		c := &httpsClient{t: t, base: "https://" + r.daemon.HTTPSAddr(),
+	return func(user, password string) *httpsClient {
+		c := &httpsClient{t: t, base: "https://" + d.HTTPSAddr(),
 			http: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}}
 		if code, body := c.login(user, password); code != http.StatusOK {
 			t.Fatalf("login %s: %d %s", user, code, body)
 		}
 		return c
 	}
-	return r, login, consoleDo
 }
 
 func mustConsole(t *testing.T, do func(string, string, any) (int, []byte), method, path string, in any) {

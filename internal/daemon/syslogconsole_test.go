@@ -98,10 +98,7 @@ func TestLoghostLag(t *testing.T) {
 func TestSyslogFilesOverTheAPI(t *testing.T) {
 	dir, elsewhere := t.TempDir(), t.TempDir()
 	logs := filepath.Join(dir, "log")
-	r, login, consoleDo := remoteSetup(t, dir, func(o *daemon.Options) { o.LogRoots = []string{logs} })
-	mustConsole(t, consoleDo, "POST", api.PathRoles, api.Role{Name: "SyslogAdmin", Privileges: []string{"Host.Config.Syslog", "System.Read"}})
-	mustConsole(t, consoleDo, "POST", api.PathUsers, api.NewUser{Name: "ops", Password: "ops-passw0rd-long", Role: "SyslogAdmin"})
-	c := login("ops", "ops-passw0rd-long")
+	r, c, consoleDo := syslogOps(t, dir, logs)
 	file := filepath.Join(dir, "etc", daemon.SyslogFile)
 
 	// The console (the local socket) may name any path.
@@ -182,4 +179,15 @@ func syslogUnchanged(t *testing.T, r running, before syslogd.Config, file string
 	if after, _ := os.ReadFile(file); string(after) != string(stored) {
 		t.Errorf("a refused PATCH rewrote syslog.toml:\n%s", after)
 	}
+}
+
+// syslogOps starts a daemon with HTTPS whose log root is logs, and logs
+// in "ops", a user whose role holds Host.Config.Syslog and System.Read
+// only; it returns the daemon, ops' client and a console doer.
+func syslogOps(t *testing.T, dir, logs string) (running, *httpsClient, func(method, path string, in any) (int, []byte)) {
+	t.Helper()
+	r, login, consoleDo := remoteSetup(t, dir, func(o *daemon.Options) { o.LogRoots = []string{logs} })
+	mustConsole(t, consoleDo, "POST", api.PathRoles, api.Role{Name: "SyslogAdmin", Privileges: []string{"Host.Config.Syslog", "System.Read"}})
+	mustConsole(t, consoleDo, "POST", api.PathUsers, api.NewUser{Name: "ops", Password: "ops-passw0rd-long", Role: "SyslogAdmin"})
+	return r, login("ops", "ops-passw0rd-long"), consoleDo
 }

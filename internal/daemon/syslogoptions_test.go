@@ -27,10 +27,7 @@ import (
 func TestSyslogLoghostOptionsOverTheAPI(t *testing.T) {
 	dir, elsewhere := t.TempDir(), t.TempDir()
 	logs := filepath.Join(dir, "log")
-	r, login, consoleDo := remoteSetup(t, dir, func(o *daemon.Options) { o.LogRoots = []string{logs} })
-	mustConsole(t, consoleDo, "POST", api.PathRoles, api.Role{Name: "SyslogAdmin", Privileges: []string{"Host.Config.Syslog", "System.Read"}})
-	mustConsole(t, consoleDo, "POST", api.PathUsers, api.NewUser{Name: "ops", Password: "ops-passw0rd-long", Role: "SyslogAdmin"})
-	c := login("ops", "ops-passw0rd-long")
+	r, c, consoleDo := syslogOps(t, dir, logs)
 	file := filepath.Join(dir, "etc", daemon.SyslogFile)
 
 	cert, err := os.ReadFile(filepath.Join(dir, "state", tlsid.CertName))
